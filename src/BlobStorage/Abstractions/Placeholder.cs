@@ -1,0 +1,6 @@
+namespace BlobStorage;
+
+/// <summary>Placeholder.</summary>
+public static class Placeholder
+{
+}
