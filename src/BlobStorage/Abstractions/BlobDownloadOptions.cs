@@ -1,0 +1,11 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>Which bytes of a blob to read and when to refuse.</summary>
+public sealed class BlobDownloadOptions
+{
+    /// <summary>The byte range to read; the whole blob when null.</summary>
+    public BlobRange? Range { get; init; }
+
+    /// <summary>Conditions checked against the version that is read.</summary>
+    public BlobRequestConditions? Conditions { get; init; }
+}

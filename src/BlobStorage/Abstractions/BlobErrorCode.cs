@@ -1,0 +1,38 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>The reason a <see cref="BlobStorageException"/> was thrown; stable across versions.</summary>
+public enum BlobErrorCode
+{
+    /// <summary>The named container does not exist.</summary>
+    ContainerNotFound = 1,
+
+    /// <summary>A container with that name already exists.</summary>
+    ContainerAlreadyExists = 2,
+
+    /// <summary>The container still holds blobs and deleting its contents was not asked for.</summary>
+    ContainerNotEmpty = 3,
+
+    /// <summary>The named blob does not exist.</summary>
+    BlobNotFound = 4,
+
+    /// <summary>An <c>IfMatch</c>, <c>IfNoneMatch</c> or date condition did not hold.</summary>
+    ConditionNotMet = 5,
+
+    /// <summary>The requested byte range lies outside the blob.</summary>
+    InvalidRange = 6,
+
+    /// <summary>The multipart upload does not exist (never started, completed or aborted).</summary>
+    UploadNotFound = 7,
+
+    /// <summary>A part of a multipart upload is missing, unknown, mismatched or too small.</summary>
+    InvalidPart = 8,
+
+    /// <summary>Stored bytes failed their checksum or are missing, and no good copy was found.</summary>
+    DataCorruption = 9,
+
+    /// <summary>The uploaded content did not match the SHA-256 the caller said it would have.</summary>
+    ContentHashMismatch = 10,
+
+    /// <summary>The store is held by another process or could not be opened.</summary>
+    StoreUnavailable = 11,
+}

@@ -1,0 +1,49 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>The properties of the current version of a blob.</summary>
+public sealed class BlobProperties
+{
+    private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
+
+    /// <summary>The container that holds the blob.</summary>
+    public required string Container { get; init; }
+
+    /// <summary>The blob's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Identifies this version of the blob; a new upload, copy or overwrite gets a new one.</summary>
+    public required string VersionId { get; init; }
+
+    /// <summary>The length of the content in bytes.</summary>
+    public long Size { get; init; }
+
+    /// <summary>The content's media type.</summary>
+    public string ContentType { get; init; } = "application/octet-stream";
+
+    /// <summary>The entity tag: changes whenever the content or its metadata change. Quoted, as in HTTP.</summary>
+    public required string ETag { get; init; }
+
+    /// <summary>The SHA-256 of the content as 64 lowercase hexadecimal characters.</summary>
+    public required string ContentHash { get; init; }
+
+    /// <summary>The blob's storage class.</summary>
+    public StorageClass StorageClass { get; init; }
+
+    /// <summary>When a blob of this name was first created (kept across overwrites).</summary>
+    public DateTimeOffset CreatedOn { get; init; }
+
+    /// <summary>When the content or metadata last changed.</summary>
+    public DateTimeOffset LastModified { get; init; }
+
+    /// <summary>How many times the blob has been downloaded (counted in batches, so it may lag by a few seconds).</summary>
+    public long AccessCount { get; init; }
+
+    /// <summary>When the blob was last downloaded, or null if never.</summary>
+    public DateTimeOffset? LastAccessedOn { get; init; }
+
+    /// <summary>Index tags: at most 10, keys up to 128 and values up to 256 characters.</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = Empty;
+
+    /// <summary>Custom metadata: at most 8 KiB of keys and values in all.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = Empty;
+}

@@ -1,0 +1,6 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>A blob as the metadata store keeps it: its properties and its chunk list, in order.</summary>
+/// <param name="Properties">The blob's properties.</param>
+/// <param name="Chunks">The chunks whose concatenation is the content.</param>
+public sealed record BlobRecord(BlobProperties Properties, IReadOnlyList<ChunkReference> Chunks);

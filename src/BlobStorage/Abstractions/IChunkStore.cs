@@ -1,0 +1,31 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>
+/// A content-addressed store of immutable chunks, named by the SHA-256 of their bytes.
+/// Implementations keep a fast checksum with every chunk and verify it on every read.
+/// </summary>
+public interface IChunkStore
+{
+    /// <summary>True when the chunk is stored.</summary>
+    ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores a chunk durably: when the call returns, the chunk survives a crash or power loss.
+    /// Returns false, writing nothing, when the chunk is already stored.
+    /// The caller vouches that <paramref name="id"/> is the SHA-256 of <paramref name="content"/>.
+    /// </summary>
+    ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads a whole chunk into <paramref name="destination"/> (at least as long as the chunk) and
+    /// returns its length. The bytes are verified against the stored checksum before the call returns.
+    /// </summary>
+    /// <exception cref="DataCorruptionException">The chunk is missing, truncated or fails its checksum.</exception>
+    ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a chunk; false when it was not stored.</summary>
+    ValueTask<bool> DeleteAsync(ChunkId id, CancellationToken cancellationToken = default);
+
+    /// <summary>Every stored chunk, in no particular order.</summary>
+    IAsyncEnumerable<ChunkId> EnumerateAsync(CancellationToken cancellationToken = default);
+}

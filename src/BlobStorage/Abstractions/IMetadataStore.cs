@@ -1,0 +1,70 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>
+/// Keeps containers, blobs with their chunk lists, chunk reference counts and statistics.
+/// Every change is one transaction that checks its conditions and adjusts reference counts
+/// atomically: a failed call changes nothing. Names compare as UTF-8 bytes (ordinal).
+/// </summary>
+public interface IMetadataStore : IAsyncDisposable
+{
+    /// <summary>Creates or migrates the schema. Called once before any other member.</summary>
+    ValueTask InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a container.</summary>
+    /// <exception cref="ContainerAlreadyExistsException">The name is taken.</exception>
+    ValueTask CreateContainerAsync(ContainerProperties container, CancellationToken cancellationToken = default);
+
+    /// <summary>The container, or null.</summary>
+    ValueTask<ContainerProperties?> GetContainerAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Every container, in ordinal order of names.</summary>
+    ValueTask<IReadOnlyList<ContainerProperties>> ListContainersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a container; with <paramref name="deleteContents"/>, its blobs too, releasing their chunks.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
+    ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>The current version of a blob with its chunk list, or null.</summary>
+    ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes <paramref name="blob"/> the current version of its name: checks the container exists and
+    /// the conditions hold, counts a reference to each chunk, releases the old version's chunks,
+    /// and counts the write. Returns the record as stored (creation time kept across overwrites).
+    /// </summary>
+    ValueTask<BlobRecord> CommitBlobAsync(BlobRecord blob, BlobRequestConditions? conditions, CancellationToken cancellationToken = default);
+
+    /// <summary>Copies a blob by sharing its chunks, in one transaction.</summary>
+    ValueTask<BlobRecord> CopyBlobAsync(BlobCopyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a blob, releasing its chunks, and returns what was deleted.</summary>
+    ValueTask<BlobRecord> DeleteBlobAsync(string container, string name, BlobRequestConditions? conditions, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies a tag and metadata change and gives the blob a new ETag.</summary>
+    ValueTask<BlobRecord> UpdateBlobMetadataAsync(string container, string name, BlobMetadataUpdate update, string newETag, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>One page of a container's blobs.</summary>
+    ValueTask<BlobListing> ListBlobsAsync(string container, BlobListQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a batch of downloads to the blobs' access counts and the read statistics.</summary>
+    ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default);
+
+    /// <summary>The store's totals.</summary>
+    ValueTask<BlobStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> chunks whose reference count fell to zero before <paramref name="unreferencedBefore"/>.</summary>
+    ValueTask<IReadOnlyList<ChunkReference>> GetCollectableChunksAsync(DateTimeOffset unreferencedBefore, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets those of <paramref name="ids"/> still unreferenced since before <paramref name="unreferencedBefore"/>, and returns them: only their files may then be deleted.</summary>
+    ValueTask<IReadOnlyList<ChunkReference>> RemoveChunksAsync(IReadOnlyCollection<ChunkId> ids, DateTimeOffset unreferencedBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>True when the store has a row for the chunk, referenced or awaiting collection.</summary>
+    ValueTask<bool> ContainsChunkAsync(ChunkId id, CancellationToken cancellationToken = default);
+
+    /// <summary>Every blob with its chunk list, for consistency checks.</summary>
+    IAsyncEnumerable<BlobRecord> EnumerateBlobsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every chunk row with its reference count, for consistency checks.</summary>
+    IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync(CancellationToken cancellationToken = default);
+}

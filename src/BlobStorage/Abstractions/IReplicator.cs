@@ -1,0 +1,27 @@
+namespace BlobStorage.Abstractions;
+
+/// <summary>
+/// Places each chunk on the nodes a container's <see cref="ReplicationStrategy"/> asks for and reads
+/// it back from whichever copy is good, repairing bad copies on the way.
+/// </summary>
+public interface IReplicator
+{
+    /// <summary>
+    /// Stores a chunk on every node the strategy places it on, durably, before returning.
+    /// Returns false when every copy already existed and nothing was written.
+    /// </summary>
+    ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, ReplicationStrategy strategy, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a whole, verified chunk from the first good copy; see <see cref="IChunkStore.ReadAsync"/>.</summary>
+    /// <exception cref="DataCorruptionException">No copy is present and intact.</exception>
+    ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default);
+
+    /// <summary>True when at least one copy of the chunk is stored.</summary>
+    ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes every copy of a chunk.</summary>
+    ValueTask DeleteAsync(ChunkId id, CancellationToken cancellationToken = default);
+
+    /// <summary>Every chunk stored on any node, each once.</summary>
+    IAsyncEnumerable<ChunkId> EnumerateAsync(CancellationToken cancellationToken = default);
+}

@@ -1,6 +1,0 @@
-namespace BlobStorage;
-
-/// <summary>Placeholder.</summary>
-public static class Placeholder
-{
-}

@@ -1,0 +1,67 @@
+namespace BlobStorage;
+
+/// <summary>Settings of an embedded store. Validated when the store starts; a bad one names itself.</summary>
+public sealed class BlobStorageOptions
+{
+    /// <summary>The smallest chunk size accepted.</summary>
+    public const int MinChunkSize = 64 * 1024;
+
+    /// <summary>The largest chunk size accepted.</summary>
+    public const int MaxChunkSize = 64 * 1024 * 1024;
+
+    /// <summary>The folder that holds the whole store (metadata database and chunk files). Required.</summary>
+    public string RootPath { get; set; } = "";
+
+    /// <summary>The size uploads are cut into, in bytes: 64 KiB to 64 MiB. Default 4 MiB.</summary>
+    public int ChunkSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>How many chunks of one upload are hashed and written at once, beyond the one being read: 1 to 16. Default 2.</summary>
+    public int UploadConcurrency { get; set; } = 2;
+
+    /// <summary>How the metadata database flushes. Default <see cref="SynchronousMode.Full"/>.</summary>
+    public SynchronousMode SynchronousMode { get; set; } = SynchronousMode.Full;
+
+    /// <summary>How long a call waits for a database lock held by another connection before failing. Default 30 s.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a chunk no blob refers to is kept before it is deleted, so that a reader that opened
+    /// the old version finishes it. Default 15 minutes; zero collects at the next pass.
+    /// </summary>
+    public TimeSpan GarbageCollectionGracePeriod { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often the store runs its maintenance pass; <see cref="Timeout.InfiniteTimeSpan"/> turns the schedule off. Default 5 minutes.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often gathered access counts are written. Default 5 seconds.</summary>
+    public TimeSpan AccessFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gathered access counts of this many blobs are written at once, whatever the interval. Default 1,024.</summary>
+    public int AccessFlushBatchSize { get; set; } = 1024;
+
+    /// <summary>Checks every setting and returns the first problem, naming the setting, or null.</summary>
+    internal string? Validate()
+    {
+        if (string.IsNullOrWhiteSpace(RootPath))
+            return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} is required: the folder that holds the store.";
+        if (RootPath.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} '{RootPath}' contains characters that are not valid in a path.";
+        if (ChunkSize is < MinChunkSize or > MaxChunkSize)
+            return $"{nameof(BlobStorageOptions)}.{nameof(ChunkSize)} must be between {MinChunkSize} and {MaxChunkSize} bytes; it is {ChunkSize}.";
+        if (UploadConcurrency is < 1 or > 16)
+            return $"{nameof(BlobStorageOptions)}.{nameof(UploadConcurrency)} must be between 1 and 16; it is {UploadConcurrency}.";
+        if (!Enum.IsDefined(SynchronousMode))
+            return $"{nameof(BlobStorageOptions)}.{nameof(SynchronousMode)} must be Full or Normal; it is {(int)SynchronousMode}.";
+        if (BusyTimeout <= TimeSpan.Zero || BusyTimeout > TimeSpan.FromHours(1))
+            return $"{nameof(BlobStorageOptions)}.{nameof(BusyTimeout)} must be more than zero and at most an hour; it is {BusyTimeout}.";
+        if (GarbageCollectionGracePeriod < TimeSpan.Zero)
+            return $"{nameof(BlobStorageOptions)}.{nameof(GarbageCollectionGracePeriod)} must not be negative; it is {GarbageCollectionGracePeriod}.";
+        if (MaintenanceInterval <= TimeSpan.Zero && MaintenanceInterval != Timeout.InfiniteTimeSpan)
+            return $"{nameof(BlobStorageOptions)}.{nameof(MaintenanceInterval)} must be positive or Timeout.InfiniteTimeSpan; it is {MaintenanceInterval}.";
+        if (AccessFlushInterval <= TimeSpan.Zero)
+            return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive; it is {AccessFlushInterval}.";
+        if (AccessFlushBatchSize < 1)
+            return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushBatchSize)} must be at least 1; it is {AccessFlushBatchSize}.";
+        return null;
+    }
+}

@@ -1,7 +1,0 @@
-namespace BlobStorage.Tests;
-
-public class PlaceholderTests
-{
-    [Test]
-    public void Works() => typeof(Placeholder).Should().NotBeNull();
-}
