@@ -35,4 +35,7 @@ public enum BlobErrorCode
 
     /// <summary>The store is held by another process or could not be opened.</summary>
     StoreUnavailable = 11,
+
+    /// <summary>The metadata store stayed locked by another connection for longer than the busy timeout; nothing was changed.</summary>
+    StoreBusy = 12,
 }
