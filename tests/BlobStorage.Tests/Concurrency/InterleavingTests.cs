@@ -97,6 +97,103 @@ public sealed class InterleavingTests
         statistics.BytesRead.Should().Be(Old.Length);
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task A_chunk_left_by_a_failed_upload_is_collected_even_if_another_upload_held_it_during_a_pass(CancellationToken cancellationToken)
+    {
+        await using var hooked = await HookedStore.OpenAsync();
+        var store = hooked.Store;
+        await store.CreateContainerAsync("race", cancellationToken: cancellationToken);
+        var shared = Streams.Bytes(ChunkSize, seed: 3);
+        var sharedId = ChunkId.Compute(shared);
+        var wrongHash = new string('0', 64);
+
+        // Upload A writes the chunk, then is refused (wrong expected hash): the chunk is left for the next pass to check.
+        var refused = () => store.UploadBytesAsync("race", "a", shared, new BlobUploadOptions { ExpectedContentHash = wrongHash });
+        await refused.Should().ThrowAsync<BlobStorageException>().Where(e => e.ErrorCode == BlobErrorCode.ContentHashMismatch);
+        (await store.VerifyAsync(cancellationToken: cancellationToken)).UnreferencedChunks.Should().Equal([sharedId], "nothing refers to the refused upload's chunk yet");
+
+        // Upload B starts with the same chunk (found stored, so B did not write it) and is held reading its second chunk.
+        var second = Streams.Bytes(100, seed: 4);
+        var gated = new GatedStream(shared, second);
+        var uploadB = Task.Run(
+            () => store.UploadAsync("race", "b", gated, new BlobUploadOptions { ExpectedContentHash = wrongHash }, cancellationToken),
+            cancellationToken);
+        await gated.Reached.WaitAsync(cancellationToken);
+        while ((await store.VerifyAsync(cancellationToken: cancellationToken)).UnreferencedChunks.Count > 0)
+        {
+            // B pins the chunk on the thread pool; a pinned chunk is not reported as unreferenced.
+            await Task.Yield();
+        }
+
+        // A pass now finds the chunk in use by B and leaves it.
+        await store.RunMaintenanceAsync(cancellationToken);
+
+        // B is refused too; a later pass must still remove the chunk nobody refers to.
+        gated.Release();
+        var refusedB = () => uploadB;
+        await refusedB.Should().ThrowAsync<BlobStorageException>().Where(e => e.ErrorCode == BlobErrorCode.ContentHashMismatch);
+        await store.RunMaintenanceAsync(cancellationToken);
+        hooked.Time.Advance(TimeSpan.FromMinutes(16));
+        await store.RunMaintenanceAsync(cancellationToken);
+
+        var report = await store.VerifyAsync(cancellationToken: cancellationToken);
+        report.UnreferencedChunks.Should().BeEmpty("the chunk of two refused uploads is an orphan, and orphans are removed by maintenance, not only at the next open");
+        report.ChunksChecked.Should().Be(0);
+    }
+
+    /// <summary>Yields its first part, then holds the next read until released, then yields the rest.</summary>
+    private sealed class GatedStream(byte[] first, byte[] rest) : Stream
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _position;
+
+        public Task Reached => _reached.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => first.Length + rest.Length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position == first.Length)
+            {
+                _reached.TrySetResult();
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+
+            var source = _position < first.Length ? first.AsMemory(_position) : rest.AsMemory(_position - first.Length);
+            var count = Math.Min(source.Length, buffer.Length);
+            source[..count].CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     /// <summary>A store in a temporary folder whose metadata store can be paused.</summary>
     private sealed class HookedStore : IAsyncDisposable
     {

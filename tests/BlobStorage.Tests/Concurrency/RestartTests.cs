@@ -176,12 +176,12 @@ public sealed class RestartTests
         return new Snapshot(containers, blobs, await store.GetStatisticsAsync(cancellationToken));
     }
 
-    /// <summary>The chunk files under the chunks folder, relative to it, leaving out temporary files.</summary>
+    /// <summary>The chunk files (<c>ab/abcd…</c>) under the chunks folder, relative to it; not the lock or temporary files.</summary>
     private static List<string> ChunkFiles(string chunks) =>
     [
         .. Directory.EnumerateFiles(chunks, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(chunks, f))
-            .Where(f => !f.StartsWith(".tmp", StringComparison.Ordinal))
+            .Where(f => Path.GetDirectoryName(f) is { Length: 2 } shard && !shard.StartsWith('.'))
             .Order(StringComparer.Ordinal),
     ];
 
