@@ -9,6 +9,9 @@ public sealed class BlobStorageOptions
     /// <summary>The largest chunk size accepted.</summary>
     public const int MaxChunkSize = 64 * 1024 * 1024;
 
+    /// <summary>The largest part of a multipart upload: 5 GiB.</summary>
+    public const long MaxPartSize = 5L * 1024 * 1024 * 1024;
+
     /// <summary>The folder that holds the whole store (metadata database and chunk files). Required.</summary>
     public string RootPath { get; set; } = "";
 
@@ -39,6 +42,12 @@ public sealed class BlobStorageOptions
     /// <summary>Gathered access counts of this many blobs are written at once, whatever the interval. Default 1,024.</summary>
     public int AccessFlushBatchSize { get; set; } = 1024;
 
+    /// <summary>Every part of a multipart upload but the last must hold at least this many bytes: 1 byte to 5 GiB. Default 5 MiB.</summary>
+    public long MultipartMinimumPartSize { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>Multipart uploads started longer ago than this are aborted by the maintenance pass. Default 7 days.</summary>
+    public TimeSpan AbortIncompleteMultipartUploadsAfter { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Checks every setting and returns the first problem, naming the setting, or null.</summary>
     internal string? Validate()
     {
@@ -62,6 +71,10 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive; it is {AccessFlushInterval}.";
         if (AccessFlushBatchSize < 1)
             return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushBatchSize)} must be at least 1; it is {AccessFlushBatchSize}.";
+        if (MultipartMinimumPartSize is < 1 or > MaxPartSize)
+            return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
+        if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero)
+            return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive; it is {AbortIncompleteMultipartUploadsAfter}.";
         return null;
     }
 }

@@ -111,7 +111,7 @@ internal sealed partial class BlobStore
     /// hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once.
     /// Every chunk is pinned before its file is checked or written; the caller unpins after commit.
     /// </summary>
-    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken)
+    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue)
     {
         var chunkSize = _options.ChunkSize;
         var result = new WrittenContent();
@@ -142,6 +142,12 @@ internal sealed partial class BlobStore
 
                 var isOnlyChunk = result.Size == 0 && read < chunkSize;
                 result.Size += read;
+                if (result.Size > maxSize)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    throw new ArgumentException($"The content is larger than the {maxSize} bytes allowed.", nameof(content));
+                }
+
                 progress?.Report(result.Size);
                 inflight.Enqueue((Task.Run(() => StoreChunkAsync(buffer, read, strategy, result, cancellationToken), cancellationToken), buffer));
 

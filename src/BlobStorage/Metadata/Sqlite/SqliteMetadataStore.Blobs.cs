@@ -9,7 +9,7 @@ namespace BlobStorage.Metadata.Sqlite;
 public sealed partial class SqliteMetadataStore
 {
     private const string BlobColumns =
-        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks";
+        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count";
 
     /// <inheritdoc />
     public ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default) =>
@@ -70,6 +70,7 @@ public sealed partial class SqliteMetadataStore
                         LastModified = request.Now,
                         Tags = options.Tags is null ? s.Tags : MetadataRules.ValidateTags(options.Tags, "options.Tags"),
                         Metadata = options.Metadata is null ? s.Metadata : MetadataRules.ValidateMetadata(options.Metadata, "options.Metadata"),
+                        PartCount = s.PartCount,
                     },
                     source.Chunks);
                 var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
@@ -235,6 +236,7 @@ public sealed partial class SqliteMetadataStore
             LastAccessedOn = reader.IsDBNull(10) ? null : Time(reader.GetInt64(10)),
             Tags = FromJson(reader, 11),
             Metadata = FromJson(reader, 12),
+            PartCount = reader.GetInt32(14),
         },
         ChunkListCodec.Decode((byte[])reader[13]));
 
@@ -244,7 +246,7 @@ public sealed partial class SqliteMetadataStore
         var command = session.Command(
             $"""
             INSERT OR REPLACE INTO blobs (container_id, {BlobColumns})
-            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks);
+            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks, @part_count);
             """,
             tx);
         With(command, "@container", containerId);
@@ -262,6 +264,7 @@ public sealed partial class SqliteMetadataStore
         With(command, "@tags", ToJson(p.Tags));
         With(command, "@metadata", ToJson(p.Metadata));
         With(command, "@chunks", ChunkListCodec.Encode(record.Chunks));
+        With(command, "@part_count", p.PartCount);
         command.ExecuteNonQuery();
     }
 
@@ -287,5 +290,6 @@ public sealed partial class SqliteMetadataStore
             LastAccessedOn = p.LastAccessedOn,
             Tags = tags ?? p.Tags,
             Metadata = metadata ?? p.Metadata,
+            PartCount = p.PartCount,
         };
 }

@@ -75,6 +75,13 @@ public sealed partial class SqliteMetadataStore
                     counts.Deletes += blobCount;
                 }
 
+                var uploads = new List<string>();
+                using (var reader = With(session.Command("SELECT id FROM uploads WHERE container_id = @id;", tx), "@id", containerId).ExecuteReader())
+                {
+                    while (reader.Read()) uploads.Add(reader.GetString(0));
+                }
+
+                foreach (var upload in uploads) DropUpload(session, tx, upload, now, counts);
                 With(session.Command("DELETE FROM containers WHERE id = @id;", tx), "@id", containerId).ExecuteNonQuery();
                 ApplyStats(session, tx, counts);
                 return true;
