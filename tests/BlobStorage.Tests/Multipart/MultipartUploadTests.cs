@@ -144,4 +144,33 @@ public class MultipartUploadTests
         verify.IsClean.Should().BeTrue();
         verify.ChunksChecked.Should().Be(0);
     }
+
+    [Test]
+    public async Task Sixteen_tasks_upload_sixty_four_parts_and_the_download_hashes_right()
+    {
+        await using var t = await TestStore.OpenAsync(o => o.MultipartMinimumPartSize = TestStore.ChunkSize);
+        await t.Store.CreateContainerAsync("big");
+        var id = await t.Store.StartMultipartUploadAsync("big", "parallel.bin");
+        var partSize = TestStore.ChunkSize + 1000;
+        var etags = new string[64];
+        var next = 0;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            int index;
+            while ((index = Interlocked.Increment(ref next) - 1) < 64)
+            {
+                etags[index] = (await t.Store.UploadPartAsync(id, index + 1, new MemoryStream(Streams.Bytes(partSize, index)))).ETag;
+            }
+        })));
+
+        var blob = await t.Store.CompleteMultipartUploadAsync(id, etags.Select((e, i) => new CompletedPart(i + 1, e)));
+        blob.Size.Should().Be(64L * partSize);
+        blob.PartCount.Should().Be(64);
+        using var expected = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (var i = 0; i < 64; i++) expected.AppendData(Streams.Bytes(partSize, i));
+        await using var download = await t.Store.DownloadAsync("big", "parallel.bin");
+        var actual = await SHA256.HashDataAsync(download.Content);
+        actual.Should().Equal(expected.GetHashAndReset());
+        (await t.Store.VerifyAsync()).IsClean.Should().BeTrue();
+    }
 }
