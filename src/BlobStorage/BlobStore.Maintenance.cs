@@ -83,8 +83,11 @@ internal sealed partial class BlobStore
         if (_disposed != 0) return;
         try
         {
-            await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+            // Totals only move when something was written; an idle store does no work on the tick.
+            if (await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false) > 0 | _telemetry.TakeChanged())
+            {
+                _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+            }
         }
         catch (Exception ex) when (_disposed == 0)
         {
