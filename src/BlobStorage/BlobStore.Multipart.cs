@@ -118,6 +118,7 @@ internal sealed partial class BlobStore
                 Now = now,
             },
             cancellationToken).ConfigureAwait(false);
+        CrashPoints.Reach(CrashPoints.Committed);
         _telemetry.Write(record.Properties.Size);
         return record.Properties;
     }

@@ -77,6 +77,7 @@ internal sealed partial class BlobStore
                 },
                 written.Chunks);
             var stored = await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.Committed);
             _telemetry.Write(written.Size);
             activity?.SetTag("blobstorage.size", written.Size);
             return stored.Properties;

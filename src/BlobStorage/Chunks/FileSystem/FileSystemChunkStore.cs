@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
 
 namespace BlobStorage.Chunks.FileSystem;
 
@@ -94,12 +95,16 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
             using (var file = _files.CreateNew(temp, HeaderSize + content.Length))
             {
                 file.Write([header.AsMemory(0, HeaderSize), content], 0);
+                CrashPoints.Reach(CrashPoints.ChunkTempWritten);
                 file.Flush();
+                CrashPoints.Reach(CrashPoints.ChunkFlushed);
             }
 
             // Identical bytes under an identical name: a concurrent writer of the same chunk may win the rename.
             _files.Move(temp, path);
+            CrashPoints.Reach(CrashPoints.ChunkRenamed);
             _files.FlushDirectory(Path.GetDirectoryName(path)!);
+            CrashPoints.Reach(CrashPoints.ChunkDirectoryFlushed);
             return ValueTask.FromResult(true);
         }
         catch

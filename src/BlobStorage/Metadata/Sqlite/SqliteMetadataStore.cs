@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
@@ -86,6 +87,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             using var transaction = writer.Connection.BeginTransaction(deferred: false);
             var result = work(writer, transaction);
+            CrashPoints.Reach(CrashPoints.MidTransaction);
             transaction.Commit();
             return result;
         }
