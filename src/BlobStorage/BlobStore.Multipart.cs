@@ -50,7 +50,8 @@ internal sealed partial class BlobStore
         var container = await _metadata.GetContainerAsync(upload.Container, cancellationToken).ConfigureAwait(false)
             ?? throw new UploadNotFoundException(uploadId);
 
-        var written = await WriteContentAsync(content, container.ReplicationStrategy, progress: null, cancellationToken, BlobStorageOptions.MaxPartSize).ConfigureAwait(false);
+        // Parts always go to chunks: completion stitches chunk lists and never copies bytes.
+        var written = await WriteContentAsync(content, container.ReplicationStrategy, progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);
         try
         {
             var part = new UploadedPart

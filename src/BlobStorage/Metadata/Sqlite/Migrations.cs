@@ -88,6 +88,13 @@ internal static class Migrations
             PRIMARY KEY (upload_id, part_number)
         ) WITHOUT ROWID;
         """,
+
+        // 3: small blobs kept whole in their row, with a checksum verified on every read. Last in the
+        // row, so that reading the other columns (listing) never touches the content's overflow pages.
+        """
+        ALTER TABLE blobs ADD COLUMN inline_checksum INTEGER NULL;
+        ALTER TABLE blobs ADD COLUMN inline_data BLOB NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -171,7 +171,7 @@ public sealed partial class SqliteMetadataStore
                 upload.Conditions?.Check(upload.Container, upload.Name, current?.Properties.ETag, current?.Properties.LastModified);
 
                 // The named parts' references move to the blob as they are; only what is left behind is released.
-                var delta = new StatsDelta { Writes = 1, BytesWritten = size };
+                var delta = new StatsDelta { Writes = 1, BytesWritten = size, StoredBytes = -InlineSize(current) };
                 var named = completion.Parts.Select(p => p.PartNumber).ToHashSet();
                 foreach (var (number, part) in stored)
                 {
