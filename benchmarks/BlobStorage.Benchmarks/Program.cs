@@ -1,6 +1,6 @@
 // BlobStorage benchmarks.
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks                  every BenchmarkDotNet benchmark
-//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- bdn --job short --filter '*Upload*'
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- bdn --job short --filter '*.Upload'
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;

@@ -96,11 +96,12 @@ public static class RoundTripCommand
                     return await HashToEndAsync(download.Content);
                 }));
 
-                Console.WriteLine($"{"phase",-40} {"seconds",8} {"MB/s",9} {"peak WS MiB",12} {"alloc MiB",10}");
+                Console.WriteLine();
+                Console.WriteLine($"{"phase",-40} {"seconds",8} {"MB/s",9} {"WS at start",12} {"peak WS",9} {"allocated",10}");
                 foreach (var phase in phases)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{phase.Name,-40} {phase.Elapsed.TotalSeconds,8:F2} {phase.MegabytesPerSecond,9:F1} {phase.PeakWorkingSet / 1048576.0,12:F1} {phase.AllocatedBytes / 1048576.0,10:F1}"));
+                        $"{phase.Name,-40} {phase.Elapsed.TotalSeconds,8:F2} {phase.MegabytesPerSecond,9:F1} {Mib(phase.StartWorkingSet),12} {Mib(phase.PeakWorkingSet),9} {Mib(phase.AllocatedBytes),10}"));
                 }
 
                 Console.WriteLine();
@@ -146,13 +147,13 @@ public static class RoundTripCommand
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        sampler.Reset();
+        var startWorkingSet = sampler.Reset();
         var watch = Stopwatch.StartNew();
         var hash = await action();
         watch.Stop();
         var peak = sampler.Peak();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        var phase = new Phase(name, watch.Elapsed, size / watch.Elapsed.TotalSeconds / 1e6, peak, allocated, hash);
+        var phase = new Phase(name, watch.Elapsed, size / watch.Elapsed.TotalSeconds / 1e6, startWorkingSet, peak, allocated, hash);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {phase.Elapsed.TotalSeconds:F2} s, {phase.MegabytesPerSecond:F1} MB/s"));
         return phase;
     }
@@ -224,7 +225,9 @@ public static class RoundTripCommand
     private static string RuntimeInformationText() =>
         System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 
-    private sealed record Phase(string Name, TimeSpan Elapsed, double MegabytesPerSecond, long PeakWorkingSet, long AllocatedBytes, string Hash);
+    private static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB");
+
+    private sealed record Phase(string Name, TimeSpan Elapsed, double MegabytesPerSecond, long StartWorkingSet, long PeakWorkingSet, long AllocatedBytes, string Hash);
 
     /// <summary>Samples the process's working set on a timer and keeps the highest value since the last reset.</summary>
     private sealed class WorkingSetSampler : IDisposable
@@ -236,14 +239,15 @@ public static class RoundTripCommand
 
         public WorkingSetSampler(TimeSpan interval) => _timer = new Timer(_ => Sample(), null, interval, interval);
 
-        public void Reset()
+        /// <summary>Starts a new phase; returns the working set now.</summary>
+        public long Reset()
         {
             lock (_lock)
             {
                 _peak = 0;
+                Sample();
+                return _peak;
             }
-
-            Sample();
         }
 
         public long Peak()
