@@ -1,0 +1,62 @@
+using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
+using BlobStorage.Internal;
+
+namespace BlobStorage;
+
+internal sealed partial class BlobStore
+{
+    public async Task<BlobDownload> DownloadAsync(string container, string name, BlobDownloadOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(container, nameof(container));
+        BlobNames.ValidateBlobName(name, nameof(name));
+        options ??= DefaultDownload;
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.Download");
+        activity?.SetTag("blobstorage.container", container);
+        activity?.SetTag("blobstorage.blob", name);
+
+        var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
+            ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
+        var properties = record.Properties;
+        options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
+        var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
+
+        // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.
+        var pinned = new List<ChunkId>();
+        try
+        {
+            foreach (var chunk in ChunksInRange(record.Chunks, offset, length))
+            {
+                await _leases.PinAsync(chunk.Id, cancellationToken).ConfigureAwait(false);
+                pinned.Add(chunk.Id);
+            }
+        }
+        catch
+        {
+            _leases.UnpinAll(pinned);
+            throw;
+        }
+
+        var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
+        if (_access.Record(container, name, length, _time.GetUtcNow()))
+        {
+            _ = FlushAccessInBackgroundAsync();
+        }
+
+        _telemetry.Read(length);
+        return new BlobDownload(_access.Merge(properties), stream, offset, length);
+    }
+
+    private static IEnumerable<ChunkReference> ChunksInRange(IReadOnlyList<ChunkReference> chunks, long offset, long length)
+    {
+        long start = 0;
+        foreach (var chunk in chunks)
+        {
+            var end = start + chunk.Length;
+            if (end > offset && start < offset + length) yield return chunk;
+            if (start >= offset + length) yield break;
+            start = end;
+        }
+    }
+}

@@ -1,0 +1,263 @@
+using System.Buffers;
+using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
+
+namespace BlobStorage;
+
+internal sealed partial class BlobStore
+{
+    private const int CollectionBatch = 1000;
+    private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
+    private ITimer? _maintenanceTimer;
+    private ITimer? _accessTimer;
+
+    private async Task OpenCoreAsync()
+    {
+        await _metadata.InitializeAsync().ConfigureAwait(false);
+
+        // Nothing is in flight at open: every chunk file no row refers to was left by a crash before its commit.
+        long orphans;
+        await _maintenanceLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            orphans = await RemoveOrphansAsync(_replicator.EnumerateAsync(), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+
+        _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+        if (_options.MaintenanceInterval != Timeout.InfiniteTimeSpan)
+        {
+            _maintenanceTimer = _time.CreateTimer(_ => _ = MaintainInBackgroundAsync(), null, _options.MaintenanceInterval, _options.MaintenanceInterval);
+        }
+
+        _accessTimer = _time.CreateTimer(_ => _ = FlushAccessInBackgroundAsync(), null, _options.AccessFlushInterval, _options.AccessFlushInterval);
+        Log.StoreOpened(_logger, _options.RootPath, orphans);
+    }
+
+    private async Task StopScheduleAsync()
+    {
+        if (_maintenanceTimer is not null) await _maintenanceTimer.DisposeAsync().ConfigureAwait(false);
+        if (_accessTimer is not null) await _accessTimer.DisposeAsync().ConfigureAwait(false);
+
+        // A pass under way finishes before the services it uses are disposed.
+        await _maintenanceLock.WaitAsync().ConfigureAwait(false);
+        _maintenanceLock.Release();
+    }
+
+    public async Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await MaintainAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+    }
+
+    private async Task MaintainInBackgroundAsync()
+    {
+        if (_disposed != 0 || !await _maintenanceLock.WaitAsync(0).ConfigureAwait(false)) return;
+        try
+        {
+            if (_disposed == 0) await MaintainAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.MaintenanceFailed(_logger, ex);
+        }
+        finally
+        {
+            _maintenanceLock.Release();
+        }
+    }
+
+    private async Task FlushAccessInBackgroundAsync()
+    {
+        if (_disposed != 0) return;
+        try
+        {
+            await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+        }
+        catch (Exception ex) when (_disposed == 0)
+        {
+            Log.AccessFlushFailed(_logger, ex);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The store closed while the flush ran; DisposeAsync writes what is left.
+        }
+    }
+
+    /// <summary>One pass: write access counts, collect chunks past their grace period, remove orphans.</summary>
+    private async Task<MaintenanceReport> MaintainAsync(CancellationToken cancellationToken)
+    {
+        var flushed = await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        // A chunk unreferenced since exactly now minus the grace period has waited long enough.
+        var cutoff = _time.GetUtcNow() - _options.GarbageCollectionGracePeriod + TimeSpan.FromTicks(1);
+        long collected = 0, reclaimed = 0;
+        while (true)
+        {
+            var candidates = await _metadata.GetCollectableChunksAsync(cutoff, CollectionBatch, cancellationToken).ConfigureAwait(false);
+            if (candidates.Count == 0) break;
+            var claimed = candidates.Select(c => c.Id).Where(_leases.TryBeginCollect).ToList();
+            try
+            {
+                if (claimed.Count == 0) break;
+
+                // The row goes first: once it is gone nothing can count a reference to the chunk without
+                // writing it again, and an upload of the same bytes waits on the claim until the file is gone.
+                var removed = await _metadata.RemoveChunksAsync(claimed, cutoff, cancellationToken).ConfigureAwait(false);
+                foreach (var chunk in removed)
+                {
+                    try
+                    {
+                        await _replicator.DeleteAsync(chunk.Id, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        AddSuspects([chunk.Id]);
+                        throw;
+                    }
+
+                    collected++;
+                    reclaimed += chunk.Length;
+                }
+
+                if (removed.Count == 0) break;
+            }
+            finally
+            {
+                foreach (var id in claimed) _leases.EndCollect(id);
+            }
+
+            if (candidates.Count < CollectionBatch) break;
+        }
+
+        List<ChunkId> suspects;
+        lock (_suspectsGate)
+        {
+            suspects = _suspects;
+            _suspects = [];
+        }
+
+        var orphans = await RemoveOrphansAsync(suspects.Distinct().ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
+        _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
+        Log.MaintenanceDone(_logger, collected, reclaimed, orphans);
+        return new MaintenanceReport { ChunksCollected = collected, BytesReclaimed = reclaimed, OrphansRemoved = orphans, AccessRecordsFlushed = flushed };
+    }
+
+    /// <summary>Deletes the chunk files among <paramref name="candidates"/> that no row refers to and nothing has pinned.</summary>
+    private async Task<long> RemoveOrphansAsync(IAsyncEnumerable<ChunkId> candidates, CancellationToken cancellationToken)
+    {
+        long removed = 0;
+        await foreach (var id in candidates.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (_leases.IsPinned(id) || await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)) continue;
+            if (!_leases.TryBeginCollect(id)) continue;
+            try
+            {
+                // Asked again under the claim: an upload may have committed between the first look and the claim.
+                if (!await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false))
+                {
+                    await _replicator.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+                    removed++;
+                }
+            }
+            finally
+            {
+                _leases.EndCollect(id);
+            }
+        }
+
+        return removed;
+    }
+
+    public async Task<VerificationReport> VerifyAsync(bool verifyContent = false, CancellationToken cancellationToken = default)
+    {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var references = new Dictionary<ChunkId, long>();
+        var checkedChunks = new Dictionary<ChunkId, string?>();
+        var missing = new List<MissingChunk>();
+        long blobs = 0;
+        await foreach (var blob in _metadata.EnumerateBlobsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            blobs++;
+            foreach (var chunk in blob.Chunks)
+            {
+                references[chunk.Id] = references.GetValueOrDefault(chunk.Id) + 1;
+                if (!checkedChunks.TryGetValue(chunk.Id, out var problem))
+                {
+                    problem = await CheckChunkAsync(chunk, verifyContent, cancellationToken).ConfigureAwait(false);
+                    checkedChunks[chunk.Id] = problem;
+                }
+
+                if (problem is not null)
+                {
+                    missing.Add(new MissingChunk(blob.Properties.Container, blob.Properties.Name, chunk.Id, problem));
+                }
+            }
+        }
+
+        var rows = new Dictionary<ChunkId, long>();
+        var mismatches = new List<ChunkId>();
+        long awaiting = 0;
+        await foreach (var row in _metadata.EnumerateChunksAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows[row.Id] = row.ReferenceCount;
+            if (row.ReferenceCount == 0) awaiting++;
+            if (references.GetValueOrDefault(row.Id) != row.ReferenceCount) mismatches.Add(row.Id);
+        }
+
+        mismatches.AddRange(references.Keys.Where(id => !rows.ContainsKey(id)));
+        var unreferenced = new List<ChunkId>();
+        long stored = 0;
+        await foreach (var id in _replicator.EnumerateAsync(cancellationToken).ConfigureAwait(false))
+        {
+            stored++;
+            if (!rows.ContainsKey(id) && !_leases.IsPinned(id)) unreferenced.Add(id);
+        }
+
+        return new VerificationReport
+        {
+            MissingChunks = missing,
+            UnreferencedChunks = unreferenced,
+            ReferenceCountMismatches = mismatches,
+            ChunksAwaitingCollection = awaiting,
+            BlobsChecked = blobs,
+            ChunksChecked = stored,
+        };
+    }
+
+    private async Task<string?> CheckChunkAsync(ChunkReference chunk, bool verifyContent, CancellationToken cancellationToken)
+    {
+        if (!verifyContent)
+        {
+            return await _replicator.ExistsAsync(chunk.Id, cancellationToken).ConfigureAwait(false) ? null : "missing";
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(chunk.Length, 1));
+        try
+        {
+            var length = await _replicator.ReadAsync(chunk.Id, buffer, cancellationToken).ConfigureAwait(false);
+            if (length != chunk.Length) return $"length {length}, expected {chunk.Length}";
+            return ChunkId.Compute(buffer.AsSpan(0, length)) == chunk.Id ? null : "content does not match its SHA-256";
+        }
+        catch (DataCorruptionException ex)
+        {
+            return ex.Message;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+using System.Runtime.CompilerServices;
+using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
+using BlobStorage.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace BlobStorage;
+
+/// <summary>
+/// The facade: validates every argument, orchestrates the metadata store and the replicator, and
+/// owns no I/O of its own. Split by concern into partial files (upload, download, maintenance).
+/// </summary>
+internal sealed partial class BlobStore : IBlobStore
+{
+    private static readonly BlobUploadOptions DefaultUpload = new();
+    private static readonly BlobDownloadOptions DefaultDownload = new();
+    private static readonly BlobListOptions DefaultList = new();
+    private static readonly BlobCopyOptions DefaultCopy = new();
+
+    private readonly IMetadataStore _metadata;
+    private readonly IReplicator _replicator;
+    private readonly BlobStorageOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IReadOnlyList<object> _owned;
+    private readonly ChunkLeases _leases = new();
+    private readonly AccessTracker _access;
+    private readonly BlobStorageTelemetry _telemetry = new();
+    private readonly Lock _openGate = new();
+    private Task? _open;
+    private int _disposed;
+
+    /// <param name="metadata">The metadata store.</param>
+    /// <param name="replicator">Where chunks go.</param>
+    /// <param name="options">Validated options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The log.</param>
+    /// <param name="owned">Services the store disposes with itself (those it was built with, not those a DI container owns).</param>
+    internal BlobStore(IMetadataStore metadata, IReplicator replicator, BlobStorageOptions options, TimeProvider time, ILogger logger, IReadOnlyList<object> owned)
+    {
+        _metadata = metadata;
+        _replicator = replicator;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _owned = owned;
+        _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
+    }
+
+    /// <summary>Opens the store: migrates the schema, recovers from a crash, starts the schedules. Idempotent.</summary>
+    internal Task OpenAsync(CancellationToken cancellationToken = default) => EnsureOpenAsync(cancellationToken);
+
+    private Task EnsureOpenAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var open = _open;
+        if (open is { IsCompletedSuccessfully: true }) return Task.CompletedTask;
+        lock (_openGate)
+        {
+            if (_open is null || _open.IsFaulted || _open.IsCanceled)
+            {
+                _open = OpenCoreAsync();
+            }
+
+            return _open.WaitAsync(cancellationToken);
+        }
+    }
+
+    // ---- containers ----
+
+    public async Task<ContainerProperties> CreateContainerAsync(string name, ContainerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(name, nameof(name));
+        options ??= new ContainerOptions();
+        CheckDefined(options.DefaultStorageClass, "options.DefaultStorageClass");
+        CheckDefined(options.ReplicationStrategy, "options.ReplicationStrategy");
+        CheckDefined(options.AccessPolicy, "options.AccessPolicy");
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var container = new ContainerProperties
+        {
+            Name = name,
+            DefaultStorageClass = options.DefaultStorageClass,
+            ReplicationStrategy = options.ReplicationStrategy,
+            AccessPolicy = options.AccessPolicy,
+            CreatedOn = _time.GetUtcNow(),
+        };
+        await _metadata.CreateContainerAsync(container, cancellationToken).ConfigureAwait(false);
+        return container;
+    }
+
+    public async Task<ContainerProperties> GetContainerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(name, nameof(name));
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        return await _metadata.GetContainerAsync(name, cancellationToken).ConfigureAwait(false)
+            ?? throw new ContainerNotFoundException(name);
+    }
+
+    public async IAsyncEnumerable<ContainerProperties> ListContainersAsync(string? prefix = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var containers = await _metadata.ListContainersAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var container in containers)
+        {
+            if (prefix is null || container.Name.StartsWith(prefix, StringComparison.Ordinal)) yield return container;
+        }
+    }
+
+    public async Task DeleteContainerAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(name, nameof(name));
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        await _metadata.DeleteContainerAsync(name, deleteContents, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---- blobs ----
+
+    public async Task<BlobProperties> GetPropertiesAsync(string container, string name, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(container, nameof(container));
+        BlobNames.ValidateBlobName(name, nameof(name));
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
+            ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
+        return _access.Merge(record.Properties);
+    }
+
+    public async Task DeleteAsync(string container, string name, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(container, nameof(container));
+        BlobNames.ValidateBlobName(name, nameof(name));
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        await _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        _access.Forget(container, name);
+        _telemetry.Delete();
+    }
+
+    public async Task<BlobListPage> ListAsync(string container, BlobListOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(container, nameof(container));
+        options ??= DefaultList;
+        if (options.PageSize is < 1 or > BlobListOptions.MaxPageSize)
+        {
+            throw new ArgumentOutOfRangeException("options.PageSize", options.PageSize, $"A page holds 1 to {BlobListOptions.MaxPageSize} entries.");
+        }
+
+        CheckListText(options.Prefix, "options.Prefix", allowEmpty: true);
+        CheckListText(options.Delimiter, "options.Delimiter", allowEmpty: false);
+        var startAt = options.ContinuationToken is null ? null : ContinuationToken.Decode(options.ContinuationToken, container);
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var listing = await _metadata.ListBlobsAsync(
+            container,
+            new BlobListQuery { Prefix = options.Prefix, Delimiter = options.Delimiter, StartAt = startAt, PageSize = options.PageSize },
+            cancellationToken).ConfigureAwait(false);
+        return new BlobListPage
+        {
+            Blobs = [.. listing.Blobs.Select(_access.Merge)],
+            CommonPrefixes = listing.CommonPrefixes,
+            ContinuationToken = listing.NextStartAt is null ? null : ContinuationToken.Encode(container, listing.NextStartAt),
+        };
+    }
+
+    public async IAsyncEnumerable<BlobProperties> ListAllAsync(string container, string? prefix = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? token = null;
+        do
+        {
+            var page = await ListAsync(container, new BlobListOptions { Prefix = prefix, ContinuationToken = token }, cancellationToken).ConfigureAwait(false);
+            foreach (var blob in page.Blobs) yield return blob;
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+    }
+
+    public async Task<BlobProperties> UpdateMetadataAsync(string container, string name, BlobMetadataUpdate update, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(container, nameof(container));
+        BlobNames.ValidateBlobName(name, nameof(name));
+        MetadataRules.ValidateUpdate(update);
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var record = await _metadata.UpdateBlobMetadataAsync(container, name, update, Identifiers.NewETag(), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return _access.Merge(record.Properties);
+    }
+
+    public async Task<BlobProperties> CopyAsync(string sourceContainer, string sourceName, string destinationContainer, string destinationName, BlobCopyOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        BlobNames.ValidateContainerName(sourceContainer, nameof(sourceContainer));
+        BlobNames.ValidateBlobName(sourceName, nameof(sourceName));
+        BlobNames.ValidateContainerName(destinationContainer, nameof(destinationContainer));
+        BlobNames.ValidateBlobName(destinationName, nameof(destinationName));
+        options ??= DefaultCopy;
+        MetadataRules.ValidateContentType(options.ContentType);
+        if (options.StorageClass is { } storageClass) CheckDefined(storageClass, "options.StorageClass");
+        MetadataRules.ValidateTags(options.Tags, "options.Tags");
+        MetadataRules.ValidateMetadata(options.Metadata, "options.Metadata");
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var record = await _metadata.CopyBlobAsync(
+            new BlobCopyRequest
+            {
+                SourceContainer = sourceContainer,
+                SourceName = sourceName,
+                DestinationContainer = destinationContainer,
+                DestinationName = destinationName,
+                VersionId = Identifiers.NewVersionId(now),
+                ETag = Identifiers.NewETag(),
+                Now = now,
+                Options = options,
+            },
+            cancellationToken).ConfigureAwait(false);
+        _access.Forget(destinationContainer, destinationName);
+        _telemetry.Write(record.Properties.Size);
+        return record.Properties;
+    }
+
+    public async Task<BlobStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        // Counts gathered in memory are written first, so the totals include every download so far.
+        await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var statistics = await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false);
+        _telemetry.Update(statistics);
+        return statistics;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await StopScheduleAsync().ConfigureAwait(false);
+        if (_open is { IsCompletedSuccessfully: true })
+        {
+            try
+            {
+                await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is BlobStorageException or IOException or InvalidOperationException)
+            {
+                Log.AccessFlushFailed(_logger, ex);
+            }
+        }
+
+        _access.Dispose();
+        _telemetry.Dispose();
+        foreach (var service in _owned.Reverse())
+        {
+            switch (service)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+    }
+
+    private async Task<Exception> NotFoundAsync(string container, string name, CancellationToken cancellationToken) =>
+        await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false) is null
+            ? new ContainerNotFoundException(container)
+            : new BlobNotFoundException(container, name);
+
+    private static void CheckDefined<T>(T value, string paramName)
+        where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw new ArgumentException($"{Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)} is not a defined {typeof(T).Name}.", paramName);
+        }
+    }
+
+    private static void CheckListText(string? text, string paramName, bool allowEmpty)
+    {
+        if (text is null) return;
+        if (!allowEmpty && text.Length == 0)
+        {
+            throw new ArgumentException("A delimiter must not be empty; pass null for none.", paramName);
+        }
+
+        if (text.Length > BlobNames.MaxBlobNameBytes)
+        {
+            throw new ArgumentException($"It is longer than any blob name ({BlobNames.MaxBlobNameBytes} bytes).", paramName);
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i]))
+            {
+                // A lone surrogate has no UTF-8 form and could never match a valid name.
+                throw new ArgumentException($"It holds a lone surrogate at position {i}; it must be valid Unicode.", paramName);
+            }
+        }
+    }
+}

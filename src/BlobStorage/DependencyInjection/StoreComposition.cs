@@ -1,0 +1,49 @@
+using BlobStorage.Abstractions;
+using BlobStorage.Chunks.FileSystem;
+using BlobStorage.Metadata.Sqlite;
+using BlobStorage.Replication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BlobStorage.DependencyInjection;
+
+/// <summary>How the default services are made from the options; shared by DI and <see cref="BlobStoreBuilder"/>.</summary>
+internal static class StoreComposition
+{
+    public const string MetadataFileName = "metadata.db";
+    public const string ChunksFolderName = "chunks";
+    public const string LocalNodeName = "local";
+
+    public static void Validate(BlobStorageOptions options)
+    {
+        var problem = options.Validate();
+        if (problem is not null)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(BlobStorageOptions), [problem]);
+        }
+    }
+
+    public static string RootOf(BlobStorageOptions options)
+    {
+        var root = Path.GetFullPath(options.RootPath);
+        Directory.CreateDirectory(root);
+        return root;
+    }
+
+    public static IMetadataStore CreateMetadataStore(BlobStorageOptions options) =>
+        new SqliteMetadataStore(new SqliteMetadataStoreOptions
+        {
+            DatabasePath = Path.Combine(RootOf(options), MetadataFileName),
+            SynchronousMode = options.SynchronousMode,
+            BusyTimeout = options.BusyTimeout,
+        });
+
+    public static IChunkStore CreateChunkStore(BlobStorageOptions options) =>
+        new FileSystemChunkStore(Path.Combine(RootOf(options), ChunksFolderName));
+
+    public static IReplicator CreateReplicator(IChunkStore chunks, ILoggerFactory loggerFactory) =>
+        new RendezvousReplicator([new StorageNode(LocalNodeName, LocalNodeName, chunks)], loggerFactory.CreateLogger<RendezvousReplicator>());
+
+    public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned) =>
+        new(metadata, replicator, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
+}

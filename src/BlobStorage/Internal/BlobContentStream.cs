@@ -1,0 +1,197 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using BlobStorage.Abstractions;
+
+namespace BlobStorage.Internal;
+
+/// <summary>
+/// The stream a download returns. A producer reads whole chunks ahead into a <see cref="Pipe"/>,
+/// each verified before it is made visible, so the caller never sees a byte that failed its
+/// checksum; the pipe's pause threshold bounds the read-ahead to about two chunks. A chunk read
+/// whole lands straight in the pipe's memory: no copy between buffers.
+/// </summary>
+internal sealed class BlobContentStream : Stream
+{
+    private readonly Pipe _pipe;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly Task _producer;
+    private readonly Action? _onClose;
+    private readonly long _length;
+    private long _position;
+    private int _closed;
+
+    public BlobContentStream(IReplicator replicator, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
+    {
+        _length = length;
+        _onClose = onClose;
+        var largest = chunks.Count == 0 ? 4096 : chunks.Max(c => c.Length);
+        _pipe = new Pipe(new PipeOptions(
+            pauseWriterThreshold: 2L * largest,
+            resumeWriterThreshold: largest,
+            minimumSegmentSize: 64 * 1024,
+            useSynchronizationContext: false));
+        _producer = Task.Run(() => ProduceAsync(replicator, chunks, offset, length, _pipe.Writer, _cts.Token));
+    }
+
+    private static async Task ProduceAsync(IReplicator replicator, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            long chunkStart = 0;
+            var end = offset + length;
+            foreach (var chunk in chunks)
+            {
+                var chunkEnd = chunkStart + chunk.Length;
+                if (chunkEnd <= offset)
+                {
+                    chunkStart = chunkEnd;
+                    continue;
+                }
+
+                if (chunkStart >= end) break;
+                var from = (int)Math.Max(0, offset - chunkStart);
+                var to = (int)Math.Min(chunk.Length, end - chunkStart);
+                if (from == 0 && to == chunk.Length)
+                {
+                    var memory = writer.GetMemory(chunk.Length);
+                    await replicator.ReadAsync(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false);
+                    writer.Advance(chunk.Length);
+                }
+                else
+                {
+                    // A chunk is verified whole; only the requested slice of it goes on.
+                    var buffer = ArrayPool<byte>.Shared.Rent(chunk.Length);
+                    try
+                    {
+                        await replicator.ReadAsync(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false);
+                        writer.Write(buffer.AsSpan(from, to - from));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                }
+
+                var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (flush.IsCompleted) return;
+                chunkStart = chunkEnd;
+            }
+
+            await writer.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await writer.CompleteAsync(ex).ConfigureAwait(false);
+        }
+    }
+
+    public override bool CanRead => _closed == 0;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => _length;
+
+    public override long Position
+    {
+        get => _position;
+        set => throw new NotSupportedException("A blob download stream reads forward only; open a new download with a range to start elsewhere.");
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        // Synchronous callers block on the pipe; the producer runs on the thread pool, so this cannot deadlock.
+        var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var read = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, read).CopyTo(buffer);
+            return read;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_closed != 0, this);
+        if (buffer.IsEmpty) return 0;
+        var reader = _pipe.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var available = result.Buffer;
+            if (!available.IsEmpty)
+            {
+                var count = (int)Math.Min(available.Length, buffer.Length);
+                available.Slice(0, count).CopyTo(buffer.Span);
+                reader.AdvanceTo(available.GetPosition(count));
+                _position += count;
+                return count;
+            }
+
+            reader.AdvanceTo(available.Start, available.End);
+            if (result.IsCompleted || result.IsCanceled) return 0;
+        }
+    }
+
+    public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_closed != 0, this);
+        var reader = _pipe.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var segment in result.Buffer)
+            {
+                await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+            }
+
+            _position += result.Buffer.Length;
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted || result.IsCanceled) return;
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) =>
+        throw new NotSupportedException("A blob download stream reads forward only; open a new download with a range to start elsewhere.");
+
+    public override void SetLength(long value) => throw new NotSupportedException("A blob download stream is read-only.");
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("A blob download stream is read-only.");
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            _cts.Cancel();
+            _pipe.Reader.Complete();
+            // The producer ends on its own once cancelled; the pins it needs are released only then.
+            _ = _producer.ContinueWith(
+                static (_, state) =>
+                {
+                    var self = (BlobContentStream)state!;
+                    self._cts.Dispose();
+                    self._onClose?.Invoke();
+                },
+                this,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        base.Dispose(disposing);
+    }
+}

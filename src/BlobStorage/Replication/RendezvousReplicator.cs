@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BlobStorage.Replication;
+
+/// <summary>
+/// Places chunks on nodes by rendezvous (highest random weight) hashing: each node scores each
+/// chunk, and the copies go to the best-scoring nodes, so placement is deterministic and adding a
+/// node moves only the chunks it now wins. Reads try copies in placement order, and a copy that is
+/// missing or fails its checksum is rewritten from a good one.
+/// </summary>
+/// <remarks>
+/// Copies are placed in the local region (the first node's): <see cref="ReplicationStrategy.Single"/>
+/// keeps one, the other strategies up to three on distinct nodes. Copies in other regions belong
+/// to the cross-region queue, which this replicator does not have yet.
+/// </remarks>
+public sealed class RendezvousReplicator : IReplicator
+{
+    private const int LocalRedundancyCopies = 3;
+    private readonly StorageNode[] _nodes;
+    private readonly StorageNode[] _localNodes;
+    private readonly ulong[] _nodeSeeds;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a replicator over the given nodes; the first node's region is the local one.</summary>
+    public RendezvousReplicator(IEnumerable<StorageNode> nodes, ILogger<RendezvousReplicator>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        _nodes = [.. nodes];
+        if (_nodes.Length == 0)
+        {
+            throw new ArgumentException("A replicator needs at least one storage node.", nameof(nodes));
+        }
+
+        var duplicate = _nodes.GroupBy(n => n.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"Storage node names must be unique; '{duplicate.Key}' is given {duplicate.Count()} times.", nameof(nodes));
+        }
+
+        var localRegion = _nodes[0].Region;
+        _localNodes = [.. _nodes.Where(n => n.Region == localRegion)];
+        _nodeSeeds = [.. _nodes.Select(n => System.IO.Hashing.XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(n.Name)))];
+        _logger = logger ?? NullLogger<RendezvousReplicator>.Instance;
+    }
+
+    /// <summary>The nodes, in the order given.</summary>
+    public IReadOnlyList<StorageNode> Nodes => _nodes;
+
+    /// <inheritdoc />
+    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, ReplicationStrategy strategy, CancellationToken cancellationToken = default)
+    {
+        var targets = Place(id, strategy);
+        if (targets.Length == 1)
+        {
+            return await targets[0].Store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
+        }
+
+        var writes = new Task<bool>[targets.Length];
+        for (var i = 0; i < targets.Length; i++)
+        {
+            writes[i] = targets[i].Store.WriteAsync(id, content, cancellationToken).AsTask();
+        }
+
+        var results = await Task.WhenAll(writes).ConfigureAwait(false);
+        return results.Any(written => written);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        var order = RankAll(id);
+        List<StorageNode>? bad = null;
+        DataCorruptionException? lastError = null;
+        foreach (var node in order)
+        {
+            try
+            {
+                var length = await node.Store.ReadAsync(id, destination, cancellationToken).ConfigureAwait(false);
+                if (bad is not null)
+                {
+                    await RepairAsync(id, destination[..length], bad, node, cancellationToken).ConfigureAwait(false);
+                }
+
+                return length;
+            }
+            catch (DataCorruptionException ex)
+            {
+                lastError = ex;
+                if (order.Length > 1 && await node.Store.ExistsAsync(id, cancellationToken).ConfigureAwait(false))
+                {
+                    // Only a copy that is present but bad is repaired; a node that never held the chunk is not asked to.
+                    (bad ??= []).Add(node);
+                }
+            }
+        }
+
+        throw lastError!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        foreach (var node in RankAll(id))
+        {
+            if (await node.Store.ExistsAsync(id, cancellationToken).ConfigureAwait(false)) return true;
+        }
+
+        return false;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DeleteAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        foreach (var node in _nodes)
+        {
+            await node.Store.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChunkId> EnumerateAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (_nodes.Length == 1)
+        {
+            await foreach (var id in _nodes[0].Store.EnumerateAsync(cancellationToken).ConfigureAwait(false)) yield return id;
+            yield break;
+        }
+
+        var seen = new HashSet<ChunkId>();
+        foreach (var node in _nodes)
+        {
+            await foreach (var id in node.Store.EnumerateAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (seen.Add(id)) yield return id;
+            }
+        }
+    }
+
+    /// <summary>The nodes a chunk is placed on under a strategy, best first.</summary>
+    internal StorageNode[] Place(ChunkId id, ReplicationStrategy strategy)
+    {
+        var copies = strategy == ReplicationStrategy.Single ? 1 : Math.Min(LocalRedundancyCopies, _localNodes.Length);
+        if (_localNodes.Length == 1) return [_localNodes[0]];
+        return [.. Rank(id, _localNodes).Take(copies)];
+    }
+
+    private StorageNode[] RankAll(ChunkId id) => _nodes.Length == 1 ? _nodes : Rank(id, _nodes);
+
+    private StorageNode[] Rank(ChunkId id, StorageNode[] nodes)
+    {
+        Span<byte> key = stackalloc byte[ChunkId.Size];
+        id.WriteTo(key);
+        var scores = new (ulong Score, StorageNode Node)[nodes.Length];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var seed = _nodeSeeds[Array.IndexOf(_nodes, nodes[i])];
+            scores[i] = (System.IO.Hashing.XxHash64.HashToUInt64(key, (long)seed), nodes[i]);
+        }
+
+        Array.Sort(scores, (a, b) => b.Score.CompareTo(a.Score));
+        return [.. scores.Select(s => s.Node)];
+    }
+
+    private async ValueTask RepairAsync(ChunkId id, ReadOnlyMemory<byte> good, List<StorageNode> bad, StorageNode source, CancellationToken cancellationToken)
+    {
+        foreach (var node in bad)
+        {
+            try
+            {
+                // A corrupt file still exists, so it must go before the good bytes can be written back.
+                await node.Store.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+                await node.Store.WriteAsync(id, good, cancellationToken).ConfigureAwait(false);
+                Log.ChunkRepaired(_logger, id.ToString(), node.Name, source.Name);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Log.ChunkRepairFailed(_logger, ex, id.ToString(), node.Name);
+            }
+        }
+    }
+}
