@@ -2,7 +2,6 @@
 // and a hosted service that opens the store when the host starts; the worker below receives the
 // store by constructor injection. The worker stops the host when it is done, so `dotnet run` ends.
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using WorkerService;
 
@@ -12,8 +11,7 @@ var builder = Host.CreateApplicationBuilder(args);
 // configuration says otherwise, e.g. `dotnet run -- --BlobStorage:RootPath=/var/lib/app/blobs`.
 var rootPath = builder.Configuration["BlobStorage:RootPath"]
     ?? Path.Combine(builder.Environment.ContentRootPath, "data");
-builder.Services.AddBlobStorage(o => o.RootPath = rootPath);
-builder.Services.TryAddSingleton(TimeProvider.System);
+builder.Services.AddBlobStorage(o => o.RootPath = rootPath);   // also registers TimeProvider.System
 builder.Services.AddHostedService<Worker>();
 
 using var host = builder.Build();
