@@ -39,7 +39,7 @@ internal sealed partial class BlobStore
         }
 
         var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
-        if (_access.Record(container, name, length, _time.GetUtcNow()))
+        if (_access.Record(container, name, properties.VersionId, length, _time.GetUtcNow()))
         {
             _ = FlushAccessInBackgroundAsync();
         }

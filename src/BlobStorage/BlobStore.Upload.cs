@@ -77,7 +77,6 @@ internal sealed partial class BlobStore
                 },
                 written.Chunks);
             var stored = await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
-            _access.Forget(container, name);
             _telemetry.Write(written.Size);
             activity?.SetTag("blobstorage.size", written.Size);
             return stored.Properties;

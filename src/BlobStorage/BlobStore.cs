@@ -131,7 +131,6 @@ internal sealed partial class BlobStore : IBlobStore
         BlobNames.ValidateBlobName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         await _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        _access.Forget(container, name);
         _telemetry.Delete();
     }
 
@@ -208,7 +207,6 @@ internal sealed partial class BlobStore : IBlobStore
                 Options = options,
             },
             cancellationToken).ConfigureAwait(false);
-        _access.Forget(destinationContainer, destinationName);
         _telemetry.Write(record.Properties.Size);
         return record.Properties;
     }

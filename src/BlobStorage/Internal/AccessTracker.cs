@@ -10,7 +10,7 @@ namespace BlobStorage.Internal;
 internal sealed class AccessTracker : IDisposable
 {
     private readonly Lock _gate = new();
-    private Dictionary<(string Container, string Name), Entry> _pending = [];
+    private Dictionary<(string Container, string Name, string VersionId), Entry> _pending = [];
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private readonly IMetadataStore _metadata;
     private readonly int _batchSize;
@@ -29,14 +29,14 @@ internal sealed class AccessTracker : IDisposable
     }
 
     /// <summary>Records one download; true when the batch is full and should be flushed.</summary>
-    public bool Record(string container, string name, long bytes, DateTimeOffset now)
+    public bool Record(string container, string name, string versionId, long bytes, DateTimeOffset now)
     {
         lock (_gate)
         {
-            if (!_pending.TryGetValue((container, name), out var entry))
+            if (!_pending.TryGetValue((container, name, versionId), out var entry))
             {
                 entry = new Entry();
-                _pending[(container, name)] = entry;
+                _pending[(container, name, versionId)] = entry;
             }
 
             entry.Count++;
@@ -51,7 +51,7 @@ internal sealed class AccessTracker : IDisposable
     {
         lock (_gate)
         {
-            if (!_pending.TryGetValue((properties.Container, properties.Name), out var entry)) return properties;
+            if (!_pending.TryGetValue((properties.Container, properties.Name, properties.VersionId), out var entry)) return properties;
             return new BlobProperties
             {
                 Container = properties.Container,
@@ -72,12 +72,6 @@ internal sealed class AccessTracker : IDisposable
         }
     }
 
-    /// <summary>Forgets what is pending for a blob whose name now holds a new version or nothing.</summary>
-    public void Forget(string container, string name)
-    {
-        lock (_gate) _pending.Remove((container, name));
-    }
-
     public void Dispose() => _flushLock.Dispose();
 
     /// <summary>Writes every pending count; on failure they are put back for the next flush.</summary>
@@ -86,7 +80,7 @@ internal sealed class AccessTracker : IDisposable
         await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            Dictionary<(string Container, string Name), Entry> batch;
+            Dictionary<(string Container, string Name, string VersionId), Entry> batch;
             lock (_gate)
             {
                 if (_pending.Count == 0) return 0;
@@ -94,7 +88,7 @@ internal sealed class AccessTracker : IDisposable
                 _pending = [];
             }
 
-            var accesses = batch.Select(p => new BlobAccess(p.Key.Container, p.Key.Name, p.Value.Count, p.Value.Bytes, p.Value.Last)).ToList();
+            var accesses = batch.Select(p => new BlobAccess(p.Key.Container, p.Key.Name, p.Key.VersionId, p.Value.Count, p.Value.Bytes, p.Value.Last)).ToList();
             try
             {
                 await _metadata.RecordAccessAsync(accesses, cancellationToken).ConfigureAwait(false);

@@ -4,7 +4,7 @@ namespace BlobStorage.Tests.Support;
 
 /// <summary>
 /// Opens a store in a temporary folder with a fake clock and small chunks (64 KiB), so that
-/// multi-chunk blobs are cheap to make. Reopen it to test restarts; dispose it to delete the folder.
+/// multi-chunk blobs are cheap to make, and no maintenance schedule (tests call RunMaintenanceAsync). Reopen it to test restarts; dispose it to delete the folder.
 /// </summary>
 public sealed class TestStore : IAsyncDisposable
 {
@@ -48,6 +48,8 @@ public sealed class TestStore : IAsyncDisposable
             {
                 o.ChunkSize = ChunkSize;
                 o.GarbageCollectionGracePeriod = TimeSpan.FromMinutes(15);
+                // Tests run maintenance themselves, so that advancing the clock does not run a pass behind their back.
+                o.MaintenanceInterval = Timeout.InfiniteTimeSpan;
                 _configure?.Invoke(o);
             })
             .UseTimeProvider(Time)

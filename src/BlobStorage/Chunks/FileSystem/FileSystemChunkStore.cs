@@ -1,0 +1,250 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using BlobStorage.Abstractions;
+using Microsoft.Win32.SafeHandles;
+
+namespace BlobStorage.Chunks.FileSystem;
+
+/// <summary>
+/// Stores chunks as files named by their SHA-256 under a folder, sharded by the id's first byte
+/// (<c>ab/abcd…</c>). Each file is a 32-byte header (magic, length, XxHash3 of the content) and
+/// the content; every read checks the header and the checksum before returning a byte. A write goes
+/// to a temporary file that is flushed, renamed into place and made durable by flushing the shard
+/// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
+/// One process at a time: the folder is locked while the store is open.
+/// </summary>
+public sealed class FileSystemChunkStore : IChunkStore, IDisposable
+{
+    internal const int HeaderSize = 32;
+    internal static ReadOnlySpan<byte> Magic => "BSCHUNK1"u8;
+    private const string TempFolderName = ".tmp";
+    private const string LockFileName = ".lock";
+
+    private readonly string _root;
+    private readonly string _temp;
+    private readonly string[] _shards = new string[256];
+    private FileStream? _lock;
+
+    /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
+    /// <exception cref="BlobStorageException">Another store holds the folder (<see cref="BlobErrorCode.StoreUnavailable"/>).</exception>
+    public FileSystemChunkStore(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        _root = Path.GetFullPath(directory);
+        Directory.CreateDirectory(_root);
+        try
+        {
+            _lock = new FileStream(Path.Combine(_root, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+        }
+        catch (IOException ex)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{_root}' is in use by another store (process or instance); open it in one place at a time.", ex);
+        }
+
+        _temp = Path.Combine(_root, TempFolderName);
+        Directory.CreateDirectory(_temp);
+        var created = false;
+        for (var i = 0; i < _shards.Length; i++)
+        {
+            _shards[i] = Path.Combine(_root, i.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            if (!Directory.Exists(_shards[i]))
+            {
+                Directory.CreateDirectory(_shards[i]);
+                created = true;
+            }
+        }
+
+        if (created) DirectoryFlush.Flush(_root);
+        RemoveTemporaryFiles();
+    }
+
+    /// <summary>The folder that holds the chunks.</summary>
+    public string DirectoryPath => _root;
+
+    /// <inheritdoc />
+    public ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ValueTask.FromResult(File.Exists(GetPath(id)));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        var path = GetPath(id);
+        if (File.Exists(path)) return ValueTask.FromResult(false);
+
+        var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
+        var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        try
+        {
+            WriteHeader(header.AsSpan(0, HeaderSize), content.Span);
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, HeaderSize + content.Length))
+            {
+                RandomAccess.Write(handle, [header.AsMemory(0, HeaderSize), content], 0);
+                RandomAccess.FlushToDisk(handle);
+            }
+
+            // Identical bytes under an identical name: a concurrent writer of the same chunk may win the rename.
+            File.Move(temp, path, overwrite: true);
+            DirectoryFlush.Flush(Path.GetDirectoryName(path)!);
+            return ValueTask.FromResult(true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(header);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ValueTask.FromResult(Read(id, destination.Span));
+    }
+
+    private int Read(ChunkId id, Span<byte> destination)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(GetPath(id), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new DataCorruptionException($"Chunk {id} is missing from '{_root}'.", ex);
+        }
+
+        using (handle)
+        {
+            var fileLength = RandomAccess.GetLength(handle);
+            Span<byte> header = stackalloc byte[HeaderSize];
+            if (fileLength < HeaderSize || RandomAccess.Read(handle, header, 0) != HeaderSize)
+            {
+                throw new DataCorruptionException($"Chunk {id} is truncated: {fileLength} bytes, shorter than its {HeaderSize}-byte header.");
+            }
+
+            if (!header[..8].SequenceEqual(Magic))
+            {
+                throw new DataCorruptionException($"Chunk {id} has a damaged header: it does not start with the chunk file magic.");
+            }
+
+            var length = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+            var checksum = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
+            if (length < 0 || length > int.MaxValue || fileLength != HeaderSize + length)
+            {
+                throw new DataCorruptionException($"Chunk {id} is damaged: its header says {length} bytes of content, the file holds {fileLength - HeaderSize}.");
+            }
+
+            if (destination.Length < length)
+            {
+                throw new ArgumentException($"Chunk {id} holds {length} bytes; the destination has room for {destination.Length}.", nameof(destination));
+            }
+
+            var content = destination[..(int)length];
+            var read = 0;
+            while (read < content.Length)
+            {
+                var n = RandomAccess.Read(handle, content[read..], HeaderSize + read);
+                if (n == 0) break;
+                read += n;
+            }
+
+            if (read != length)
+            {
+                throw new DataCorruptionException($"Chunk {id} is truncated: {read} of {length} bytes could be read.");
+            }
+
+            if (XxHash3.HashToUInt64(content) != checksum)
+            {
+                // The caller's buffer holds unverified bytes; clear them so nothing wrong can leak on.
+                content.Clear();
+                throw new DataCorruptionException($"Chunk {id} fails its checksum: its stored bytes have changed since it was written.");
+            }
+
+            return read;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        var path = GetPath(id);
+        if (!File.Exists(path)) return ValueTask.FromResult(false);
+        File.Delete(path);
+        return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChunkId> EnumerateAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        await Task.Yield();
+        foreach (var shard in _shards)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!Directory.Exists(shard)) continue;
+            foreach (var file in Directory.EnumerateFiles(shard))
+            {
+                if (ChunkId.TryParse(Path.GetFileName(file.AsSpan()), out var id) && GetPath(id) == file) yield return id;
+            }
+        }
+    }
+
+    /// <summary>The file of a chunk: <c>root/ab/abcd…</c>. Only hexadecimal digits of the id form the path.</summary>
+    internal string GetPath(ChunkId id) => Path.Combine(_shards[id.FirstByte], id.ToString());
+
+    /// <summary>Deletes temporary files left by writes that never finished.</summary>
+    internal int RemoveTemporaryFiles()
+    {
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(_temp))
+        {
+            if (TryDelete(file)) removed++;
+        }
+
+        return removed;
+    }
+
+    /// <summary>Releases the folder's lock. Idempotent.</summary>
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _lock, null)?.Dispose();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_lock is null, this);
+
+    private static void WriteHeader(Span<byte> header, ReadOnlySpan<byte> content)
+    {
+        Magic.CopyTo(header);
+        BinaryPrimitives.WriteInt64LittleEndian(header[8..], content.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[16..], XxHash3.HashToUInt64(content));
+        header[24..HeaderSize].Clear();
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}
