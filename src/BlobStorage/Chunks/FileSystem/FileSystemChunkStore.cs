@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
-using Microsoft.Win32.SafeHandles;
+using BlobStorage.Diagnostics;
 
 namespace BlobStorage.Chunks.FileSystem;
 
@@ -22,6 +22,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     private const string TempFolderName = ".tmp";
     private const string LockFileName = ".lock";
 
+    private readonly ChunkFileSystem _files;
     private readonly string _root;
     private readonly string _temp;
     private readonly string[] _shards = new string[256];
@@ -30,10 +31,17 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
     /// <exception cref="BlobStorageException">Another store holds the folder (<see cref="BlobErrorCode.StoreUnavailable"/>).</exception>
     public FileSystemChunkStore(string directory)
+        : this(directory, PhysicalChunkFileSystem.Instance)
+    {
+    }
+
+    /// <summary>Opens the store over another file layer (a fault-injecting one in tests).</summary>
+    internal FileSystemChunkStore(string directory, ChunkFileSystem files)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        _files = files;
         _root = Path.GetFullPath(directory);
-        Directory.CreateDirectory(_root);
+        _files.CreateDirectory(_root);
         try
         {
             _lock = new FileStream(Path.Combine(_root, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
@@ -44,19 +52,19 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         }
 
         _temp = Path.Combine(_root, TempFolderName);
-        Directory.CreateDirectory(_temp);
+        _files.CreateDirectory(_temp);
         var created = false;
         for (var i = 0; i < _shards.Length; i++)
         {
             _shards[i] = Path.Combine(_root, i.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-            if (!Directory.Exists(_shards[i]))
+            if (!_files.DirectoryExists(_shards[i]))
             {
-                Directory.CreateDirectory(_shards[i]);
+                _files.CreateDirectory(_shards[i]);
                 created = true;
             }
         }
 
-        if (created) DirectoryFlush.Flush(_root);
+        if (created) _files.FlushDirectory(_root);
         RemoveTemporaryFiles();
     }
 
@@ -68,7 +76,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        return ValueTask.FromResult(File.Exists(GetPath(id)));
+        return ValueTask.FromResult(_files.FileExists(GetPath(id)));
     }
 
     /// <inheritdoc />
@@ -77,22 +85,26 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         var path = GetPath(id);
-        if (File.Exists(path)) return ValueTask.FromResult(false);
+        if (_files.FileExists(path)) return ValueTask.FromResult(false);
 
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
         try
         {
             WriteHeader(header.AsSpan(0, HeaderSize), content.Span);
-            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, HeaderSize + content.Length))
+            using (var file = _files.CreateNew(temp, HeaderSize + content.Length))
             {
-                RandomAccess.Write(handle, [header.AsMemory(0, HeaderSize), content], 0);
-                RandomAccess.FlushToDisk(handle);
+                file.Write([header.AsMemory(0, HeaderSize), content], 0);
+                CrashPoints.Reach(CrashPoints.ChunkTempWritten);
+                file.Flush();
+                CrashPoints.Reach(CrashPoints.ChunkFlushed);
             }
 
             // Identical bytes under an identical name: a concurrent writer of the same chunk may win the rename.
-            File.Move(temp, path, overwrite: true);
-            DirectoryFlush.Flush(Path.GetDirectoryName(path)!);
+            _files.Move(temp, path);
+            CrashPoints.Reach(CrashPoints.ChunkRenamed);
+            _files.FlushDirectory(Path.GetDirectoryName(path)!);
+            CrashPoints.Reach(CrashPoints.ChunkDirectoryFlushed);
             return ValueTask.FromResult(true);
         }
         catch
@@ -116,21 +128,21 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
 
     private int Read(ChunkId id, Span<byte> destination)
     {
-        SafeFileHandle handle;
+        ChunkFileSystem.ReadableFile file;
         try
         {
-            handle = File.OpenHandle(GetPath(id), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            file = _files.OpenRead(GetPath(id));
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        catch (FileNotFoundException ex)
         {
             throw new DataCorruptionException($"Chunk {id} is missing from '{_root}'.", ex);
         }
 
-        using (handle)
+        using (file)
         {
-            var fileLength = RandomAccess.GetLength(handle);
+            var fileLength = file.Length;
             Span<byte> header = stackalloc byte[HeaderSize];
-            if (fileLength < HeaderSize || RandomAccess.Read(handle, header, 0) != HeaderSize)
+            if (fileLength < HeaderSize || file.Read(header, 0) != HeaderSize)
             {
                 throw new DataCorruptionException($"Chunk {id} is truncated: {fileLength} bytes, shorter than its {HeaderSize}-byte header.");
             }
@@ -156,7 +168,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
             var read = 0;
             while (read < content.Length)
             {
-                var n = RandomAccess.Read(handle, content[read..], HeaderSize + read);
+                var n = file.Read(content[read..], HeaderSize + read);
                 if (n == 0) break;
                 read += n;
             }
@@ -183,8 +195,8 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         var path = GetPath(id);
-        if (!File.Exists(path)) return ValueTask.FromResult(false);
-        File.Delete(path);
+        if (!_files.FileExists(path)) return ValueTask.FromResult(false);
+        _files.DeleteFile(path);
         return ValueTask.FromResult(true);
     }
 
@@ -196,8 +208,8 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         foreach (var shard in _shards)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!Directory.Exists(shard)) continue;
-            foreach (var file in Directory.EnumerateFiles(shard))
+            if (!_files.DirectoryExists(shard)) continue;
+            foreach (var file in _files.EnumerateFiles(shard))
             {
                 if (ChunkId.TryParse(Path.GetFileName(file.AsSpan()), out var id) && GetPath(id) == file) yield return id;
             }
@@ -211,7 +223,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     internal int RemoveTemporaryFiles()
     {
         var removed = 0;
-        foreach (var file in Directory.EnumerateFiles(_temp))
+        foreach (var file in _files.EnumerateFiles(_temp).ToList())
         {
             if (TryDelete(file)) removed++;
         }
@@ -235,11 +247,11 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         header[24..HeaderSize].Clear();
     }
 
-    private static bool TryDelete(string path)
+    private bool TryDelete(string path)
     {
         try
         {
-            File.Delete(path);
+            _files.DeleteFile(path);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -9,7 +9,10 @@ namespace BlobStorage.Metadata.Sqlite;
 public sealed partial class SqliteMetadataStore
 {
     private const string BlobColumns =
-        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks";
+        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count";
+
+    // A single blob's read also takes its inline content and checksum (columns 15 and 16).
+    private const string BlobColumnsWithContent = BlobColumns + ", inline_checksum, inline_data";
 
     /// <inheritdoc />
     public ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default) =>
@@ -26,10 +29,10 @@ public sealed partial class SqliteMetadataStore
                 var containerId = ContainerId(session, tx, p.Container);
                 var current = ReadBlob(session, tx, containerId, p.Container, NameBytes(p.Name));
                 conditions?.Check(p.Container, p.Name, current?.Properties.ETag, current?.Properties.LastModified);
-                var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size };
+                var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size, StoredBytes = InlineSize(blob) - InlineSize(current) };
                 AddReferences(session, tx, blob.Chunks, delta);
                 if (current is not null) Release(session, tx, current.Chunks, p.LastModified, delta);
-                var stored = new BlobRecord(CopyOf(p, createdOn: current?.Properties.CreatedOn ?? p.CreatedOn), blob.Chunks);
+                var stored = new BlobRecord(CopyOf(p, createdOn: current?.Properties.CreatedOn ?? p.CreatedOn), blob.Chunks) { InlineContent = blob.InlineContent };
                 Upsert(session, tx, containerId, stored);
                 AdjustContainer(session, tx, containerId, current is null ? 1 : 0, p.Size - (current?.Properties.Size ?? 0));
                 ApplyStats(session, tx, delta);
@@ -47,7 +50,8 @@ public sealed partial class SqliteMetadataStore
             {
                 var options = request.Options;
                 var sourceContainerId = ContainerId(session, tx, request.SourceContainer);
-                var source = ReadBlob(session, tx, sourceContainerId, request.SourceContainer, NameBytes(request.SourceName))
+                // The source is read verified: a copy must not give damaged content a fresh checksum.
+                var source = FindBlob(session, tx, request.SourceContainer, request.SourceName)
                     ?? throw new BlobNotFoundException(request.SourceContainer, request.SourceName);
                 options.SourceConditions?.Check(request.SourceContainer, request.SourceName, source.Properties.ETag, source.Properties.LastModified);
                 var destinationContainerId = ContainerId(session, tx, request.DestinationContainer);
@@ -70,9 +74,13 @@ public sealed partial class SqliteMetadataStore
                         LastModified = request.Now,
                         Tags = options.Tags is null ? s.Tags : MetadataRules.ValidateTags(options.Tags, "options.Tags"),
                         Metadata = options.Metadata is null ? s.Metadata : MetadataRules.ValidateMetadata(options.Metadata, "options.Metadata"),
+                        PartCount = s.PartCount,
                     },
-                    source.Chunks);
-                var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
+                    source.Chunks)
+                {
+                    InlineContent = source.InlineContent,
+                };
+                var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size, StoredBytes = InlineSize(source) - InlineSize(current) };
                 AddReferences(session, tx, source.Chunks, delta);
                 if (current is not null) Release(session, tx, current.Chunks, request.Now, delta);
                 Upsert(session, tx, destinationContainerId, copy);
@@ -92,7 +100,7 @@ public sealed partial class SqliteMetadataStore
                 var nameBytes = NameBytes(name);
                 var current = ReadBlob(session, tx, containerId, container, nameBytes) ?? throw new BlobNotFoundException(container, name);
                 conditions?.Check(container, name, current.Properties.ETag, current.Properties.LastModified);
-                var delta = new StatsDelta { Deletes = 1 };
+                var delta = new StatsDelta { Deletes = 1, StoredBytes = -InlineSize(current) };
                 Release(session, tx, current.Chunks, now, delta);
                 var delete = session.Command("DELETE FROM blobs WHERE container_id = @container AND name = @name;", tx);
                 With(delete, "@container", containerId);
@@ -202,20 +210,39 @@ public sealed partial class SqliteMetadataStore
     private static BlobRecord? FindBlob(SqliteSession session, SqliteTransaction? tx, string container, string name)
     {
         var command = session.Command(
-            $"SELECT {BlobColumns} FROM blobs WHERE container_id = (SELECT id FROM containers WHERE name = @container) AND name = @name;", tx);
+            $"SELECT {BlobColumnsWithContent} FROM blobs WHERE container_id = (SELECT id FROM containers WHERE name = @container) AND name = @name;", tx);
         With(command, "@container", container);
         With(command, "@name", NameBytes(name));
         using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadBlobRow(reader, container) : null;
+        return reader.Read() ? ReadBlobRowWithContent(reader, container, verify: true) : null;
     }
 
+    /// <summary>Reads a blob inside a write transaction. Its inline content is not verified here: a damaged blob can still be overwritten or deleted.</summary>
     private static BlobRecord? ReadBlob(SqliteSession session, SqliteTransaction tx, long containerId, string container, byte[] name)
     {
-        var command = session.Command($"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name = @name;", tx);
+        var command = session.Command($"SELECT {BlobColumnsWithContent} FROM blobs WHERE container_id = @container AND name = @name;", tx);
         With(command, "@container", containerId);
         With(command, "@name", name);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadBlobRow(reader, container) : null;
+        return reader.Read() ? ReadBlobRowWithContent(reader, container, verify: false) : null;
+    }
+
+    private static bool InlineIntact(SqliteDataReader reader, byte[] content) =>
+        !reader.IsDBNull(15) && (ulong)reader.GetInt64(15) == System.IO.Hashing.XxHash3.HashToUInt64(content);
+
+    private static long InlineSize(BlobRecord? record) => record?.InlineContent?.Length ?? 0;
+
+    private static BlobRecord ReadBlobRowWithContent(SqliteDataReader reader, string container, bool verify)
+    {
+        var record = ReadBlobRow(reader, container);
+        if (reader.IsDBNull(16)) return record;
+        var content = (byte[])reader[16];
+        if (verify && !InlineIntact(reader, content))
+        {
+            throw new DataCorruptionException($"The content of blob '{record.Properties.Name}' in container '{container}', kept in the metadata database, fails its checksum.");
+        }
+
+        return record with { InlineContent = content };
     }
 
     private static BlobRecord ReadBlobRow(SqliteDataReader reader, string container) => new(
@@ -235,6 +262,7 @@ public sealed partial class SqliteMetadataStore
             LastAccessedOn = reader.IsDBNull(10) ? null : Time(reader.GetInt64(10)),
             Tags = FromJson(reader, 11),
             Metadata = FromJson(reader, 12),
+            PartCount = reader.GetInt32(14),
         },
         ChunkListCodec.Decode((byte[])reader[13]));
 
@@ -243,8 +271,8 @@ public sealed partial class SqliteMetadataStore
         var p = record.Properties;
         var command = session.Command(
             $"""
-            INSERT OR REPLACE INTO blobs (container_id, {BlobColumns})
-            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks);
+            INSERT OR REPLACE INTO blobs (container_id, {BlobColumnsWithContent})
+            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks, @part_count, @inline_checksum, @inline_data);
             """,
             tx);
         With(command, "@container", containerId);
@@ -262,6 +290,9 @@ public sealed partial class SqliteMetadataStore
         With(command, "@tags", ToJson(p.Tags));
         With(command, "@metadata", ToJson(p.Metadata));
         With(command, "@chunks", ChunkListCodec.Encode(record.Chunks));
+        With(command, "@part_count", p.PartCount);
+        With(command, "@inline_checksum", record.InlineContent is { } inline ? (long)System.IO.Hashing.XxHash3.HashToUInt64(inline) : null);
+        With(command, "@inline_data", record.InlineContent);
         command.ExecuteNonQuery();
     }
 
@@ -287,5 +318,6 @@ public sealed partial class SqliteMetadataStore
             LastAccessedOn = p.LastAccessedOn,
             Tags = tags ?? p.Tags,
             Metadata = metadata ?? p.Metadata,
+            PartCount = p.PartCount,
         };
 }
