@@ -197,11 +197,14 @@ public sealed class InterleavingTests
     /// <summary>A store in a temporary folder whose metadata store can be paused.</summary>
     private sealed class HookedStore : IAsyncDisposable
     {
-        private HookedStore(TempFolder folder, FakeTimeProvider time, PausingMetadataStore metadata, IBlobStore store)
+        private readonly IMetadataStore _metadata;
+
+        private HookedStore(TempFolder folder, FakeTimeProvider time, IMetadataStore metadata, PausingMetadataStore control, IBlobStore store)
         {
             Folder = folder;
             Time = time;
-            Metadata = metadata;
+            _metadata = metadata;
+            Metadata = control;
             Store = store;
         }
 
@@ -219,7 +222,7 @@ public sealed class InterleavingTests
             var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
             var options = new BlobStorageOptions { RootPath = folder.Path, ChunkSize = ChunkSize };
             configure?.Invoke(options);
-            var metadata = new PausingMetadataStore(StoreComposition.CreateMetadataStore(options));
+            var (metadata, control) = PausingMetadataStore.Wrap(StoreComposition.CreateMetadataStore(options));
             var store = await new BlobStoreBuilder(folder.Path)
                 .Configure(o =>
                 {
@@ -229,13 +232,13 @@ public sealed class InterleavingTests
                 .UseTimeProvider(time)
                 .UseMetadataStore(metadata)
                 .OpenAsync();
-            return new HookedStore(folder, time, metadata, store);
+            return new HookedStore(folder, time, metadata, control, store);
         }
 
         public async ValueTask DisposeAsync()
         {
             await Store.DisposeAsync();
-            await Metadata.DisposeAsync();
+            await _metadata.DisposeAsync();
             Folder.Dispose();
         }
     }

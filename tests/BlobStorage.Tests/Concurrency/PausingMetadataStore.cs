@@ -1,18 +1,31 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
 using BlobStorage.Abstractions;
 
 namespace BlobStorage.Tests.Concurrency;
 
 /// <summary>
-/// Delegates to a real metadata store and can hold one call at a chosen point until the test
-/// releases it, so an interleaving of the facade's steps with other calls can be forced instead of
-/// hoped for.
+/// Wraps a real metadata store and can hold one call at a chosen point until the test releases it,
+/// so that an interleaving of the facade's steps with other calls is forced instead of hoped for.
+/// Every other member is forwarded as it is (a dispatch proxy, so the wrapper follows the interface
+/// as it grows).
 /// </summary>
-public sealed class PausingMetadataStore(IMetadataStore inner) : IMetadataStore
+public class PausingMetadataStore : DispatchProxy
 {
+    private IMetadataStore _inner = null!;
     private Pause? _afterGetBlob;
     private Pause? _beforeRecordAccess;
 
-    /// <summary>The next <see cref="GetBlobAsync"/> that finds a blob will wait, after reading it, until the pause is released.</summary>
+    /// <summary>Wraps <paramref name="inner"/>: give <c>Store</c> to the builder, arm pauses on <c>Control</c>.</summary>
+    public static (IMetadataStore Store, PausingMetadataStore Control) Wrap(IMetadataStore inner)
+    {
+        var store = Create<IMetadataStore, PausingMetadataStore>();
+        var control = (PausingMetadataStore)(object)store;
+        control._inner = inner;
+        return (store, control);
+    }
+
+    /// <summary>The next <see cref="IMetadataStore.GetBlobAsync"/> that finds a blob will wait, after reading it, until the pause is released.</summary>
     public Pause PauseAfterNextGetBlob()
     {
         var pause = new Pause();
@@ -20,7 +33,7 @@ public sealed class PausingMetadataStore(IMetadataStore inner) : IMetadataStore
         return pause;
     }
 
-    /// <summary>The next <see cref="RecordAccessAsync"/> will wait, before writing, until the pause is released.</summary>
+    /// <summary>The next <see cref="IMetadataStore.RecordAccessAsync"/> will wait, before writing, until the pause is released.</summary>
     public Pause PauseBeforeNextRecordAccess()
     {
         var pause = new Pause();
@@ -45,50 +58,46 @@ public sealed class PausingMetadataStore(IMetadataStore inner) : IMetadataStore
         }
     }
 
-    public async ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default)
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
-        var record = await inner.GetBlobAsync(container, name, cancellationToken);
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        args ??= [];
+        if (targetMethod.Name == nameof(IMetadataStore.GetBlobAsync))
+        {
+            return new ValueTask<BlobRecord?>(GetBlobAsync((string)args[0]!, (string)args[1]!, (CancellationToken)args[2]!));
+        }
+
+        if (targetMethod.Name == nameof(IMetadataStore.RecordAccessAsync))
+        {
+            return new ValueTask(RecordAccessAsync((IReadOnlyCollection<BlobAccess>)args[0]!, (CancellationToken)args[1]!));
+        }
+
+        return Forward(targetMethod, args);
+    }
+
+    private async Task<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken)
+    {
+        var record = await _inner.GetBlobAsync(container, name, cancellationToken);
         if (record is not null && Interlocked.Exchange(ref _afterGetBlob, null) is { } pause) await pause.HoldAsync();
         return record;
     }
 
-    public async ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default)
+    private async Task RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _beforeRecordAccess, null) is { } pause) await pause.HoldAsync();
-        await inner.RecordAccessAsync(accesses, cancellationToken);
+        await _inner.RecordAccessAsync(accesses, cancellationToken);
     }
 
-    public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
-
-    public ValueTask CreateContainerAsync(ContainerProperties container, CancellationToken cancellationToken = default) => inner.CreateContainerAsync(container, cancellationToken);
-
-    public ValueTask<ContainerProperties?> GetContainerAsync(string name, CancellationToken cancellationToken = default) => inner.GetContainerAsync(name, cancellationToken);
-
-    public ValueTask<IReadOnlyList<ContainerProperties>> ListContainersAsync(CancellationToken cancellationToken = default) => inner.ListContainersAsync(cancellationToken);
-
-    public ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default) => inner.DeleteContainerAsync(name, deleteContents, now, cancellationToken);
-
-    public ValueTask<BlobRecord> CommitBlobAsync(BlobRecord blob, BlobRequestConditions? conditions, CancellationToken cancellationToken = default) => inner.CommitBlobAsync(blob, conditions, cancellationToken);
-
-    public ValueTask<BlobRecord> CopyBlobAsync(BlobCopyRequest request, CancellationToken cancellationToken = default) => inner.CopyBlobAsync(request, cancellationToken);
-
-    public ValueTask<BlobRecord> DeleteBlobAsync(string container, string name, BlobRequestConditions? conditions, DateTimeOffset now, CancellationToken cancellationToken = default) => inner.DeleteBlobAsync(container, name, conditions, now, cancellationToken);
-
-    public ValueTask<BlobRecord> UpdateBlobMetadataAsync(string container, string name, BlobMetadataUpdate update, string newETag, DateTimeOffset now, CancellationToken cancellationToken = default) => inner.UpdateBlobMetadataAsync(container, name, update, newETag, now, cancellationToken);
-
-    public ValueTask<BlobListing> ListBlobsAsync(string container, BlobListQuery query, CancellationToken cancellationToken = default) => inner.ListBlobsAsync(container, query, cancellationToken);
-
-    public ValueTask<BlobStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default) => inner.GetStatisticsAsync(cancellationToken);
-
-    public ValueTask<IReadOnlyList<ChunkReference>> GetCollectableChunksAsync(DateTimeOffset unreferencedBefore, int limit, CancellationToken cancellationToken = default) => inner.GetCollectableChunksAsync(unreferencedBefore, limit, cancellationToken);
-
-    public ValueTask<IReadOnlyList<ChunkReference>> RemoveChunksAsync(IReadOnlyCollection<ChunkId> ids, DateTimeOffset unreferencedBefore, CancellationToken cancellationToken = default) => inner.RemoveChunksAsync(ids, unreferencedBefore, cancellationToken);
-
-    public ValueTask<bool> ContainsChunkAsync(ChunkId id, CancellationToken cancellationToken = default) => inner.ContainsChunkAsync(id, cancellationToken);
-
-    public IAsyncEnumerable<BlobRecord> EnumerateBlobsAsync(CancellationToken cancellationToken = default) => inner.EnumerateBlobsAsync(cancellationToken);
-
-    public IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync(CancellationToken cancellationToken = default) => inner.EnumerateChunksAsync(cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    private object? Forward(MethodInfo method, object?[] args)
+    {
+        try
+        {
+            return method.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
+    }
 }

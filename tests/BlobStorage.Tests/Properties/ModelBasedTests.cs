@@ -89,8 +89,14 @@ internal static class ModelOps
 
     public static readonly string[] ContentHashes = [.. Contents.Select(c => Streams.Sha256(c))];
 
-    /// <summary>The chunks each content is cut into.</summary>
-    public static readonly (ChunkId Id, int Length)[][] ContentChunks = [.. Contents.Select(Chunk)];
+    /// <summary>
+    /// Whether a content is small enough to be kept inline in the metadata row rather than as chunk
+    /// files: it ends within the first chunk and fits under the (default) inline threshold.
+    /// </summary>
+    public static readonly bool[] IsInline = [.. Contents.Select(c => c.Length < TestStore.ChunkSize && c.Length <= new BlobStorageOptions().InlineThreshold)];
+
+    /// <summary>The chunks each content is cut into; none for inline content.</summary>
+    public static readonly (ChunkId Id, int Length)[][] ContentChunks = [.. Contents.Select((c, i) => IsInline[i] ? [] : Chunk(c))];
 
     public static readonly (IReadOnlyDictionary<string, string>? Tags, IReadOnlyDictionary<string, string>? Metadata, string? ContentType)[] UploadMeta =
     [
@@ -448,11 +454,13 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
         await Store.RunMaintenanceAsync();
         await CheckStatisticsAsync();
 
-        // Past the grace period nothing unreferenced is left: stored chunks are exactly the distinct chunks of the model's blobs.
+        // Past the grace period nothing unreferenced is left: stored chunks are exactly the distinct chunks of the model's blobs,
+        // and each inline blob holds its own bytes.
         var chunks = _blobs.Values.SelectMany(b => ModelOps.ContentChunks[b.Content]).Distinct().ToList();
+        var inlineBytes = _blobs.Values.Where(b => ModelOps.IsInline[b.Content]).Sum(b => (long)ModelOps.Contents[b.Content].Length);
         var statistics = await Store.GetStatisticsAsync();
         statistics.ChunkCount.Should().Be(chunks.Count, "identical chunks are stored once");
-        statistics.StoredBytes.Should().Be(chunks.Sum(c => (long)c.Length), "identical chunks are stored once");
+        statistics.StoredBytes.Should().Be(chunks.Sum(c => (long)c.Length) + inlineBytes, "identical chunks are stored once, inline content with each blob");
         var report = await Store.VerifyAsync();
         report.IsClean.Should().BeTrue(Describe(report));
         report.ChunksAwaitingCollection.Should().Be(0, "the collector removed every chunk past its grace period");
