@@ -26,6 +26,9 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     private readonly string _root;
     private readonly string _temp;
     private readonly string[] _shards = new string[256];
+    private readonly Lock _writesGate = new();
+    private readonly Dictionary<ChunkId, TaskCompletionSource> _writing = [];
+    private readonly HashSet<ChunkId> _notDurable = [];
     private FileStream? _lock;
 
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
@@ -80,15 +83,71 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// "Already stored" must mean durable: a file another writer has renamed into place but whose
+    /// directory is not flushed yet would vanish in a power cut after this caller's commit. So a
+    /// write of a chunk waits for any write of the same chunk in flight, and a chunk whose last write
+    /// failed after its rename is written again rather than trusted.
+    /// </remarks>
+    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         var path = GetPath(id);
-        if (_files.FileExists(path)) return ValueTask.FromResult(false);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Task? inFlight;
+            TaskCompletionSource? mine = null;
+            lock (_writesGate)
+            {
+                _writing.TryGetValue(id, out var other);
+                inFlight = other?.Task;
+            }
 
+            if (inFlight is null && _files.FileExists(path))
+            {
+                lock (_writesGate)
+                {
+                    // Asked again after the look at the disk: a write may have begun and renamed meanwhile.
+                    _writing.TryGetValue(id, out var other);
+                    inFlight = other?.Task;
+                    if (inFlight is null && !_notDurable.Contains(id)) return false;
+                }
+            }
+
+            if (inFlight is null)
+            {
+                lock (_writesGate)
+                {
+                    if (_writing.TryGetValue(id, out var other)) inFlight = other.Task;
+                    else _writing[id] = mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+
+            if (mine is null)
+            {
+                await inFlight!.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                WriteDurably(id, path, content);
+                return true;
+            }
+            finally
+            {
+                lock (_writesGate) _writing.Remove(id);
+                mine.SetResult();
+            }
+        }
+    }
+
+    private void WriteDurably(ChunkId id, string path, ReadOnlyMemory<byte> content)
+    {
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        var renamed = false;
         try
         {
             WriteHeader(header.AsSpan(0, HeaderSize), content.Span);
@@ -100,16 +159,24 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
                 CrashPoints.Reach(CrashPoints.ChunkFlushed);
             }
 
-            // Identical bytes under an identical name: a concurrent writer of the same chunk may win the rename.
             _files.Move(temp, path);
+            renamed = true;
             CrashPoints.Reach(CrashPoints.ChunkRenamed);
             _files.FlushDirectory(Path.GetDirectoryName(path)!);
             CrashPoints.Reach(CrashPoints.ChunkDirectoryFlushed);
-            return ValueTask.FromResult(true);
+            lock (_writesGate) _notDurable.Remove(id);
         }
         catch
         {
-            TryDelete(temp);
+            if (renamed)
+            {
+                lock (_writesGate) _notDurable.Add(id);
+            }
+            else
+            {
+                TryDelete(temp);
+            }
+
             throw;
         }
         finally
