@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
@@ -13,55 +14,78 @@ namespace BlobStorage.Chunks.FileSystem;
 /// the content; every read checks the header and the checksum before returning a byte. A write goes
 /// to a temporary file that is flushed, renamed into place and made durable by flushing the shard
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
-/// One process at a time: the folder is locked while the store is open.
+/// One store at a time: the folder is locked while the store is open.
 /// </summary>
 public sealed class FileSystemChunkStore : IChunkStore, IDisposable
 {
     internal const int HeaderSize = 32;
-    internal static ReadOnlySpan<byte> Magic => "BSCHUNK1"u8;
-    private const string TempFolderName = ".tmp";
-    private const string LockFileName = ".lock";
+    internal const string TempFolderName = ".tmp";
+    internal const string LockFileName = ".lock";
+    private const int ShardCount = 256;
 
     private readonly string _root;
     private readonly string _temp;
-    private readonly string[] _shards = new string[256];
+    private readonly string[] _shards = new string[ShardCount];
     private FileStream? _lock;
 
-    /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
-    /// <exception cref="BlobStorageException">Another store holds the folder (<see cref="BlobErrorCode.StoreUnavailable"/>).</exception>
+    /// <summary>
+    /// Opens the chunk folder, creating it and its shard folders if needed, takes its lock and
+    /// removes temporary files that an interrupted write left behind.
+    /// </summary>
+    /// <param name="directory">The folder that holds the chunks; nothing is written outside it.</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or white space.</exception>
+    /// <exception cref="BlobStorageException">
+    /// <see cref="BlobErrorCode.StoreUnavailable"/>: another store (in this or another process) holds
+    /// the folder, or the folder could not be created or opened.
+    /// </exception>
     public FileSystemChunkStore(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         _root = Path.GetFullPath(directory);
-        Directory.CreateDirectory(_root);
+        _temp = Path.Combine(_root, TempFolderName);
+        for (var i = 0; i < ShardCount; i++)
+        {
+            _shards[i] = Path.Combine(_root, i.ToString("x2", CultureInfo.InvariantCulture));
+        }
+
         try
         {
-            _lock = new FileStream(Path.Combine(_root, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-        }
-        catch (IOException ex)
-        {
-            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{_root}' is in use by another store (process or instance); open it in one place at a time.", ex);
-        }
-
-        _temp = Path.Combine(_root, TempFolderName);
-        Directory.CreateDirectory(_temp);
-        var created = false;
-        for (var i = 0; i < _shards.Length; i++)
-        {
-            _shards[i] = Path.Combine(_root, i.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-            if (!Directory.Exists(_shards[i]))
+            var existing = DeepestExisting(_root);
+            Directory.CreateDirectory(_root);
+            _lock = TakeLock(_root);
+            try
             {
-                Directory.CreateDirectory(_shards[i]);
-                created = true;
+                Directory.CreateDirectory(_temp);
+                foreach (var shard in _shards) Directory.CreateDirectory(shard);
+
+                // The root unconditionally: a previous open may have created the shards and crashed
+                // before its flush, leaving entries that exist now but would not survive a power cut.
+                DirectoryFlush.Flush(_root);
+                for (var folder = Path.GetDirectoryName(_root); folder is not null && folder.Length >= existing.Length; folder = Path.GetDirectoryName(folder))
+                {
+                    // Every folder this open created needs its own entry made durable in its parent.
+                    DirectoryFlush.Flush(folder);
+                }
+
+                // Safe only under the lock: no other store can be writing into .tmp.
+                RemoveTemporaryFiles();
+            }
+            catch
+            {
+                Dispose();
+                throw;
             }
         }
-
-        if (created) DirectoryFlush.Flush(_root);
-        RemoveTemporaryFiles();
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{_root}' could not be opened: {ex.Message}", ex);
+        }
     }
 
-    /// <summary>The folder that holds the chunks.</summary>
+    /// <summary>The full path of the folder that holds the chunks.</summary>
     public string DirectoryPath => _root;
+
+    internal static ReadOnlySpan<byte> Magic => "BSCHUNK1"u8;
 
     /// <inheritdoc />
     public ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default)
@@ -72,15 +96,23 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="IOException">The chunk could not be written or flushed to disk; nothing was stored.</exception>
     public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         var path = GetPath(id);
         if (File.Exists(path)) return ValueTask.FromResult(false);
+        Write(id, path, content);
+        return ValueTask.FromResult(true);
+    }
 
+    private void Write(ChunkId id, string path, ReadOnlyMemory<byte> content)
+    {
+        // RandomAccess's gather write takes Memory, not Span, so the header is pooled rather than stackalloc'd.
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        var moved = false;
         try
         {
             WriteHeader(header.AsSpan(0, HeaderSize), content.Span);
@@ -90,14 +122,22 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
                 RandomAccess.FlushToDisk(handle);
             }
 
-            // Identical bytes under an identical name: a concurrent writer of the same chunk may win the rename.
+            // Concurrent writers of one chunk write identical bytes, so whichever rename lands last is right.
             File.Move(temp, path, overwrite: true);
-            DirectoryFlush.Flush(Path.GetDirectoryName(path)!);
-            return ValueTask.FromResult(true);
+            moved = true;
+            DirectoryFlush.Flush(_shards[id.FirstByte]);
         }
         catch
         {
             TryDelete(temp);
+            if (moved)
+            {
+                // The file is in place but its name may not survive a power cut. Left there, a retry
+                // would find it and report a durable write that is not one; without it, the retry
+                // writes and flushes again.
+                TryDelete(path);
+            }
+
             throw;
         }
         finally
@@ -107,6 +147,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than the chunk; the message names the size needed.</exception>
     public ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -128,23 +169,34 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
 
         using (handle)
         {
-            var fileLength = RandomAccess.GetLength(handle);
+            long fileLength;
             Span<byte> header = stackalloc byte[HeaderSize];
-            if (fileLength < HeaderSize || RandomAccess.Read(handle, header, 0) != HeaderSize)
+            int headerRead;
+            try
             {
-                throw new DataCorruptionException($"Chunk {id} is truncated: {fileLength} bytes, shorter than its {HeaderSize}-byte header.");
+                fileLength = RandomAccess.GetLength(handle);
+                headerRead = ReadExactly(handle, header, 0);
+            }
+            catch (IOException ex)
+            {
+                throw Unreadable(id, ex);
+            }
+
+            if (headerRead != HeaderSize)
+            {
+                throw new DataCorruptionException($"Chunk {id} is truncated: the file holds {fileLength} bytes, fewer than its {HeaderSize}-byte header.");
             }
 
             if (!header[..8].SequenceEqual(Magic))
             {
-                throw new DataCorruptionException($"Chunk {id} has a damaged header: it does not start with the chunk file magic.");
+                throw new DataCorruptionException($"Chunk {id} has a damaged header: it does not start with the chunk file magic \"BSCHUNK1\".");
             }
 
             var length = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
             var checksum = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
             if (length < 0 || length > int.MaxValue || fileLength != HeaderSize + length)
             {
-                throw new DataCorruptionException($"Chunk {id} is damaged: its header says {length} bytes of content, the file holds {fileLength - HeaderSize}.");
+                throw new DataCorruptionException($"Chunk {id} is truncated or damaged: its header says {length} bytes of content, the file holds {fileLength - HeaderSize}.");
             }
 
             if (destination.Length < length)
@@ -153,17 +205,21 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
             }
 
             var content = destination[..(int)length];
-            var read = 0;
-            while (read < content.Length)
+            int read;
+            try
             {
-                var n = RandomAccess.Read(handle, content[read..], HeaderSize + read);
-                if (n == 0) break;
-                read += n;
+                read = ReadExactly(handle, content, HeaderSize);
+            }
+            catch (IOException ex)
+            {
+                content.Clear();
+                throw Unreadable(id, ex);
             }
 
             if (read != length)
             {
-                throw new DataCorruptionException($"Chunk {id} is truncated: {read} of {length} bytes could be read.");
+                content.Clear();
+                throw new DataCorruptionException($"Chunk {id} is truncated: {read} of its {length} bytes could be read.");
             }
 
             if (XxHash3.HashToUInt64(content) != checksum)
@@ -182,24 +238,48 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        var path = GetPath(id);
-        if (!File.Exists(path)) return ValueTask.FromResult(false);
-        File.Delete(path);
+
+        // File.Delete is silent when the file is absent, so two concurrent deletes would both report
+        // success. Renaming into .tmp first lets exactly one of them claim the file; a crash between
+        // the rename and the delete leaves a temporary file, removed at the next open.
+        var claimed = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        try
+        {
+            File.Move(GetPath(id), claimed);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        TryDelete(claimed);
         return ValueTask.FromResult(true);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ChunkId> EnumerateAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        await Task.Yield();
-        foreach (var shard in _shards)
+        for (var shard = 0; shard < ShardCount; shard++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!Directory.Exists(shard)) continue;
-            foreach (var file in Directory.EnumerateFiles(shard))
+            IEnumerable<string> files;
+            try
             {
-                if (ChunkId.TryParse(Path.GetFileName(file.AsSpan()), out var id) && GetPath(id) == file) yield return id;
+                files = Directory.EnumerateFiles(_shards[shard]);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                continue;
+            }
+
+            foreach (var file in files)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // Only what the store itself would have written: a lowercase id in its own shard.
+                var name = Path.GetFileName(file.AsSpan());
+                if (ChunkId.TryParse(name, out var id) && id.FirstByte == shard && IsLowerHex(name)) yield return id;
             }
         }
     }
@@ -207,7 +287,8 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     /// <summary>The file of a chunk: <c>root/ab/abcd…</c>. Only hexadecimal digits of the id form the path.</summary>
     internal string GetPath(ChunkId id) => Path.Combine(_shards[id.FirstByte], id.ToString());
 
-    /// <summary>Deletes temporary files left by writes that never finished.</summary>
+    /// <summary>Deletes temporary files left by writes or deletes that never finished; returns how many.</summary>
+    /// <remarks>Call only while no write is in progress: it would delete that write's temporary file.</remarks>
     internal int RemoveTemporaryFiles()
     {
         var removed = 0;
@@ -219,13 +300,57 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         return removed;
     }
 
-    /// <summary>Releases the folder's lock. Idempotent.</summary>
-    public void Dispose()
+    /// <summary>Releases the folder's lock so another store may open it. Calling it again does nothing.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Dispose();
+
+    private static FileStream TakeLock(string root)
     {
-        Interlocked.Exchange(ref _lock, null)?.Dispose();
+        // FileShare.None is an exclusive lock on every platform (flock on Unix), held for the store's life.
+        var path = Path.Combine(root, LockFileName);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.None);
+        }
+        catch (IOException ex)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{root}' is in use by another store, in this process or another; open it in one place at a time.", ex);
+        }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_lock is null, this);
+    private static string DeepestExisting(string path)
+    {
+        var folder = path;
+        while (!Directory.Exists(folder) && Path.GetDirectoryName(folder) is { } parent) folder = parent;
+        return folder;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _lock) is null, this);
+
+    private static DataCorruptionException Unreadable(ChunkId id, IOException ex) =>
+        new($"Chunk {id} could not be read: {ex.Message}", ex);
+
+    private static int ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = RandomAccess.Read(handle, buffer[read..], offset + read);
+            if (n == 0) break;
+            read += n;
+        }
+
+        return read;
+    }
+
+    private static bool IsLowerHex(ReadOnlySpan<char> name)
+    {
+        foreach (var c in name)
+        {
+            if (c is (< '0' or > '9') and (< 'a' or > 'f')) return false;
+        }
+
+        return true;
+    }
 
     private static void WriteHeader(Span<byte> header, ReadOnlySpan<byte> content)
     {
