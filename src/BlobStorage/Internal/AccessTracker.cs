@@ -70,6 +70,7 @@ internal sealed class AccessTracker : IDisposable
                 LastAccessedOn = properties.LastAccessedOn is { } last && last > entry.Last ? last : entry.Last,
                 Tags = properties.Tags,
                 Metadata = properties.Metadata,
+                PartCount = properties.PartCount,
             };
         }
     }
