@@ -54,23 +54,10 @@ internal sealed class AccessTracker : IDisposable
         lock (_gate)
         {
             if (!_pending.TryGetValue((properties.Container, properties.Name, properties.VersionId), out var entry)) return properties;
-            return new BlobProperties
+            return properties with
             {
-                Container = properties.Container,
-                Name = properties.Name,
-                VersionId = properties.VersionId,
-                Size = properties.Size,
-                ContentType = properties.ContentType,
-                ETag = properties.ETag,
-                ContentHash = properties.ContentHash,
-                StorageClass = properties.StorageClass,
-                CreatedOn = properties.CreatedOn,
-                LastModified = properties.LastModified,
                 AccessCount = properties.AccessCount + entry.Count,
                 LastAccessedOn = properties.LastAccessedOn is { } last && last > entry.Last ? last : entry.Last,
-                Tags = properties.Tags,
-                Metadata = properties.Metadata,
-                PartCount = properties.PartCount,
             };
         }
     }
