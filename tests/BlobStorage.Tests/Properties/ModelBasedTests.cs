@@ -190,6 +190,7 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
     private readonly HashSet<string> _seenETags = new(StringComparer.Ordinal);
     private TestStore _test = null!;
     private long _reads, _bytesRead, _writes, _deletes;
+    private int _inlineCopies;
 
     private sealed class ModelBlob
     {
@@ -203,6 +204,9 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
         public required DateTimeOffset LastModified { get; set; }
         public long AccessCount { get; set; }
         public DateTimeOffset? LastAccessedOn { get; set; }
+
+        /// <summary>Which stored copy of inline content the blob holds: each upload stores its own, a copy shares its source's.</summary>
+        public int? InlineCopy { get; init; }
     }
 
     private IBlobStore Store => _test.Store;
@@ -280,6 +284,7 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
             VersionId = properties.VersionId,
             CreatedOn = current?.CreatedOn ?? Now,
             LastModified = Now,
+            InlineCopy = ModelOps.IsInline[content] ? ++_inlineCopies : null,
         };
         NewVersion(key, current, blob);
         AssertProperties(properties, key, blob);
@@ -312,6 +317,7 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
             VersionId = properties.VersionId,
             CreatedOn = destination?.CreatedOn ?? Now,
             LastModified = Now,
+            InlineCopy = source.InlineCopy,
         };
         NewVersion((op.DstC, op.DstN), destination, blob);
         AssertProperties(properties, (op.DstC, op.DstN), blob);
@@ -455,12 +461,12 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
         await CheckStatisticsAsync();
 
         // Past the grace period nothing unreferenced is left: stored chunks are exactly the distinct chunks of the model's blobs,
-        // and each inline blob holds its own bytes.
+        // plus the inline content of each upload still referred to (copies share their source's).
         var chunks = _blobs.Values.SelectMany(b => ModelOps.ContentChunks[b.Content]).Distinct().ToList();
-        var inlineBytes = _blobs.Values.Where(b => ModelOps.IsInline[b.Content]).Sum(b => (long)ModelOps.Contents[b.Content].Length);
+        var inlineBytes = _blobs.Values.Where(b => b.InlineCopy is not null).DistinctBy(b => b.InlineCopy).Sum(b => (long)ModelOps.Contents[b.Content].Length);
         var statistics = await Store.GetStatisticsAsync();
         statistics.ChunkCount.Should().Be(chunks.Count, "identical chunks are stored once");
-        statistics.StoredBytes.Should().Be(chunks.Sum(c => (long)c.Length) + inlineBytes, "identical chunks are stored once, inline content with each blob");
+        statistics.StoredBytes.Should().Be(chunks.Sum(c => (long)c.Length) + inlineBytes, "identical chunks are stored once, inline content once per upload");
         var report = await Store.VerifyAsync();
         report.IsClean.Should().BeTrue(Describe(report));
         report.ChunksAwaitingCollection.Should().Be(0, "the collector removed every chunk past its grace period");
