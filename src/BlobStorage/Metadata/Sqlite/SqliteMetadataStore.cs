@@ -88,8 +88,8 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     /// </summary>
     private async ValueTask<T> WriteAsync<T>(Func<SqliteSession, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
-        if (_writer is null) throw NotInitialized();
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_writer is null) throw NotInitialized();
         cancellationToken.ThrowIfCancellationRequested();
         var pending = new PendingWrite<T>(work);
         _pendingWrites.Enqueue(pending);
