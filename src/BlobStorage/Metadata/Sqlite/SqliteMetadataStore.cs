@@ -62,6 +62,13 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             }
 
             Migrations.Apply(session, _options.DatabasePath);
+
+            // Touch every table's root page now, so a damaged file fails at open with a clear error, not at the first call.
+            foreach (var table in new[] { "containers", "blobs", "chunks", "stats", "uploads", "parts", "inline_content" })
+            {
+                session.Command($"SELECT 1 FROM {table} LIMIT 1;").ExecuteScalar();
+            }
+
             _writer = session;
             return ValueTask.CompletedTask;
         }
