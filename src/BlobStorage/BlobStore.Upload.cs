@@ -39,8 +39,7 @@ internal sealed partial class BlobStore
         activity?.SetTag("blobstorage.container", container);
         activity?.SetTag("blobstorage.blob", name);
 
-        var containerProperties = await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
-            ?? throw new ContainerNotFoundException(container);
+        var containerProperties = await ContainerAsync(container, cancellationToken).ConfigureAwait(false);
         if (options.Conditions is { } conditions)
         {
             // Checked again, atomically, at commit; checking now spares streaming an upload that is bound to fail.

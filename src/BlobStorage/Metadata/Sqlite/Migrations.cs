@@ -89,11 +89,17 @@ internal static class Migrations
         ) WITHOUT ROWID;
         """,
 
-        // 3: small blobs kept whole in their row, with a checksum verified on every read. Last in the
-        // row, so that reading the other columns (listing) never touches the content's overflow pages.
+        // 3: small blobs kept whole in a table of their own (rows of the blobs table stay small, so
+        // updating access counts or listing never touches content), shared by copies through a
+        // reference count, each with a checksum verified on every read.
         """
-        ALTER TABLE blobs ADD COLUMN inline_checksum INTEGER NULL;
-        ALTER TABLE blobs ADD COLUMN inline_data BLOB NULL;
+        CREATE TABLE inline_content (
+            id INTEGER PRIMARY KEY,
+            refcount INTEGER NOT NULL,
+            checksum INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        ALTER TABLE blobs ADD COLUMN inline_id INTEGER NULL;
         """,
     ];
 
