@@ -6,8 +6,9 @@ namespace BlobStorage.CrashHost;
 /// The seeded workload over a few names in container <c>crash</c>: uploads, overwrites (some with
 /// <c>IfMatch</c>, some create-only), uploads of content seen before, multipart uploads (parts in any
 /// order, some replaced before completion), copies, deletes, metadata updates, reads, aborted
-/// multipart uploads and maintenance passes. One <see cref="Random"/> of the seed makes every
-/// decision; each version's bytes come from (seed, operation index). Every write sets metadata
+/// multipart uploads, maintenance passes and, rarely, deleting the container with its contents
+/// and creating it again. One <see cref="Random"/> of the seed makes every decision; each
+/// version's bytes come from (seed, operation index). Every write sets metadata
 /// <c>v = "seed:index"</c>, so the test can tell which operation a blob's state came from.
 /// </summary>
 internal sealed class Workload(IBlobStore store, int seed, Report report)
@@ -66,11 +67,12 @@ internal sealed class Workload(IBlobStore store, int seed, Report report)
                 case < 80: await UpdateMetadataAsync(tag); break;
                 case < 90: await ReadAsync(); break;
                 case < 95: await AbortedMultipartAsync(i); break;
-                default:
+                case < 99:
                     Begin("maintenance", "-", null);
                     await store.RunMaintenanceAsync();
                     report.Ack("maintenance", "-", null);
                     break;
+                default: await RecreateContainerAsync(); break;
             }
         }
     }
@@ -139,6 +141,18 @@ internal sealed class Workload(IBlobStore store, int seed, Report report)
         await store.UploadPartAsync(uploadId, 1, new MemoryStream(content, writable: false));
         await store.AbortMultipartUploadAsync(uploadId);
         report.Ack("multipart-abort", name, Content.Sha256(content));
+    }
+
+    // One transaction drops every blob and open upload of the container, or none.
+    private async Task RecreateContainerAsync()
+    {
+        Begin("delete-container", Container, null);
+        await store.DeleteContainerAsync(Container, deleteContents: true);
+        _blobs.Clear();
+        report.Ack("delete-container", Container, null);
+        Begin("create-container", Container, null);
+        await store.CreateContainerAsync(Container);
+        report.Ack("create-container", Container, null);
     }
 
     private async Task CopyAsync(string tag)

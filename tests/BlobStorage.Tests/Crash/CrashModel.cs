@@ -27,7 +27,7 @@ public sealed class CrashModel
     private readonly Dictionary<string, HashSet<string>> _written = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _history = new(StringComparer.Ordinal);
 
-    /// <summary>True once the host has acknowledged creating the container (or it was seen to exist).</summary>
+    /// <summary>Whether the container exists as the last acknowledged container call (or the last check) left it.</summary>
     public bool ContainerAcknowledged { get; private set; }
 
     /// <summary>The operation begun and not acknowledged, if the host died in the middle of one.</summary>
@@ -42,9 +42,22 @@ public sealed class CrashModel
     /// <summary>The state the last acknowledged operation left; null when absent.</summary>
     public BlobVersion? AckedState(string name) => _acked.GetValueOrDefault(name);
 
-    /// <summary>The states a blob may be found in: the acknowledged one, or the in-flight operation's result.</summary>
-    public IReadOnlyList<BlobVersion?> Acceptable(string name)
+    /// <summary>Whether the container may exist: as acknowledged, or as the container call in flight would leave it.</summary>
+    public IReadOnlyList<bool> AcceptableContainer() => Pending?.Operation switch
     {
+        "create-container" => [ContainerAcknowledged, true],
+        "delete-container" => [ContainerAcknowledged, false],
+        _ => [ContainerAcknowledged],
+    };
+
+    /// <summary>
+    /// The states a blob may be found in: the acknowledged one, or the in-flight operation's result. A
+    /// container deletion in flight took every blob with it, or none: with the container still there,
+    /// each blob is as acknowledged.
+    /// </summary>
+    public IReadOnlyList<BlobVersion?> Acceptable(string name, bool containerExists)
+    {
+        if (Pending?.Operation == "delete-container") return [containerExists ? AckedState(name) : null];
         var states = new List<BlobVersion?> { AckedState(name) };
         if (Pending is { ChangesBlob: true } p && p.Blob == name && !states.Contains(p.After)) states.Add(p.After);
         return states;
@@ -108,7 +121,7 @@ public sealed class CrashModel
         Note(blob, $"BEGIN {op} {Short(hash)} v {version}");
         switch (op)
         {
-            case "create-container" or "read" or "multipart-abort" or "maintenance":
+            case "create-container" or "delete-container" or "read" or "multipart-abort" or "maintenance":
                 if (op == "read") ExpectCurrent(blob, hash);
                 return new InFlight(op, blob, ChangesBlob: false, After: null);
             case "delete":
@@ -135,6 +148,12 @@ public sealed class CrashModel
         }
 
         Acknowledged++;
+        if (done.Operation == "delete-container")
+        {
+            ContainerAcknowledged = false;
+            foreach (var name in _acked.Keys.ToList()) _acked[name] = null;
+        }
+
         if (done.ChangesBlob) _acked[done.Blob] = done.After;
     }
 

@@ -179,7 +179,11 @@ public class ProcessCrashTests
         Interlocked.Add(ref _orphansRemoved, chunkFilesLeft - ChunkFiles(chunks).Count);
 
         var containerExists = await ContainerExistsAsync(store);
-        if (model.ContainerAcknowledged && !containerExists) problems.Add($"container '{Container}' was acknowledged as created and is missing");
+        IReadOnlyList<bool> containerStates = point is null ? model.AcceptableContainer() : [model.ContainerAcknowledged];
+        if (!containerStates.Contains(containerExists))
+        {
+            problems.Add($"container '{Container}' {(containerExists ? "exists" : "is missing")}; acknowledged, it {(model.ContainerAcknowledged ? "exists" : "does not")}, and the call in flight was {model.Pending?.Operation ?? "none"}");
+        }
 
         // Every blob reads back whole as one version written to its name.
         var found = new SortedDictionary<string, BlobVersion>(StringComparer.Ordinal);
@@ -215,11 +219,17 @@ public class ProcessCrashTests
         foreach (var name in model.Names.Union(found.Keys).Distinct().Order(StringComparer.Ordinal))
         {
             var actual = found.GetValueOrDefault(name);
-            var acceptable = model.Acceptable(name);
+            if (actual is null && containerExists && await ExistsAsync(store, name))
+            {
+                problems.Add($"blob '{name}' is missing from the listing, yet its properties can be read");
+            }
+
+            var acceptable = model.Acceptable(name, containerExists);
             if (point is not null && model.Pending is { ChangesBlob: true } inFlight && inFlight.Blob == name)
             {
                 // A crash point pins the call in flight down: "committed" sits after its transaction committed, every
-                // other one before (a chunk of it being written, or its transaction not yet committed).
+                // other one before (a chunk of it being written, or its transaction not yet committed). Container
+                // calls reach only "mid-transaction", so the container too must be as acknowledged (above).
                 acceptable = point.StartsWith(CrashPoints.Committed + ":", StringComparison.Ordinal) ? [inFlight.After] : [model.AckedState(name)];
             }
 
@@ -273,6 +283,19 @@ public class ProcessCrashTests
 
         problems.Should().BeEmpty($"the store must keep what it acknowledged ({context}); store at {root}");
         model.Reset(containerExists, found);
+    }
+
+    private static async Task<bool> ExistsAsync(IBlobStore store, string name)
+    {
+        try
+        {
+            await store.GetPropertiesAsync(Container, name);
+            return true;
+        }
+        catch (BlobNotFoundException)
+        {
+            return false;
+        }
     }
 
     private static async Task<bool> ContainerExistsAsync(IBlobStore store)
