@@ -13,7 +13,7 @@
 // Soak: BLOBSTORAGE_SOAK=500 runs 500 random kills (spread over the 6 scenarios) and 8 per crash point:
 //   BLOBSTORAGE_SOAK=500 dotnet test tests/BlobStorage.Tests -c Release --filter "FullyQualifiedName~ProcessCrashTests"
 // Replay: the base seed is printed (TestContext.Out, and in every failure); every workload seed, kill
-// count and crash hit derives from it:
+// count and crash hit derives from it (a crash point replays exactly; a kill's moment depends on timing):
 //   BLOBSTORAGE_CRASH_SEED=<base seed> dotnet test tests/BlobStorage.Tests -c Release --filter "FullyQualifiedName~ProcessCrashTests"
 // A failing test keeps its store folder and prints where it is.
 using System.Diagnostics;
@@ -123,7 +123,15 @@ public class ProcessCrashTests
                 var context = $"{label}, run {generation}: seed {seed} (base seed {_baseSeed}), {how}";
 
                 var run = await CrashHostRunner.RunAsync(root, seed, point is null ? 1000 : 400, point, killAfter, delay, HostTimeout);
-                model.Read(run, seed);
+                try
+                {
+                    model.Read(run, seed);
+                }
+                catch (AssertionException ex)
+                {
+                    throw new AssertionException($"{context}: {ex.Message}", ex);
+                }
+
                 CheckEnding(run, point, context);
                 Interlocked.Increment(ref _kills);
                 if (point is not null) Interlocked.Increment(ref _crashPointKills);
