@@ -3,7 +3,7 @@ using BlobStorage.Tests.Support;
 
 namespace BlobStorage.Tests.Crash;
 
-/// <summary>Defects the process crash suite ran into that are not about crashes, each pinned by the smallest test that shows it.</summary>
+/// <summary>Defects the process crash suite ran into that are not about crashes, each pinned by the smallest test that shows it (fixed in src).</summary>
 public class DefectsFoundTests
 {
     [Test]
@@ -18,7 +18,7 @@ public class DefectsFoundTests
         var completed = await store.CompleteMultipartUploadAsync(uploadId, [new CompletedPart(1, first.ETag), new CompletedPart(2, second.ETag)]);
         completed.PartCount.Should().Be(2);
 
-        // The download's properties pass through the access tracker, whose merge of pending counts drops PartCount.
+        // The download's properties pass through the access tracker, whose merge of pending counts once dropped PartCount.
         await using (var download = await store.DownloadAsync("parts", "blob"))
         {
             download.Properties.PartCount.Should().Be(2, "the download's properties are the blob's");

@@ -211,10 +211,9 @@ public class ProcessCrashTests
 
                 if (properties.Size != bytes.Length) problems.Add($"blob '{blob.Name}' says it holds {properties.Size} bytes and reads back {bytes.Length}");
                 // A multipart blob's hash is S3's composite "<hash of part hashes>-<parts>"; any other is the SHA-256 of the bytes.
-                // (Told apart by its form, as BlobDownload.Properties.PartCount reads 0: see DefectsFoundTests.)
-                if (!properties.ContentHash.Contains('-', StringComparison.Ordinal) && properties.ContentHash != hash)
+                if (properties.PartCount == 0 ? properties.ContentHash != hash : !properties.ContentHash.EndsWith($"-{properties.PartCount}", StringComparison.Ordinal))
                 {
-                    problems.Add($"blob '{blob.Name}' says its SHA-256 is {properties.ContentHash} and reads back as {hash}");
+                    problems.Add($"blob '{blob.Name}' of {properties.PartCount} parts says its content hash is {properties.ContentHash} and reads back with SHA-256 {hash}");
                 }
 
                 found[blob.Name] = new BlobVersion(hash, properties.Metadata.GetValueOrDefault("v") ?? "(none)");
