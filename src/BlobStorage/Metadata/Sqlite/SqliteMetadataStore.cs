@@ -1,97 +1,110 @@
-using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using BlobStorage.Abstractions;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
 
 /// <summary>
-/// The default <see cref="IMetadataStore"/>: one SQLite database in WAL mode. One writer connection
-/// takes every write transaction in turn (each begun with <c>BEGIN IMMEDIATE</c>, so a transaction
-/// that reads before it writes cannot fail on a lock upgrade); a small pool of reader connections
-/// serves reads beside it. Commands are prepared once per connection and reused. Blob names are
-/// stored as their UTF-8 bytes so that ordering and prefix ranges are byte-wise (ordinal).
+/// The default <see cref="IMetadataStore"/>: one SQLite database in WAL mode.
 /// </summary>
+/// <remarks>
+/// One writer connection takes every write transaction in turn, each begun with
+/// <c>BEGIN IMMEDIATE</c> so that a transaction that reads before it writes never fails to upgrade
+/// its lock; a small pool of reader connections serves reads beside it from their own snapshots.
+/// Commands are prepared once per connection and reused. Blob names are stored as their UTF-8 bytes,
+/// so ordering and prefix ranges are byte-wise (ordinal). Chunk reference counts change in the same
+/// transaction as the blob rows that hold them, which is what makes the store crash-safe: a chunk
+/// whose count falls to zero is only marked, and collected after a grace period.
+/// </remarks>
 public sealed partial class SqliteMetadataStore : IMetadataStore
 {
-    private const int MaxPooledReaders = 8;
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private const int SqliteCorrupt = 11;
+    private const int SqliteNotADatabase = 26;
+
     private readonly SqliteMetadataStoreOptions _options;
+    private readonly string _databasePath;
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly ConcurrentBag<SqliteSession> _readers = [];
-    private SqliteSession? _writer;
-    private int _disposed;
+    private readonly SqliteConnectionPool _readers;
+    private volatile SqliteSession? _writer;
+    private volatile bool _disposed;
 
-    /// <summary>Creates a store over the database file in the options; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <summary>Creates a store over the database file named in <paramref name="options"/>; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <exception cref="ArgumentException">The path is empty, the busy timeout is not positive, or the synchronous mode is unknown.</exception>
     public SqliteMetadataStore(SqliteMetadataStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath, "options.DatabasePath");
+        if (string.IsNullOrWhiteSpace(options.DatabasePath))
+        {
+            throw new ArgumentException("SqliteMetadataStoreOptions.DatabasePath must name the database file; it is empty.", nameof(options));
+        }
+
+        if (options.BusyTimeout <= TimeSpan.Zero || options.BusyTimeout.TotalSeconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BusyTimeout, "SqliteMetadataStoreOptions.BusyTimeout must be positive.");
+        }
+
+        if (!Enum.IsDefined(options.SynchronousMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SynchronousMode, "SqliteMetadataStoreOptions.SynchronousMode must be Full or Normal.");
+        }
+
         _options = options;
+        _databasePath = Path.GetFullPath(options.DatabasePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
-            DataSource = Path.GetFullPath(options.DatabasePath),
+            DataSource = _databasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            // The store pools its own connections and must really close them on dispose.
+
+            // The store keeps its own connections for its whole life; unpooled, closing them really releases the file.
             Pooling = false,
+
+            // Microsoft.Data.Sqlite retries SQLITE_BUSY until this many seconds have passed (0 would mean forever).
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
+        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount, 2, 8));
     }
+
+    /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
+    internal Action? WriteTransactionStarting { get; set; }
 
     /// <inheritdoc />
-    public ValueTask InitializeAsync(CancellationToken cancellationToken = default)
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_writer is not null) return ValueTask.CompletedTask;
-        var directory = Path.GetDirectoryName(Path.GetFullPath(_options.DatabasePath));
-        if (directory is not null) Directory.CreateDirectory(directory);
-        SqliteSession? session = null;
-        try
-        {
-            session = new SqliteSession(_connectionString, _options.SynchronousMode, _options.BusyTimeout);
-            var mode = session.Command("PRAGMA journal_mode = WAL;").ExecuteScalar() as string;
-            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_options.DatabasePath}' could not be put in WAL mode (it is in '{mode}').");
-            }
-
-            Migrations.Apply(session, _options.DatabasePath);
-            _writer = session;
-            return ValueTask.CompletedTask;
-        }
-        catch (SqliteException ex)
-        {
-            session?.Dispose();
-            throw Migrations.IsCorruption(ex)
-                ? new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_options.DatabasePath}' is damaged or not a SQLite database: {ex.Message}", ex)
-                : Translate(ex);
-        }
-        catch
-        {
-            session?.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Runs <paramref name="work"/> in one write transaction on the writer connection; any exception rolls it back.</summary>
-    private async ValueTask<T> WriteAsync<T>(Func<SqliteSession, SqliteTransaction, T> work, CancellationToken cancellationToken)
-    {
-        var writer = _writer ?? throw NotInitialized();
+        ObjectDisposedException.ThrowIf(_disposed, this);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            using var transaction = writer.Connection.BeginTransaction(deferred: false);
-            var result = work(writer, transaction);
-            transaction.Commit();
-            return result;
-        }
-        catch (SqliteException ex)
-        {
-            throw Translate(ex);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_writer is not null) return;
+            SqliteSession? session = null;
+            try
+            {
+                var folder = Path.GetDirectoryName(_databasePath);
+                if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+                session = OpenSession();
+                Migrations.Apply(session, _databasePath);
+                _writer = session;
+            }
+            catch (SqliteException ex)
+            {
+                session?.Dispose();
+                throw OpenFailure(ex);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                session?.Dispose();
+                throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' could not be opened: {ex.Message}", ex);
+            }
+            catch
+            {
+                session?.Dispose();
+                throw;
+            }
         }
         finally
         {
@@ -99,97 +112,196 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> on a pooled reader connection (a consistent snapshot when it runs in a transaction).</summary>
-    private T Read<T>(Func<SqliteSession, T> work)
+    /// <summary>
+    /// Closes every connection and releases the database file, so that its folder can be deleted or
+    /// the store opened again. Calls made afterwards throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (_writer is null) throw NotInitialized();
-        if (!_readers.TryTake(out var session))
+        if (_disposed) return;
+        _disposed = true;
+
+        // A write under way finishes (and commits or rolls back) before its connection is closed.
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
+            _readers.Dispose();
+            if (_writer is { } writer)
+            {
+                _writer = null;
+                writer.Dispose();
+                SqliteConnection.ClearPool(writer.Connection);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private SqliteSession OpenSession() => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one write transaction on the writer connection. Any exception
+    /// rolls the transaction back, so a failed call changes nothing.
+    /// </summary>
+    private async ValueTask<TResult> WriteAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var writer = _writer ?? throw NotInitialized();
+            cancellationToken.ThrowIfCancellationRequested();
+            WriteTransactionStarting?.Invoke();
             try
             {
-                session = new SqliteSession(_connectionString, _options.SynchronousMode, _options.BusyTimeout);
+                writer.BeginWrite();
+                var result = work(writer, state);
+                writer.Commit();
+                return result;
             }
             catch (SqliteException ex)
             {
+                writer.Rollback();
                 throw Translate(ex);
             }
+            catch
+            {
+                writer.Rollback();
+                throw;
+            }
         }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
 
+    /// <summary>A write transaction without a result; see <see cref="WriteAsync{TState, TResult}"/>.</summary>
+    private async ValueTask WriteAsync<TState>(TState state, Action<SqliteSession, TState> work, CancellationToken cancellationToken) =>
+        await WriteAsync(
+            (Work: work, State: state),
+            static (session, call) =>
+            {
+                call.Work(session, call.State);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled reader connection; with <paramref name="snapshot"/>, inside
+    /// a read transaction so that its statements see one consistent state. SQLite is synchronous underneath,
+    /// so the result is ready when this returns; failures come back through the task, as from any async call.
+    /// </summary>
+    private ValueTask<TResult> ReadAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot, CancellationToken cancellationToken)
+    {
         try
         {
-            return work(session);
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.FromResult(Read(state, work, snapshot));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+    }
+
+    private TResult Read<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_writer is null) throw NotInitialized();
+        SqliteSession session;
+        try
+        {
+            session = _readers.Rent();
         }
         catch (SqliteException ex)
         {
-            session.Dispose();
-            session = null;
+            throw Translate(ex);
+        }
+
+        var healthy = true;
+        try
+        {
+            if (snapshot) session.BeginRead();
+            var result = work(session, state);
+            if (snapshot) session.Commit();
+            return result;
+        }
+        catch (SqliteException ex)
+        {
+            healthy = false;
             throw Translate(ex);
         }
         finally
         {
-            if (session is not null)
-            {
-                if (_disposed == 0 && _readers.Count < MaxPooledReaders) _readers.Add(session);
-                else session.Dispose();
-            }
+            session.Rollback();
+            if (healthy) _readers.Return(session);
+            else session.Dispose();
         }
     }
 
-    private ValueTask<T> ReadAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken)
+    /// <summary>Reads a PRAGMA on the writer or on a reader connection, for tests of the connection settings.</summary>
+    internal async ValueTask<object?> ReadPragmaAsync(ConnectionPragma pragma, bool onWriter)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Read(work));
+        var sql = pragma switch
+        {
+            ConnectionPragma.JournalMode => "PRAGMA journal_mode;",
+            ConnectionPragma.Synchronous => "PRAGMA synchronous;",
+            ConnectionPragma.UserVersion => "PRAGMA user_version;",
+            _ => throw new ArgumentOutOfRangeException(nameof(pragma)),
+        };
+        if (!onWriter) return await ReadAsync(sql, static (session, text) => session.Scalar(text), snapshot: false, CancellationToken.None).ConfigureAwait(false);
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return (_writer ?? throw NotInitialized()).Scalar(sql);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
-    private BlobStorageException Translate(SqliteException ex) => ex.SqliteErrorCode switch
+    /// <summary>A per-connection setting <see cref="ReadPragmaAsync"/> can read.</summary>
+    internal enum ConnectionPragma
     {
-        5 or 6 => new BlobStorageException(BlobErrorCode.StoreBusy, $"The metadata database '{_options.DatabasePath}' stayed locked by another connection for longer than the busy timeout ({_options.BusyTimeout}); nothing was changed.", ex),
-        11 or 26 => new DataCorruptionException($"The metadata database '{_options.DatabasePath}' is damaged: {ex.Message}", ex),
-        _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_options.DatabasePath}' failed: {ex.Message}", ex),
+        JournalMode,
+        Synchronous,
+        UserVersion,
+    }
+
+    private BlobStorageException Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    {
+        SqliteBusy or SqliteLocked => new BlobStorageException(
+            BlobErrorCode.StoreBusy,
+            string.Create(CultureInfo.InvariantCulture, $"The metadata database '{_databasePath}' stayed locked by another connection for longer than the busy timeout ({_options.BusyTimeout.TotalSeconds:0.###} s); nothing was changed."),
+            ex),
+        SqliteCorrupt or SqliteNotADatabase => new DataCorruptionException($"The metadata database '{_databasePath}' is damaged: {ex.Message}", ex),
+        _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' failed: {ex.Message}", ex),
+    };
+
+    private BlobStorageException OpenFailure(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    {
+        SqliteBusy or SqliteLocked => Translate(ex),
+        SqliteCorrupt or SqliteNotADatabase => new BlobStorageException(
+            BlobErrorCode.StoreUnavailable,
+            $"The metadata database '{_databasePath}' could not be opened: the file is damaged or is not a SQLite database ({ex.Message}).",
+            ex),
+        _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' could not be opened: {ex.Message}", ex),
     };
 
     private static InvalidOperationException NotInitialized() =>
         new("The metadata store has not been initialized; call InitializeAsync first.");
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            _writer?.Dispose();
-            _writer = null;
-            while (_readers.TryTake(out var reader)) reader.Dispose();
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    // ---- encoding helpers ----
-
-    private static byte[] NameBytes(string name) => Encoding.UTF8.GetBytes(name);
+    private static byte[] Utf8(string value) => Encoding.UTF8.GetBytes(value);
 
     private static long Ticks(DateTimeOffset time) => time.UtcTicks;
 
     private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 
-    private static string? ToJson(IReadOnlyDictionary<string, string> values) =>
-        values.Count == 0 ? null : JsonSerializer.Serialize(values);
-
-    private static IReadOnlyDictionary<string, string> FromJson(SqliteDataReader reader, int ordinal)
-    {
-        if (reader.IsDBNull(ordinal)) return Internal.MetadataRules.Empty;
-        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(ordinal)) ?? [];
-        return new Dictionary<string, string>(values, StringComparer.Ordinal);
-    }
-
-    private static SqliteCommand With(SqliteCommand command, string name, object? value)
-    {
-        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
+    private static object NullableTicks(DateTimeOffset? time) => time is { } t ? t.UtcTicks : DBNull.Value;
 }
