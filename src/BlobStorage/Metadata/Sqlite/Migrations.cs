@@ -117,6 +117,12 @@ internal static class Migrations
 
                 if (version == Latest)
                 {
+                    // Reading a table loads the schema: a damaged file fails here, at open, not at some later call.
+                    if (Convert.ToInt64(session.Scalar("SELECT COUNT(*) FROM stats;"), CultureInfo.InvariantCulture) != 1)
+                    {
+                        throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{databasePath}' is damaged: its statistics row is missing.");
+                    }
+
                     session.Commit();
                     return;
                 }

@@ -250,17 +250,18 @@ public sealed partial class SqliteMetadataStore
     public async IAsyncEnumerable<BlobRecord> EnumerateBlobsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         (long Container, byte[] Name) after = (long.MinValue, []);
+        var pageSize = _enumerationPageSize;
         while (true)
         {
             var page = await ReadAsync(
-                after,
-                static (session, after) =>
+                (After: after, PageSize: pageSize),
+                static (session, query) =>
                 {
-                    var rows = new List<(long ContainerId, BlobRecord Record)>(EnumerationPage);
+                    var rows = new List<(long ContainerId, BlobRecord Record)>(query.PageSize);
                     using var reader = session.Command(EnumerateBlobsSql)
-                        .Set("@container", after.Container)
-                        .Set("@after", after.Name)
-                        .Set("@limit", EnumerationPage)
+                        .Set("@container", query.After.Container)
+                        .Set("@after", query.After.Name)
+                        .Set("@limit", query.PageSize)
                         .ExecuteReader();
                     while (reader.Read())
                     {
@@ -273,7 +274,7 @@ public sealed partial class SqliteMetadataStore
                 snapshot: false,
                 cancellationToken).ConfigureAwait(false);
             foreach (var (_, record) in page) yield return record;
-            if (page.Count < EnumerationPage) yield break;
+            if (page.Count < pageSize) yield break;
             after = (page[^1].ContainerId, Utf8(page[^1].Record.Properties.Name));
         }
     }

@@ -6,7 +6,18 @@ namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
-    private const int EnumerationPage = 500;
+    private int _enumerationPageSize = 500;
+
+    /// <summary>How many rows the enumerations read at a time; tests make it small to cross many pages.</summary>
+    internal int EnumerationPageSize
+    {
+        get => _enumerationPageSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _enumerationPageSize = value;
+        }
+    }
 
     private const string ReferenceChunkSql =
         """
@@ -219,21 +230,22 @@ public sealed partial class SqliteMetadataStore
     public async IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var after = Array.Empty<byte>();
+        var pageSize = _enumerationPageSize;
         while (true)
         {
             var page = await ReadAsync(
-                after,
-                static (session, after) =>
+                (After: after, PageSize: pageSize),
+                static (session, query) =>
                 {
-                    var rows = new List<ChunkRecord>(EnumerationPage);
-                    using var reader = session.Command(EnumerateChunksSql).Set("@after", after).Set("@limit", EnumerationPage).ExecuteReader();
+                    var rows = new List<ChunkRecord>(query.PageSize);
+                    using var reader = session.Command(EnumerateChunksSql).Set("@after", query.After).Set("@limit", query.PageSize).ExecuteReader();
                     while (reader.Read()) rows.Add(new ChunkRecord(ReadChunkId(reader, 0, session), reader.GetInt32(1), reader.GetInt64(2)));
                     return rows;
                 },
                 snapshot: false,
                 cancellationToken).ConfigureAwait(false);
             foreach (var row in page) yield return row;
-            if (page.Count < EnumerationPage) yield break;
+            if (page.Count < pageSize) yield break;
             after = page[^1].Id.ToArray();
         }
     }

@@ -281,21 +281,26 @@ public sealed partial class SqliteMetadataStore
     public async IAsyncEnumerable<PartRecord> EnumeratePartsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         (string Upload, int Number) after = ("", 0);
+        var pageSize = _enumerationPageSize;
         while (true)
         {
             var page = await ReadAsync(
-                after,
-                static (session, after) =>
+                (After: after, PageSize: pageSize),
+                static (session, query) =>
                 {
-                    var rows = new List<PartRecord>();
-                    using var reader = session.Command(EnumeratePartsSql).Set("@upload", after.Upload).Set("@number", after.Number).Set("@limit", EnumerationPage).ExecuteReader();
+                    var rows = new List<PartRecord>(query.PageSize);
+                    using var reader = session.Command(EnumeratePartsSql)
+                        .Set("@upload", query.After.Upload)
+                        .Set("@number", query.After.Number)
+                        .Set("@limit", query.PageSize)
+                        .ExecuteReader();
                     while (reader.Read()) rows.Add(new PartRecord(reader.GetString(0), ReadPart(reader, 1), ChunkListCodec.Read(reader, 6)));
                     return rows;
                 },
                 snapshot: false,
                 cancellationToken).ConfigureAwait(false);
             foreach (var row in page) yield return row;
-            if (page.Count < EnumerationPage) yield break;
+            if (page.Count < pageSize) yield break;
             after = (page[^1].UploadId, page[^1].Part.PartNumber);
         }
     }
