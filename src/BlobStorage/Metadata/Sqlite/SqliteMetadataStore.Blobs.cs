@@ -100,22 +100,17 @@ public sealed partial class SqliteMetadataStore
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(request.Options);
-        try
-        {
-            // Overrides are checked before the transaction: a bad one changes nothing and waits for no lock.
-            MetadataRules.ValidateContentType(request.Options.ContentType, "request.Options.ContentType");
-            MetadataRules.ValidateTags(request.Options.Tags, "request.Options.Tags");
-            MetadataRules.ValidateMetadata(request.Options.Metadata, "request.Options.Metadata");
-        }
-        catch (ArgumentException ex)
-        {
-            return ValueTask.FromException<BlobRecord>(ex);
-        }
 
+        // Overrides are checked before the transaction: a bad one changes nothing and waits for no lock.
+        var options = request.Options;
+        MetadataRules.ValidateContentType(options.ContentType, "request.Options.ContentType");
+        var tags = options.Tags is null ? null : MetadataRules.ValidateTags(options.Tags, "request.Options.Tags");
+        var metadata = options.Metadata is null ? null : MetadataRules.ValidateMetadata(options.Metadata, "request.Options.Metadata");
         return WriteAsync(
-            request,
-            static (session, request) =>
+            (Request: request, Tags: tags, Metadata: metadata),
+            static (session, copyRequest) =>
             {
+                var request = copyRequest.Request;
                 var options = request.Options;
                 var sourceContainerId = ContainerId(session, request.SourceContainer);
                 var source = ReadBlob(session, sourceContainerId, request.SourceContainer, request.SourceName, Utf8(request.SourceName))
@@ -140,8 +135,8 @@ public sealed partial class SqliteMetadataStore
                         StorageClass = options.StorageClass ?? s.StorageClass,
                         CreatedOn = current?.Properties.CreatedOn ?? request.Now,
                         LastModified = request.Now,
-                        Tags = options.Tags is null ? s.Tags : MetadataRules.ValidateTags(options.Tags, "request.Options.Tags"),
-                        Metadata = options.Metadata is null ? s.Metadata : MetadataRules.ValidateMetadata(options.Metadata, "request.Options.Metadata"),
+                        Tags = copyRequest.Tags ?? s.Tags,
+                        Metadata = copyRequest.Metadata ?? s.Metadata,
 
                         // The content hash of a multipart blob is its composite hash, which names the part count.
                         PartCount = s.PartCount,

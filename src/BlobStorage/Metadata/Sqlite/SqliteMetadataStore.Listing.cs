@@ -27,7 +27,7 @@ public sealed partial class SqliteMetadataStore
         ArgumentNullException.ThrowIfNull(query);
         if (query.PageSize < 1)
         {
-            return ValueTask.FromException<BlobListing>(new ArgumentOutOfRangeException(nameof(query), query.PageSize, "query.PageSize must be at least 1."));
+            throw new ArgumentOutOfRangeException(nameof(query), query.PageSize, "query.PageSize must be at least 1.");
         }
 
         return ReadAsync((Container: container, Query: query), static (session, request) => List(session, request.Container, request.Query), snapshot: true, cancellationToken);

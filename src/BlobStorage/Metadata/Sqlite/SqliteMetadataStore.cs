@@ -130,6 +130,8 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             {
                 _writer = null;
                 writer.Dispose();
+
+                // Pooling is off, so nothing should be pooled; clearing anyway keeps the file released should that ever change.
                 SqliteConnection.ClearPool(writer.Connection);
             }
         }
