@@ -1223,6 +1223,19 @@ public abstract class MetadataStoreContractTests
     // ---------------------------------------------------------------- lifetime
 
     [Test]
+    public async Task A_cancelled_call_changes_nothing()
+    {
+        await CreateContainerAsync();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var before = await DescribeAsync();
+        await FluentActions.Awaiting(() => Store.CommitBlobAsync(Blob(Box, "a", T0, Chunk(1)), null, cancelled.Token).AsTask()).Should().ThrowAsync<OperationCanceledException>();
+        await FluentActions.Awaiting(() => Store.CreateContainerAsync(new ContainerProperties { Name = "other" }, cancelled.Token).AsTask()).Should().ThrowAsync<OperationCanceledException>();
+        await FluentActions.Awaiting(() => Store.GetBlobAsync(Box, "a", cancelled.Token).AsTask()).Should().ThrowAsync<OperationCanceledException>();
+        (await DescribeAsync()).Should().Equal(before);
+    }
+
+    [Test]
     public async Task A_disposed_store_refuses_calls()
     {
         await CreateContainerAsync();

@@ -235,6 +235,14 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         using var foreign = OpenForeignConnection();
         using var held = foreign.BeginTransaction(deferred: false);
 
+        // The foreign transaction writes too: a commit that began DEFERRED would read a snapshot from before it
+        // and then fail to upgrade (SQLITE_BUSY_SNAPSHOT) however long it waited. BEGIN IMMEDIATE waits instead.
+        using (var insert = foreign.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO containers (name, storage_class, replication, access_policy, created) VALUES ('foreign', 0, 0, 0, 0);";
+            insert.ExecuteNonQuery();
+        }
+
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         store.WriteTransactionStarting = () => started.TrySetResult();
         var commit = Task.Run(() => store.CommitBlobAsync(Blob(Box, "a", T0, Chunk(1)), null).AsTask());
@@ -255,6 +263,7 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         stored.Properties.Name.Should().Be("a");
         (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
         (await ReferencesAsync(Chunk(1))).Should().Be(1);
+        (await Store.GetContainerAsync("foreign")).Should().NotBeNull();
     }
 
     [Test]
@@ -283,6 +292,30 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         // The store is fine afterwards: no transaction was left open on its writer.
         await store.CommitBlobAsync(Blob(Box, "a", T0, Chunk(1)), null);
         (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
+    }
+
+    [Test]
+    public async Task A_failure_late_in_a_transaction_rolls_all_of_it_back()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1), Chunk(2)));
+
+        // Damage the counts behind the store's back: releasing chunk 2 will find no row, after the new chunks were counted.
+        using (var foreign = OpenForeignConnection())
+        {
+            using var delete = foreign.CreateCommand();
+            delete.CommandText = "DELETE FROM chunks WHERE id = @id;";
+            delete.Parameters.AddWithValue("@id", Chunk(2).Id.ToArray());
+            delete.ExecuteNonQuery().Should().Be(1);
+        }
+
+        await ShouldChangeNothingAsync(() => CommitAsync(Blob(Box, "a", T(1), Chunk(3), Chunk(4))), typeof(DataCorruptionException));
+        (await Store.ContainsChunkAsync(Chunk(3).Id)).Should().BeFalse("the references counted before the failure were rolled back");
+        (await Store.GetBlobAsync(Box, "a"))!.Chunks.Should().Equal(Chunk(1), Chunk(2));
+
+        // The writer is left clean: the next transaction goes through.
+        await CommitAsync(Blob(Box, "b", T(2), Chunk(3)));
+        (await ReferencesAsync(Chunk(3))).Should().Be(1);
     }
 
     [Test]
