@@ -42,7 +42,9 @@ internal sealed class AccessTracker : IDisposable
             entry.Count++;
             entry.Bytes += bytes;
             if (now > entry.Last) entry.Last = now;
-            return _pending.Count >= _batchSize;
+
+            // Only the record that fills the batch asks for a flush; the ones after it ride along.
+            return entry.Count == 1 && _pending.Count == _batchSize;
         }
     }
 
@@ -52,22 +54,10 @@ internal sealed class AccessTracker : IDisposable
         lock (_gate)
         {
             if (!_pending.TryGetValue((properties.Container, properties.Name, properties.VersionId), out var entry)) return properties;
-            return new BlobProperties
+            return properties with
             {
-                Container = properties.Container,
-                Name = properties.Name,
-                VersionId = properties.VersionId,
-                Size = properties.Size,
-                ContentType = properties.ContentType,
-                ETag = properties.ETag,
-                ContentHash = properties.ContentHash,
-                StorageClass = properties.StorageClass,
-                CreatedOn = properties.CreatedOn,
-                LastModified = properties.LastModified,
                 AccessCount = properties.AccessCount + entry.Count,
                 LastAccessedOn = properties.LastAccessedOn is { } last && last > entry.Last ? last : entry.Last,
-                Tags = properties.Tags,
-                Metadata = properties.Metadata,
             };
         }
     }

@@ -294,20 +294,42 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
     }
 
+    /// <summary>Sets a chunk's reference count to zero behind the store's back, as a bug or a bad edit would.</summary>
+    private void ZeroReferences(ChunkReference chunk)
+    {
+        using var foreign = OpenForeignConnection();
+        using var update = foreign.CreateCommand();
+        update.CommandText = "UPDATE chunks SET refcount = 0 WHERE id = @id;";
+        update.Parameters.AddWithValue("@id", chunk.Id.ToArray());
+        update.ExecuteNonQuery().Should().Be(1);
+    }
+
+    [Test]
+    public async Task A_blob_whose_chunk_row_is_gone_can_still_be_deleted()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1), Chunk(2)));
+        using (var foreign = OpenForeignConnection())
+        {
+            using var delete = foreign.CreateCommand();
+            delete.CommandText = "DELETE FROM chunks WHERE id = @id;";
+            delete.Parameters.AddWithValue("@id", Chunk(1).Id.ToArray());
+            delete.ExecuteNonQuery().Should().Be(1);
+        }
+
+        await Store.DeleteBlobAsync(Box, "a", null, T(1));
+        (await Store.GetBlobAsync(Box, "a")).Should().BeNull();
+        (await ReferencesAsync(Chunk(2))).Should().Be(0);
+    }
+
     [Test]
     public async Task A_failure_late_in_a_transaction_rolls_all_of_it_back()
     {
         await CreateContainerAsync();
         await CommitAsync(Blob(Box, "a", T0, Chunk(1), Chunk(2)));
 
-        // Damage the counts behind the store's back: releasing chunk 2 will find no row, after the new chunks were counted.
-        using (var foreign = OpenForeignConnection())
-        {
-            using var delete = foreign.CreateCommand();
-            delete.CommandText = "DELETE FROM chunks WHERE id = @id;";
-            delete.Parameters.AddWithValue("@id", Chunk(2).Id.ToArray());
-            delete.ExecuteNonQuery().Should().Be(1);
-        }
+        // Damage the counts behind the store's back: releasing chunk 2 would take it below zero, after the new chunks were counted.
+        ZeroReferences(Chunk(2));
 
         await ShouldChangeNothingAsync(() => CommitAsync(Blob(Box, "a", T(1), Chunk(3), Chunk(4))), typeof(DataCorruptionException));
         (await Store.ContainsChunkAsync(Chunk(3).Id)).Should().BeFalse("the references counted before the failure were rolled back");
@@ -316,6 +338,78 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         // The writer is left clean: the next transaction goes through.
         await CommitAsync(Blob(Box, "b", T(2), Chunk(3)));
         (await ReferencesAsync(Chunk(3))).Should().Be(1);
+    }
+
+    [Test]
+    public async Task Damaged_inline_content_fails_its_read_but_can_still_be_overwritten_or_deleted()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Inline(Box, "a", T0, [1, 2, 3, 4]));
+        await CommitAsync(Inline(Box, "b", T0, [5, 6]));
+        using (var foreign = OpenForeignConnection())
+        {
+            Scalar(foreign, "UPDATE inline_content SET data = x'01020305' WHERE data = x'01020304';");
+            Scalar(foreign, "DELETE FROM inline_content WHERE data = x'0506';");
+        }
+
+        (await FluentActions.Awaiting(() => Store.GetBlobAsync(Box, "a").AsTask()).Should().ThrowAsync<DataCorruptionException>())
+            .Which.Message.Should().Contain("checksum");
+        (await FluentActions.Awaiting(() => Store.GetBlobAsync(Box, "b").AsTask()).Should().ThrowAsync<DataCorruptionException>())
+            .Which.Message.Should().Contain("missing");
+
+        await CommitAsync(Inline(Box, "a", T(1), [7]));
+        (await Store.GetBlobAsync(Box, "a"))!.InlineContent.Should().Equal(new byte[] { 7 });
+        await Store.DeleteBlobAsync(Box, "b", null, T(1));
+        (await Store.GetBlobAsync(Box, "b")).Should().BeNull();
+    }
+
+    [Test]
+    public async Task Writes_queued_behind_a_busy_writer_commit_together_and_a_failing_one_undoes_only_itself()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "taken", T0, Chunk(1)));
+        await CommitAsync(Blob(Box, "damaged", T0, Chunk(2)));
+
+        // Overwriting "damaged" will count its new chunk, then fail to release chunk 2: a failure after writes.
+        ZeroReferences(Chunk(2));
+
+        var transactions = 0;
+        using var gate = new ManualResetEventSlim();
+        var firstRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Sqlite.WriteTransactionStarting = () =>
+        {
+            if (Interlocked.Increment(ref transactions) != 1) return;
+            firstRunning.SetResult();
+            gate.Wait(TimeSpan.FromSeconds(30));
+        };
+
+        var first = Task.Run(() => CommitAsync(Blob(Box, "first", T(1), Chunk(10))));
+        await firstRunning.Task;
+        var queued = new[]
+        {
+            CommitAsync(Blob(Box, "q1", T(2), Chunk(11))),
+            CommitAsync(Blob(Box, "taken", T(2), Chunk(12)), BlobRequestConditions.CreateOnly),
+            CommitAsync(Blob(Box, "damaged", T(2), Chunk(13))),
+            CommitAsync(Blob(Box, "q2", T(2), Chunk(11), Chunk(14))),
+        };
+        while (Sqlite.QueuedWrites < queued.Length) await Task.Yield();
+        gate.Set();
+        await first;
+        await Task.WhenAll(queued.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        transactions.Should().Be(2, "the four queued writes shared one transaction");
+        queued[0].IsCompletedSuccessfully.Should().BeTrue();
+        queued[1].Exception!.InnerException.Should().BeOfType<PreconditionFailedException>();
+        queued[2].Exception!.InnerException.Should().BeOfType<DataCorruptionException>();
+        queued[3].IsCompletedSuccessfully.Should().BeTrue();
+        (await Store.ContainsChunkAsync(Chunk(12).Id)).Should().BeFalse();
+        (await Store.ContainsChunkAsync(Chunk(13).Id)).Should().BeFalse("the failed piece's own writes were undone");
+        (await ReferencesAsync(Chunk(11))).Should().Be(2);
+        (await Store.GetBlobAsync(Box, "taken"))!.Chunks.Should().Equal(Chunk(1));
+        (await Store.GetBlobAsync(Box, "damaged"))!.Chunks.Should().Equal(Chunk(2));
+        var stats = await Store.GetStatisticsAsync();
+        stats.TotalBlobs.Should().Be(5);
+        stats.WriteOperations.Should().Be(2 + 3, "two setup commits, the first and the two queued that held");
     }
 
     [Test]

@@ -14,16 +14,23 @@ public sealed partial class SqliteMetadataStore
 
     private const string BlobColumns = PropertyColumns + ", chunks";
     private const int ChunksOrdinal = 14;
+    private const int InlineOrdinal = 15;
 
-    private const string SelectBlobSql = $"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name = @name;";
+    // Inside a write transaction the content of a small blob is not read: a damaged one can still be overwritten or deleted.
+    private const string SelectBlobSql = $"SELECT {BlobColumns}, inline_id FROM blobs WHERE container_id = @container AND name = @name;";
 
+    // A read takes a small blob's content (and its checksum) with the row: one statement serves the download.
     private const string SelectBlobByContainerNameSql =
-        $"SELECT {BlobColumns} FROM blobs WHERE container_id = (SELECT id FROM containers WHERE name = @container) AND name = @name;";
+        $"""
+        SELECT {BlobColumns}, blobs.inline_id, ic.checksum, ic.data
+        FROM blobs LEFT JOIN inline_content ic ON ic.id = blobs.inline_id
+        WHERE blobs.container_id = (SELECT c.id FROM containers c WHERE c.name = @container) AND blobs.name = @name;
+        """;
 
     private const string UpsertBlobSql =
         $"""
-        INSERT OR REPLACE INTO blobs (container_id, {BlobColumns})
-        VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @part_count, @chunks);
+        INSERT OR REPLACE INTO blobs (container_id, {BlobColumns}, inline_id)
+        VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @part_count, @chunks, @inline_id);
         """;
 
     private const string DeleteBlobSql = "DELETE FROM blobs WHERE container_id = @container AND name = @name;";
@@ -57,7 +64,11 @@ public sealed partial class SqliteMetadataStore
             static (session, key) =>
             {
                 using var reader = session.Command(SelectBlobByContainerNameSql).Set("@container", key.Container).Set("@name", Utf8(key.Name)).ExecuteReader();
-                return reader.Read() ? new BlobRecord(ReadProperties(reader, 0, key.Container, key.Name), ChunkListCodec.Read(reader, ChunksOrdinal)) : null;
+                if (!reader.Read()) return null;
+                return new BlobRecord(ReadProperties(reader, 0, key.Container, key.Name), ChunkListCodec.Read(reader, ChunksOrdinal))
+                {
+                    InlineContent = ReadInline(reader, InlineOrdinal, key.Container, key.Name),
+                };
             },
             snapshot: false,
             cancellationToken);
@@ -82,12 +93,13 @@ public sealed partial class SqliteMetadataStore
                 // New references first: a chunk both versions share never touches zero on the way.
                 var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size };
                 Reference(session, request.Blob.Chunks, ref delta);
-                if (current is not null) Release(session, current.Chunks, p.LastModified, ref delta);
+                var inlineId = request.Blob.InlineContent is { } inline ? AddInline(session, inline, ref delta) : (long?)null;
+                if (current is { } old) ReleaseVersion(session, old, p.LastModified, ref delta);
 
-                var stored = current is null || current.Properties.CreatedOn == p.CreatedOn
-                    ? request.Blob
-                    : new BlobRecord(Change(p, createdOn: current.Properties.CreatedOn), request.Blob.Chunks);
-                WriteBlob(session, containerId, name, stored);
+                var stored = current is { } previous && previous.Properties.CreatedOn != p.CreatedOn
+                    ? request.Blob with { Properties = Change(p, createdOn: previous.Properties.CreatedOn) }
+                    : request.Blob;
+                WriteBlob(session, containerId, name, stored, inlineId);
                 AdjustContainer(session, containerId, current is null ? 1 : 0, p.Size - (current?.Properties.Size ?? 0));
                 ApplyStats(session, delta);
                 return stored;
@@ -144,10 +156,12 @@ public sealed partial class SqliteMetadataStore
                     source.Chunks);
 
                 // References are added before the destination's are released, so a copy onto itself never drops a count to zero.
+                // Inline content is shared like chunks: the copy counts a reference to the same row.
                 var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
                 Reference(session, source.Chunks, ref delta);
-                if (current is not null) Release(session, current.Chunks, request.Now, ref delta);
-                WriteBlob(session, destinationContainerId, name, copy);
+                if (source.InlineId is { } shared) ReferenceInline(session, shared);
+                if (current is { } old) ReleaseVersion(session, old, request.Now, ref delta);
+                WriteBlob(session, destinationContainerId, name, copy, source.InlineId);
                 AdjustContainer(session, destinationContainerId, current is null ? 1 : 0, s.Size - (current?.Properties.Size ?? 0));
                 ApplyStats(session, delta);
                 return copy;
@@ -170,11 +184,11 @@ public sealed partial class SqliteMetadataStore
                     ?? throw new BlobNotFoundException(request.Container, request.Name);
                 request.Conditions?.Check(request.Container, request.Name, current.Properties.ETag, current.Properties.LastModified);
                 var delta = new StatsDelta { Deletes = 1 };
-                Release(session, current.Chunks, request.Now, ref delta);
+                ReleaseVersion(session, current, request.Now, ref delta);
                 session.Command(DeleteBlobSql).Set("@container", containerId).Set("@name", name).ExecuteNonQuery();
                 AdjustContainer(session, containerId, -1, -current.Properties.Size);
                 ApplyStats(session, delta);
-                return current;
+                return current.Record;
             },
             cancellationToken);
     }
@@ -206,7 +220,7 @@ public sealed partial class SqliteMetadataStore
                     .Set("@container", containerId)
                     .Set("@name", name)
                     .ExecuteNonQuery();
-                return current with { Properties = Change(p, etag: request.ETag, modified: request.Now, tags: tags, metadata: metadata) };
+                return current.Record with { Properties = Change(p, etag: request.ETag, modified: request.Now, tags: tags, metadata: metadata) };
             },
             cancellationToken);
     }
@@ -274,11 +288,13 @@ public sealed partial class SqliteMetadataStore
         }
     }
 
-    /// <summary>The current version inside a write transaction, or null.</summary>
-    private static BlobRecord? ReadBlob(SqliteSession session, long containerId, string container, string name, byte[] nameBytes)
+    /// <summary>The current version inside a write transaction, or null; a small blob's content is not read.</summary>
+    private static StoredBlob? ReadBlob(SqliteSession session, long containerId, string container, string name, byte[] nameBytes)
     {
         using var reader = session.Command(SelectBlobSql).Set("@container", containerId).Set("@name", nameBytes).ExecuteReader();
-        return reader.Read() ? new BlobRecord(ReadProperties(reader, 0, container, name), ChunkListCodec.Read(reader, ChunksOrdinal)) : null;
+        if (!reader.Read()) return null;
+        var record = new BlobRecord(ReadProperties(reader, 0, container, name), ChunkListCodec.Read(reader, ChunksOrdinal));
+        return new StoredBlob(record, reader.IsDBNull(InlineOrdinal) ? null : reader.GetInt64(InlineOrdinal));
     }
 
     /// <summary>
@@ -304,7 +320,7 @@ public sealed partial class SqliteMetadataStore
         PartCount = reader.GetInt32(first + 13),
     };
 
-    private static void WriteBlob(SqliteSession session, long containerId, byte[] name, BlobRecord record)
+    private static void WriteBlob(SqliteSession session, long containerId, byte[] name, BlobRecord record, long? inlineId)
     {
         var p = record.Properties;
         var command = session.Command(UpsertBlobSql)
@@ -323,7 +339,8 @@ public sealed partial class SqliteMetadataStore
             .Set("@tags", JsonMap.Write(p.Tags))
             .Set("@metadata", JsonMap.Write(p.Metadata))
             .Set("@part_count", p.PartCount)
-            .Set("@chunks", ChunkListCodec.Encode(record.Chunks));
+            .Set("@chunks", ChunkListCodec.Encode(record.Chunks))
+            .Set("@inline_id", inlineId);
         try
         {
             command.ExecuteNonQuery();

@@ -88,7 +88,11 @@ public sealed partial class SqliteMetadataStore
     /// is dead from <paramref name="now"/>: the collector removes it once the grace period has passed,
     /// so a reader still streaming the old version finishes it.
     /// </summary>
-    /// <exception cref="DataCorruptionException">A chunk has no row or fewer references than are released: the counts are wrong, and releasing would make them worse.</exception>
+    /// <remarks>
+    /// A chunk with no row is skipped: nothing counts it any more, and refusing would leave a blob that
+    /// lost its chunk impossible to delete.
+    /// </remarks>
+    /// <exception cref="DataCorruptionException">A chunk has fewer references than are released: its count is wrong, and releasing would make it worse.</exception>
     private static void Release(SqliteSession session, IReadOnlyList<ChunkReference> chunks, DateTimeOffset now, ref StatsDelta delta)
     {
         if (chunks.Count == 0) return;
@@ -98,11 +102,7 @@ public sealed partial class SqliteMetadataStore
         {
             id.WriteTo(session.IdBuffer);
             using var reader = command.Set("@id", session.IdBuffer).Set("@count", count).Set("@now", Ticks(now)).ExecuteReader();
-            if (!reader.Read())
-            {
-                throw new DataCorruptionException($"Chunk {id} is listed by a blob or part but has no reference count; run a verification.");
-            }
-
+            if (!reader.Read()) continue;
             var refcount = reader.GetInt64(0);
             if (refcount < 0)
             {

@@ -15,7 +15,7 @@ public sealed partial class SqliteMetadataStore
     private const string ListContainersSql = $"SELECT {ContainerColumns} FROM containers ORDER BY name;";
     private const string ContainerIdSql = "SELECT id, blob_count FROM containers WHERE name = @name;";
     private const string AdjustContainerSql = "UPDATE containers SET blob_count = blob_count + @blobs, total_bytes = total_bytes + @bytes WHERE id = @id;";
-    private const string ContainerChunkListsSql = "SELECT chunks FROM blobs WHERE container_id = @id;";
+    private const string ContainerChunkListsSql = "SELECT chunks, inline_id FROM blobs WHERE container_id = @id;";
     private const string DeleteContainerBlobsSql = "DELETE FROM blobs WHERE container_id = @id;";
     private const string ContainerUploadsSql = "SELECT id FROM uploads WHERE container_id = @id;";
     private const string DeleteContainerSql = "DELETE FROM containers WHERE id = @id;";
@@ -89,12 +89,18 @@ public sealed partial class SqliteMetadataStore
                 if (blobCount > 0)
                 {
                     var released = new List<ChunkReference>();
+                    var inline = new List<long>();
                     using (var reader = session.Command(ContainerChunkListsSql).Set("@id", containerId).ExecuteReader())
                     {
-                        while (reader.Read()) released.AddRange(ChunkListCodec.Read(reader, 0));
+                        while (reader.Read())
+                        {
+                            released.AddRange(ChunkListCodec.Read(reader, 0));
+                            if (!reader.IsDBNull(1)) inline.Add(reader.GetInt64(1));
+                        }
                     }
 
                     Release(session, released, request.Now, ref delta);
+                    foreach (var inlineId in inline) ReleaseInline(session, inlineId, ref delta);
                     session.Command(DeleteContainerBlobsSql).Set("@id", containerId).ExecuteNonQuery();
                     delta.Deletes += blobCount;
                 }

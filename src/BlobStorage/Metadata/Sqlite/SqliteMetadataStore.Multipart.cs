@@ -209,7 +209,7 @@ public sealed partial class SqliteMetadataStore
                     if (!named.Contains(number)) Release(session, part.Chunks, completion.Now, ref delta);
                 }
 
-                if (current is not null) Release(session, current.Chunks, completion.Now, ref delta);
+                if (current is { } old) ReleaseVersion(session, old, completion.Now, ref delta);
                 var contentHash = MultipartHash.Composite(hashes);
                 var blob = new BlobRecord(
                     new BlobProperties
@@ -229,7 +229,7 @@ public sealed partial class SqliteMetadataStore
                         PartCount = completion.Parts.Count,
                     },
                     chunks);
-                WriteBlob(session, containerId, name, blob);
+                WriteBlob(session, containerId, name, blob, inlineId: null);
                 session.Command(DeletePartsSql).Set("@id", upload.UploadId).ExecuteNonQuery();
                 session.Command(DeleteUploadSql).Set("@id", upload.UploadId).ExecuteNonQuery();
                 AdjustContainer(session, containerId, current is null ? 1 : 0, size - (current?.Properties.Size ?? 0));

@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using BlobStorage.Abstractions;
+using BlobStorage.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
@@ -27,7 +29,10 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     private readonly SqliteMetadataStoreOptions _options;
     private readonly string _databasePath;
     private readonly string _connectionString;
+    private const int MaxBatch = 256;
+
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentQueue<PendingWrite> _pendingWrites = new();
     private readonly SqliteConnectionPool _readers;
     private volatile SqliteSession? _writer;
     private volatile bool _disposed;
@@ -71,6 +76,9 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
 
     /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
     internal Action? WriteTransactionStarting { get; set; }
+
+    /// <summary>How many writes wait in the queue for the next group commit; for tests.</summary>
+    internal int QueuedWrites => _pendingWrites.Count;
 
     /// <inheritdoc />
     public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
@@ -144,41 +152,196 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     private SqliteSession OpenSession() => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath);
 
     /// <summary>
-    /// Runs <paramref name="work"/> in one write transaction on the writer connection. Any exception
-    /// rolls the transaction back, so a failed call changes nothing.
+    /// Runs <paramref name="work"/> in a write transaction on the writer connection. An exception it
+    /// throws undoes its own changes and reaches its caller: a failed call changes nothing.
     /// </summary>
-    private async ValueTask<TResult> WriteAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, CancellationToken cancellationToken)
+    /// <remarks>
+    /// When the writer is free the work runs at once, alone, on the caller's thread. Writes that arrive
+    /// while it is busy queue up, and the first of them to get the writer runs every queued piece in one
+    /// transaction (group commit), each inside its own savepoint so that a failure undoes only its own
+    /// piece; one commit, with one flush, then acknowledges them all. Nothing is acknowledged before the
+    /// commit that holds it is durable. Once queued, a write is no longer cancellable: it may already be
+    /// running in another caller's batch, and a caller must never hear "cancelled" about a committed change.
+    /// </remarks>
+    private ValueTask<TResult> WriteAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var writer = _writer ?? throw NotInitialized();
             cancellationToken.ThrowIfCancellationRequested();
-            WriteTransactionStarting?.Invoke();
-            try
+            if (_pendingWrites.IsEmpty && _writeLock.Wait(0, CancellationToken.None))
             {
-                writer.BeginWrite();
-                var result = work(writer, state);
-                writer.Commit();
-                return result;
+                try
+                {
+                    return ValueTask.FromResult(RunAlone(state, work));
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
             }
-            catch (SqliteException ex)
-            {
-                writer.Rollback();
-                throw Translate(ex);
-            }
-            catch
-            {
-                writer.Rollback();
-                throw;
-            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+
+        return WriteQueuedAsync(state, work);
+    }
+
+    private async ValueTask<TResult> WriteQueuedAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
+    {
+        var pending = new PendingWrite<TState, TResult>(state, work);
+        _pendingWrites.Enqueue(pending);
+        await _writeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            // A batch run by another writer may have taken this one already.
+            if (!pending.IsCompleted) RunBatch();
         }
         finally
         {
             _writeLock.Release();
         }
+
+        return await pending.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>One piece of work in a transaction of its own. The caller holds the write lock.</summary>
+    private TResult RunAlone<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var writer = _writer ?? throw NotInitialized();
+        WriteTransactionStarting?.Invoke();
+        try
+        {
+            writer.BeginWrite();
+            var result = work(writer, state);
+            CrashPoints.Reach(CrashPoints.MidTransaction);
+            writer.Commit();
+            return result;
+        }
+        catch (SqliteException ex)
+        {
+            writer.Rollback();
+            throw Translate(ex);
+        }
+        catch
+        {
+            writer.Rollback();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the queued writes in one transaction, each in its own savepoint. The caller holds the write lock.</summary>
+    private void RunBatch()
+    {
+        var batch = new List<PendingWrite>();
+        while (batch.Count < MaxBatch && _pendingWrites.TryDequeue(out var next)) batch.Add(next);
+        if (batch.Count == 0) return;
+        SqliteSession? writer = null;
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            writer = _writer ?? throw NotInitialized();
+            WriteTransactionStarting?.Invoke();
+            writer.BeginWrite();
+            if (batch.Count == 1)
+            {
+                batch[0].Run(writer, this);
+                if (batch[0].Failed)
+                {
+                    // A lone piece of work that failed leaves nothing to commit.
+                    writer.Rollback();
+                    batch[0].Complete();
+                    return;
+                }
+            }
+            else
+            {
+                foreach (var write in batch)
+                {
+                    writer.Savepoint();
+                    write.Run(writer, this);
+                    if (write.Failed) writer.RollbackToSavepoint();
+                    writer.ReleaseSavepoint();
+                }
+            }
+
+            CrashPoints.Reach(CrashPoints.MidTransaction);
+            writer.Commit();
+        }
+        catch (Exception ex)
+        {
+            // The transaction as a whole failed (busy, I/O, disposed): nothing of the batch was committed.
+            writer?.Rollback();
+            var failure = ex is SqliteException sqlite ? Translate(sqlite) : ex;
+            foreach (var write in batch) write.Fail(failure);
+            return;
+        }
+
+        foreach (var write in batch) write.Complete();
+    }
+
+    /// <summary>True for the SQLite errors that doom the whole transaction, not just the statement: busy, locked, out of memory, I/O, corrupt, full, not a database.</summary>
+    private static bool DoomsTransaction(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked or 7 or 10 or SqliteCorrupt or 13 or SqliteNotADatabase;
+
+    /// <summary>A piece of write work waiting in the queue, and its caller's task.</summary>
+    private abstract class PendingWrite
+    {
+        public abstract bool IsCompleted { get; }
+
+        public abstract bool Failed { get; }
+
+        /// <summary>Runs the work, keeping an exception it throws as its own result; rethrows what dooms the whole transaction.</summary>
+        public abstract void Run(SqliteSession session, SqliteMetadataStore store);
+
+        /// <summary>Hands the result, or the work's own exception, to the caller once the transaction has ended.</summary>
+        public abstract void Complete();
+
+        /// <summary>The transaction failed as a whole: nothing of this work was committed.</summary>
+        public abstract void Fail(Exception failure);
+    }
+
+    private sealed class PendingWrite<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work) : PendingWrite
+    {
+        private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TResult? _result;
+        private Exception? _error;
+
+        public Task<TResult> Task => _completion.Task;
+
+        public override bool IsCompleted => _completion.Task.IsCompleted;
+
+        public override bool Failed => _error is not null;
+
+        public override void Run(SqliteSession session, SqliteMetadataStore store)
+        {
+            try
+            {
+                _result = work(session, state);
+            }
+            catch (SqliteException ex) when (DoomsTransaction(ex))
+            {
+                throw;
+            }
+            catch (SqliteException ex)
+            {
+                _error = store.Translate(ex);
+            }
+            catch (Exception ex)
+            {
+                _error = ex;
+            }
+        }
+
+        public override void Complete()
+        {
+            if (_error is null) _completion.TrySetResult(_result!);
+            else _completion.TrySetException(_error);
+        }
+
+        public override void Fail(Exception failure) => _completion.TrySetException(_error ?? failure);
     }
 
     /// <summary>A write transaction without a result; see <see cref="WriteAsync{TState, TResult}"/>.</summary>
