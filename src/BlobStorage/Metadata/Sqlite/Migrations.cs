@@ -104,6 +104,17 @@ internal static class Migrations
         """,
     ];
 
+    /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
+    private static readonly string[] TableChecks =
+    [
+        "SELECT 1 FROM containers LIMIT 1;",
+        "SELECT 1 FROM blobs LIMIT 1;",
+        "SELECT 1 FROM chunks LIMIT 1;",
+        "SELECT 1 FROM uploads LIMIT 1;",
+        "SELECT 1 FROM parts LIMIT 1;",
+        "SELECT 1 FROM inline_content LIMIT 1;",
+    ];
+
     /// <summary>The schema version this code writes: the number of the last migration.</summary>
     public static int Latest => Steps.Length;
 
@@ -130,12 +141,7 @@ internal static class Migrations
 
                 if (version == Latest)
                 {
-                    // Reading a table loads the schema: a damaged file fails here, at open, not at some later call.
-                    if (Convert.ToInt64(session.Scalar("SELECT COUNT(*) FROM stats;"), CultureInfo.InvariantCulture) != 1)
-                    {
-                        throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{databasePath}' is damaged: its statistics row is missing.");
-                    }
-
+                    CheckTables(session, databasePath);
                     session.Commit();
                     return;
                 }
@@ -149,6 +155,19 @@ internal static class Migrations
                 session.Rollback();
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads the root page of every table, and the statistics row: a damaged file fails here, at open,
+    /// with a clear error, not at some later call.
+    /// </summary>
+    private static void CheckTables(SqliteSession session, string databasePath)
+    {
+        foreach (var check in TableChecks) session.Scalar(check);
+        if (Convert.ToInt64(session.Scalar("SELECT COUNT(*) FROM stats;"), CultureInfo.InvariantCulture) != 1)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{databasePath}' is damaged: its statistics row is missing.");
         }
     }
 }
