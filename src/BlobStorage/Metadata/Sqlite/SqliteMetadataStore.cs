@@ -23,14 +23,18 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
 {
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
+    private const int SqliteNoMemory = 7;
+    private const int SqliteIOError = 10;
     private const int SqliteCorrupt = 11;
+    private const int SqliteFull = 13;
     private const int SqliteNotADatabase = 26;
+
+    // The most queued writes one group commit takes; the rest wait for the next, so no batch grows without bound.
+    private const int MaxBatch = 256;
 
     private readonly SqliteMetadataStoreOptions _options;
     private readonly string _databasePath;
     private readonly string _connectionString;
-    private const int MaxBatch = 256;
-
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentQueue<PendingWrite> _pendingWrites = new();
     private readonly SqliteConnectionPool _readers;
@@ -284,7 +288,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     }
 
     /// <summary>True for the SQLite errors that doom the whole transaction, not just the statement: busy, locked, out of memory, I/O, corrupt, full, not a database.</summary>
-    private static bool DoomsTransaction(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked or 7 or 10 or SqliteCorrupt or 13 or SqliteNotADatabase;
+    private static bool DoomsTransaction(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked or SqliteNoMemory or SqliteIOError or SqliteCorrupt or SqliteFull or SqliteNotADatabase;
 
     /// <summary>A piece of write work waiting in the queue, and its caller's task.</summary>
     private abstract class PendingWrite
