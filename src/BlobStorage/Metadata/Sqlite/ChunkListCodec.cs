@@ -1,16 +1,19 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using BlobStorage.Abstractions;
+using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
 
 /// <summary>
-/// A blob's chunk list packed into one column: 36 bytes an entry (the 32-byte id, then the length as
-/// a little-endian int32). One row a blob instead of one a chunk keeps a commit to one insert.
+/// A chunk list packed into one column: 36 bytes an entry, the 32-byte id then the length as a
+/// little-endian int32. One row a blob instead of one a chunk keeps a commit to one insert.
 /// </summary>
 internal static class ChunkListCodec
 {
-    public const int EntrySize = ChunkId.Size + 4;
+    public const int EntrySize = ChunkId.Size + sizeof(int);
 
+    /// <summary>The packed list, in an array of exactly its size: it is bound as the column's value once per commit.</summary>
     public static byte[] Encode(IReadOnlyList<ChunkReference> chunks)
     {
         var bytes = new byte[chunks.Count * EntrySize];
@@ -29,16 +32,40 @@ internal static class ChunkListCodec
     {
         if (bytes.Length % EntrySize != 0)
         {
-            throw new BlobStorageException(BlobErrorCode.DataCorruption, $"A chunk list of {bytes.Length} bytes is not a whole number of {EntrySize}-byte entries.");
+            throw new DataCorruptionException($"A stored chunk list of {bytes.Length} bytes is not a whole number of {EntrySize}-byte entries.");
         }
 
+        if (bytes.IsEmpty) return [];
         var chunks = new ChunkReference[bytes.Length / EntrySize];
         for (var i = 0; i < chunks.Length; i++)
         {
             var entry = bytes.Slice(i * EntrySize, EntrySize);
-            chunks[i] = new ChunkReference(new ChunkId(entry[..ChunkId.Size]), BinaryPrimitives.ReadInt32LittleEndian(entry[ChunkId.Size..]));
+            var length = BinaryPrimitives.ReadInt32LittleEndian(entry[ChunkId.Size..]);
+            if (length < 0)
+            {
+                throw new DataCorruptionException($"Entry {i} of a stored chunk list has the negative length {length}.");
+            }
+
+            chunks[i] = new ChunkReference(new ChunkId(entry[..ChunkId.Size]), length);
         }
 
         return chunks;
+    }
+
+    /// <summary>Decodes the list in a column through a pooled buffer: only the result is allocated.</summary>
+    public static ChunkReference[] Read(SqliteDataReader reader, int ordinal)
+    {
+        var length = checked((int)reader.GetBytes(ordinal, 0, null, 0, 0));
+        if (length == 0) return [];
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var read = (int)reader.GetBytes(ordinal, 0, buffer, 0, length);
+            return Decode(buffer.AsSpan(0, read));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

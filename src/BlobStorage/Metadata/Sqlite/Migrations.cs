@@ -1,5 +1,5 @@
+using System.Globalization;
 using BlobStorage.Abstractions;
-using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
 
@@ -16,13 +16,13 @@ internal static class Migrations
             storage_class INTEGER NOT NULL,
             replication INTEGER NOT NULL,
             access_policy INTEGER NOT NULL,
-            created INTEGER NOT NULL,
+            created INTEGER NOT NULL,              -- UTC ticks, as every time in the schema
             blob_count INTEGER NOT NULL DEFAULT 0,
             total_bytes INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE blobs (
             container_id INTEGER NOT NULL,
-            name BLOB NOT NULL,
+            name BLOB NOT NULL,                    -- UTF-8 bytes: ordering and ranges are byte-wise (ordinal)
             version_id TEXT NOT NULL,
             size INTEGER NOT NULL,
             content_type TEXT NOT NULL,
@@ -33,9 +33,9 @@ internal static class Migrations
             modified INTEGER NOT NULL,
             access_count INTEGER NOT NULL DEFAULT 0,
             last_accessed INTEGER NULL,
-            tags TEXT NULL,
-            metadata TEXT NULL,
-            chunks BLOB NOT NULL,
+            tags TEXT NULL,                        -- JSON object; NULL when empty
+            metadata TEXT NULL,                    -- JSON object; NULL when empty
+            chunks BLOB NOT NULL,                  -- 36 bytes an entry: 32-byte id, little-endian int32 length
             PRIMARY KEY (container_id, name)
         ) WITHOUT ROWID;
         CREATE TABLE chunks (
@@ -44,6 +44,7 @@ internal static class Migrations
             refcount INTEGER NOT NULL,
             unreferenced_since INTEGER NULL
         ) WITHOUT ROWID;
+        -- Only chunks awaiting collection are indexed: the collector's scan never walks live chunks.
         CREATE INDEX chunks_unreferenced ON chunks (unreferenced_since) WHERE refcount = 0;
         CREATE TABLE stats (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -103,27 +104,70 @@ internal static class Migrations
         """,
     ];
 
+    /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
+    private static readonly string[] TableChecks =
+    [
+        "SELECT 1 FROM containers LIMIT 1;",
+        "SELECT 1 FROM blobs LIMIT 1;",
+        "SELECT 1 FROM chunks LIMIT 1;",
+        "SELECT 1 FROM uploads LIMIT 1;",
+        "SELECT 1 FROM parts LIMIT 1;",
+        "SELECT 1 FROM inline_content LIMIT 1;",
+    ];
+
+    /// <summary>The schema version this code writes: the number of the last migration.</summary>
     public static int Latest => Steps.Length;
 
+    /// <summary>
+    /// Brings the database up to <see cref="Latest"/>, one migration per transaction. Each transaction
+    /// reads the version again under the write lock, so two processes opening a new file at once
+    /// apply every step exactly once.
+    /// </summary>
+    /// <exception cref="BlobStorageException">The database was written by a newer version of BlobStorage.</exception>
     public static void Apply(SqliteSession session, string databasePath)
     {
-        var version = Convert.ToInt32(session.Command("PRAGMA user_version;").ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        if (version > Steps.Length)
+        while (true)
         {
-            throw new BlobStorageException(
-                BlobErrorCode.StoreUnavailable,
-                $"The metadata database '{databasePath}' has schema version {version}; this version of BlobStorage knows up to {Steps.Length}. Use a newer BlobStorage.");
-        }
+            session.BeginWrite();
+            try
+            {
+                var version = Convert.ToInt32(session.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
+                if (version > Latest)
+                {
+                    throw new BlobStorageException(
+                        BlobErrorCode.StoreUnavailable,
+                        $"The metadata database '{databasePath}' has schema version {version}; this version of BlobStorage knows versions up to {Latest}. Open it with a newer BlobStorage.");
+                }
 
-        for (var step = version; step < Steps.Length; step++)
-        {
-            using var transaction = session.Connection.BeginTransaction(deferred: false);
-            session.Execute(Steps[step], transaction);
-            session.Execute($"PRAGMA user_version = {step + 1};", transaction);
-            transaction.Commit();
+                if (version == Latest)
+                {
+                    CheckTables(session, databasePath);
+                    session.Commit();
+                    return;
+                }
+
+                session.Execute(Steps[version]);
+                session.Execute(string.Create(CultureInfo.InvariantCulture, $"PRAGMA user_version = {version + 1};"));
+                session.Commit();
+            }
+            catch
+            {
+                session.Rollback();
+                throw;
+            }
         }
     }
 
-    /// <summary>True for the errors SQLite gives when a file is not a database or is damaged.</summary>
-    public static bool IsCorruption(SqliteException ex) => ex.SqliteErrorCode is 11 or 26; // SQLITE_CORRUPT, SQLITE_NOTADB
+    /// <summary>
+    /// Reads the root page of every table, and the statistics row: a damaged file fails here, at open,
+    /// with a clear error, not at some later call.
+    /// </summary>
+    private static void CheckTables(SqliteSession session, string databasePath)
+    {
+        foreach (var check in TableChecks) session.Scalar(check);
+        if (Convert.ToInt64(session.Scalar("SELECT COUNT(*) FROM stats;"), CultureInfo.InvariantCulture) != 1)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{databasePath}' is damaged: its statistics row is missing.");
+        }
+    }
 }

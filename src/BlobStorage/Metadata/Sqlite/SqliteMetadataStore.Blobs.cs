@@ -8,37 +8,100 @@ namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
-    private const string BlobColumns =
-        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count";
+    // The properties first and the chunk list last, so a listing reads the same ordinals without the list.
+    private const string PropertyColumns =
+        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, part_count";
 
-    // A single blob's read also takes its inline content and checksum (columns 15 and 16).
-    private const string BlobWithContent =
-        "SELECT blobs.name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count, " +
-        "ic.checksum, ic.data FROM blobs LEFT JOIN inline_content ic ON ic.id = blobs.inline_id";
+    private const string BlobColumns = PropertyColumns + ", chunks";
+    private const int ChunksOrdinal = 14;
+    private const int InlineOrdinal = 15;
+
+    // Inside a write transaction the content of a small blob is not read: a damaged one can still be overwritten or deleted.
+    private const string SelectBlobSql = $"SELECT {BlobColumns}, inline_id FROM blobs WHERE container_id = @container AND name = @name;";
+
+    // A read takes a small blob's content (and its checksum) with the row: one statement serves the download.
+    private const string SelectBlobByContainerNameSql =
+        $"""
+        SELECT {BlobColumns}, blobs.inline_id, ic.checksum, ic.data
+        FROM blobs LEFT JOIN inline_content ic ON ic.id = blobs.inline_id
+        WHERE blobs.container_id = (SELECT c.id FROM containers c WHERE c.name = @container) AND blobs.name = @name;
+        """;
+
+    private const string UpsertBlobSql =
+        $"""
+        INSERT OR REPLACE INTO blobs (container_id, {BlobColumns}, inline_id)
+        VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @part_count, @chunks, @inline_id);
+        """;
+
+    private const string DeleteBlobSql = "DELETE FROM blobs WHERE container_id = @container AND name = @name;";
+
+    private const string UpdateBlobMetadataSql =
+        "UPDATE blobs SET tags = @tags, metadata = @metadata, etag = @etag, modified = @modified WHERE container_id = @container AND name = @name;";
+
+    // Counts of a version since replaced match no row: they add to the read statistics only.
+    private const string RecordAccessSql =
+        """
+        UPDATE blobs SET access_count = access_count + @count, last_accessed = MAX(COALESCE(last_accessed, 0), @at)
+        WHERE container_id = (SELECT id FROM containers WHERE name = @container) AND name = @name AND version_id = @version;
+        """;
+
+    private const string EnumerateBlobsSql =
+        """
+        SELECT c.id, c.name, b.name, b.version_id, b.size, b.content_type, b.etag, b.content_hash, b.storage_class, b.created,
+            b.modified, b.access_count, b.last_accessed, b.tags, b.metadata, b.part_count, b.chunks
+        FROM blobs b JOIN containers c ON c.id = b.container_id
+        WHERE (b.container_id, b.name) > (@container, @after)
+        ORDER BY b.container_id, b.name LIMIT @limit;
+        """;
 
     /// <inheritdoc />
-    public ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default) =>
-        ReadAsync(session => FindBlob(session, null, container, name), cancellationToken);
+    public ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        ArgumentNullException.ThrowIfNull(name);
+        return ReadAsync(
+            (Container: container, Name: name),
+            static (session, key) =>
+            {
+                using var reader = session.Command(SelectBlobByContainerNameSql).Set("@container", key.Container).Set("@name", Utf8(key.Name)).ExecuteReader();
+                if (!reader.Read()) return null;
+                return new BlobRecord(ReadProperties(reader, 0, key.Container, key.Name), ChunkListCodec.Read(reader, ChunksOrdinal))
+                {
+                    InlineContent = ReadInline(reader, InlineOrdinal, key.Container, key.Name),
+                };
+            },
+            snapshot: false,
+            cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<BlobRecord> CommitBlobAsync(BlobRecord blob, BlobRequestConditions? conditions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blob);
+        ArgumentNullException.ThrowIfNull(blob.Properties);
+        ArgumentNullException.ThrowIfNull(blob.Chunks);
         return WriteAsync(
-            (session, tx) =>
+            (Blob: blob, Conditions: conditions),
+            static (session, request) =>
             {
-                var p = blob.Properties;
-                var containerId = ContainerId(session, tx, p.Container);
-                var current = ReadBlob(session, tx, containerId, p.Container, NameBytes(p.Name));
-                conditions?.Check(p.Container, p.Name, current?.Properties.ETag, current?.Properties.LastModified);
+                var p = request.Blob.Properties;
+                var containerId = ContainerId(session, p.Container);
+                var name = Utf8(p.Name);
+                var current = ReadBlob(session, containerId, p.Container, p.Name, name);
+                request.Conditions?.Check(p.Container, p.Name, current?.Properties.ETag, current?.Properties.LastModified);
+
+                // New references first: a chunk both versions share never touches zero on the way.
                 var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size };
-                AddReferences(session, tx, blob.Chunks, delta);
-                var inlineId = blob.InlineContent is { } inline ? AddInline(session, tx, inline, delta) : (long?)null;
-                if (current is not null) ReleaseVersion(session, tx, containerId, current, p.LastModified, delta);
-                var stored = new BlobRecord(CopyOf(p, createdOn: current?.Properties.CreatedOn ?? p.CreatedOn), blob.Chunks) { InlineContent = blob.InlineContent };
-                Upsert(session, tx, containerId, stored, inlineId);
-                AdjustContainer(session, tx, containerId, current is null ? 1 : 0, p.Size - (current?.Properties.Size ?? 0));
-                ApplyStats(session, tx, delta);
+                Reference(session, request.Blob.Chunks, ref delta);
+                var inlineId = request.Blob.InlineContent is { } inline ? AddInline(session, inline, ref delta) : (long?)null;
+                if (current is { } old) ReleaseVersion(session, old, p.LastModified, ref delta);
+
+                var stored = current is { } previous && previous.Properties.CreatedOn != p.CreatedOn
+                    ? request.Blob with { Properties = Change(p, createdOn: previous.Properties.CreatedOn) }
+                    : request.Blob;
+                WriteBlob(session, containerId, name, stored, inlineId);
+                AdjustContainer(session, containerId, current is null ? 1 : 0, p.Size - (current?.Properties.Size ?? 0));
+                ApplyStats(session, delta);
                 return stored;
             },
             cancellationToken);
@@ -48,16 +111,26 @@ public sealed partial class SqliteMetadataStore
     public ValueTask<BlobRecord> CopyBlobAsync(BlobCopyRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Options);
+
+        // Overrides are checked before the transaction: a bad one changes nothing and waits for no lock.
+        var options = request.Options;
+        MetadataRules.ValidateContentType(options.ContentType, "request.Options.ContentType");
+        var tags = options.Tags is null ? null : MetadataRules.ValidateTags(options.Tags, "request.Options.Tags");
+        var metadata = options.Metadata is null ? null : MetadataRules.ValidateMetadata(options.Metadata, "request.Options.Metadata");
         return WriteAsync(
-            (session, tx) =>
+            (Request: request, Tags: tags, Metadata: metadata),
+            static (session, copyRequest) =>
             {
+                var request = copyRequest.Request;
                 var options = request.Options;
-                var sourceContainerId = ContainerId(session, tx, request.SourceContainer);
-                var source = ReadBlob(session, tx, sourceContainerId, request.SourceContainer, NameBytes(request.SourceName))
+                var sourceContainerId = ContainerId(session, request.SourceContainer);
+                var source = ReadBlob(session, sourceContainerId, request.SourceContainer, request.SourceName, Utf8(request.SourceName))
                     ?? throw new BlobNotFoundException(request.SourceContainer, request.SourceName);
                 options.SourceConditions?.Check(request.SourceContainer, request.SourceName, source.Properties.ETag, source.Properties.LastModified);
-                var destinationContainerId = ContainerId(session, tx, request.DestinationContainer);
-                var current = ReadBlob(session, tx, destinationContainerId, request.DestinationContainer, NameBytes(request.DestinationName));
+                var destinationContainerId = ContainerId(session, request.DestinationContainer);
+                var name = Utf8(request.DestinationName);
+                var current = ReadBlob(session, destinationContainerId, request.DestinationContainer, request.DestinationName, name);
                 options.DestinationConditions?.Check(request.DestinationContainer, request.DestinationName, current?.Properties.ETag, current?.Properties.LastModified);
 
                 var s = source.Properties;
@@ -74,70 +147,80 @@ public sealed partial class SqliteMetadataStore
                         StorageClass = options.StorageClass ?? s.StorageClass,
                         CreatedOn = current?.Properties.CreatedOn ?? request.Now,
                         LastModified = request.Now,
-                        Tags = options.Tags is null ? s.Tags : MetadataRules.ValidateTags(options.Tags, "options.Tags"),
-                        Metadata = options.Metadata is null ? s.Metadata : MetadataRules.ValidateMetadata(options.Metadata, "options.Metadata"),
+                        Tags = copyRequest.Tags ?? s.Tags,
+                        Metadata = copyRequest.Metadata ?? s.Metadata,
+
+                        // The content hash of a multipart blob is its composite hash, which names the part count.
                         PartCount = s.PartCount,
                     },
                     source.Chunks);
-                var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
-                AddReferences(session, tx, source.Chunks, delta);
 
+                // References are added before the destination's are released, so a copy onto itself never drops a count to zero.
                 // Inline content is shared like chunks: the copy counts a reference to the same row.
-                var inlineId = InlineIdOf(session, tx, sourceContainerId, NameBytes(request.SourceName));
-                if (inlineId is { } shared) With(session.Command("UPDATE inline_content SET refcount = refcount + 1 WHERE id = @id;", tx), "@id", shared).ExecuteNonQuery();
-                if (current is not null) ReleaseVersion(session, tx, destinationContainerId, current, request.Now, delta);
-                Upsert(session, tx, destinationContainerId, copy, inlineId);
-                AdjustContainer(session, tx, destinationContainerId, current is null ? 1 : 0, s.Size - (current?.Properties.Size ?? 0));
-                ApplyStats(session, tx, delta);
+                var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
+                Reference(session, source.Chunks, ref delta);
+                if (source.InlineId is { } shared) ReferenceInline(session, shared);
+                if (current is { } old) ReleaseVersion(session, old, request.Now, ref delta);
+                WriteBlob(session, destinationContainerId, name, copy, source.InlineId);
+                AdjustContainer(session, destinationContainerId, current is null ? 1 : 0, s.Size - (current?.Properties.Size ?? 0));
+                ApplyStats(session, delta);
                 return copy;
             },
             cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask<BlobRecord> DeleteBlobAsync(string container, string name, BlobRequestConditions? conditions, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        WriteAsync(
-            (session, tx) =>
+    public ValueTask<BlobRecord> DeleteBlobAsync(string container, string name, BlobRequestConditions? conditions, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        ArgumentNullException.ThrowIfNull(name);
+        return WriteAsync(
+            (Container: container, Name: name, Conditions: conditions, Now: now),
+            static (session, request) =>
             {
-                var containerId = ContainerId(session, tx, container);
-                var nameBytes = NameBytes(name);
-                var current = ReadBlob(session, tx, containerId, container, nameBytes) ?? throw new BlobNotFoundException(container, name);
-                conditions?.Check(container, name, current.Properties.ETag, current.Properties.LastModified);
+                var containerId = ContainerId(session, request.Container);
+                var name = Utf8(request.Name);
+                var current = ReadBlob(session, containerId, request.Container, request.Name, name)
+                    ?? throw new BlobNotFoundException(request.Container, request.Name);
+                request.Conditions?.Check(request.Container, request.Name, current.Properties.ETag, current.Properties.LastModified);
                 var delta = new StatsDelta { Deletes = 1 };
-                ReleaseVersion(session, tx, containerId, current, now, delta);
-                var delete = session.Command("DELETE FROM blobs WHERE container_id = @container AND name = @name;", tx);
-                With(delete, "@container", containerId);
-                With(delete, "@name", nameBytes);
-                delete.ExecuteNonQuery();
-                AdjustContainer(session, tx, containerId, -1, -current.Properties.Size);
-                ApplyStats(session, tx, delta);
-                return current;
+                ReleaseVersion(session, current, request.Now, ref delta);
+                session.Command(DeleteBlobSql).Set("@container", containerId).Set("@name", name).ExecuteNonQuery();
+                AdjustContainer(session, containerId, -1, -current.Properties.Size);
+                ApplyStats(session, delta);
+                return current.Record;
             },
             cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<BlobRecord> UpdateBlobMetadataAsync(string container, string name, BlobMetadataUpdate update, string newETag, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(container);
+        ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(update);
+        ArgumentException.ThrowIfNullOrWhiteSpace(newETag);
         return WriteAsync(
-            (session, tx) =>
+            (Container: container, Name: name, Update: update, ETag: newETag, Now: now),
+            static (session, request) =>
             {
-                var containerId = ContainerId(session, tx, container);
-                var nameBytes = NameBytes(name);
-                var current = ReadBlob(session, tx, containerId, container, nameBytes) ?? throw new BlobNotFoundException(container, name);
+                var containerId = ContainerId(session, request.Container);
+                var name = Utf8(request.Name);
+                var current = ReadBlob(session, containerId, request.Container, request.Name, name)
+                    ?? throw new BlobNotFoundException(request.Container, request.Name);
                 var p = current.Properties;
-                update.Conditions?.Check(container, name, p.ETag, p.LastModified);
-                var tags = MetadataRules.Apply(p.Tags, update.Tags, update.Mode, tags: true);
-                var metadata = MetadataRules.Apply(p.Metadata, update.Metadata, update.Mode, tags: false);
-                var command = session.Command("UPDATE blobs SET tags = @tags, metadata = @metadata, etag = @etag, modified = @modified WHERE container_id = @container AND name = @name;", tx);
-                With(command, "@tags", ToJson(tags));
-                With(command, "@metadata", ToJson(metadata));
-                With(command, "@etag", newETag);
-                With(command, "@modified", Ticks(now));
-                With(command, "@container", containerId);
-                With(command, "@name", nameBytes);
-                command.ExecuteNonQuery();
-                return current with { Properties = CopyOf(p, createdOn: p.CreatedOn, etag: newETag, modified: now, tags: tags, metadata: metadata) };
+                request.Update.Conditions?.Check(request.Container, request.Name, p.ETag, p.LastModified);
+                var tags = MetadataRules.Apply(p.Tags, request.Update.Tags, request.Update.Mode, tags: true);
+                var metadata = MetadataRules.Apply(p.Metadata, request.Update.Metadata, request.Update.Mode, tags: false);
+                session.Command(UpdateBlobMetadataSql)
+                    .Set("@tags", JsonMap.Write(tags))
+                    .Set("@metadata", JsonMap.Write(metadata))
+                    .Set("@etag", request.ETag)
+                    .Set("@modified", Ticks(request.Now))
+                    .Set("@container", containerId)
+                    .Set("@name", name)
+                    .ExecuteNonQuery();
+                return current.Record with { Properties = Change(p, etag: request.ETag, modified: request.Now, tags: tags, metadata: metadata) };
             },
             cancellationToken);
     }
@@ -147,208 +230,149 @@ public sealed partial class SqliteMetadataStore
     {
         ArgumentNullException.ThrowIfNull(accesses);
         if (accesses.Count == 0) return ValueTask.CompletedTask;
-        return new ValueTask(WriteAsync(
-            (session, tx) =>
+        return WriteAsync(
+            accesses,
+            static (session, accesses) =>
             {
+                // The reads happened whether or not the blob is still there: the statistics count them all.
                 var delta = new StatsDelta();
+                var command = session.Command(RecordAccessSql);
                 foreach (var access in accesses)
                 {
-                    var command = session.Command(
-                        """
-                        UPDATE blobs SET access_count = access_count + @count, last_accessed = MAX(COALESCE(last_accessed, 0), @at)
-                        WHERE container_id = (SELECT id FROM containers WHERE name = @container) AND name = @name AND version_id = @version;
-                        """,
-                        tx);
-                    With(command, "@count", access.Count);
-                    With(command, "@at", Ticks(access.LastAccessedOn));
-                    With(command, "@container", access.Container);
-                    With(command, "@name", NameBytes(access.Name));
-                    With(command, "@version", access.VersionId);
-                    command.ExecuteNonQuery();
+                    command.Set("@count", access.Count)
+                        .Set("@at", Ticks(access.LastAccessedOn))
+                        .Set("@container", access.Container)
+                        .Set("@name", Utf8(access.Name))
+                        .Set("@version", access.VersionId)
+                        .ExecuteNonQuery();
                     delta.Reads += access.Count;
                     delta.BytesRead += access.Bytes;
                 }
 
-                ApplyStats(session, tx, delta);
-                return true;
+                ApplyStats(session, delta);
             },
-            cancellationToken).AsTask());
+            cancellationToken);
     }
 
     /// <inheritdoc />
+    /// <remarks>Read a page at a time by key, so no connection or snapshot is held while the caller works on the rows.</remarks>
     public async IAsyncEnumerable<BlobRecord> EnumerateBlobsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var containers = Read(session =>
+        (long Container, byte[] Name) after = (long.MinValue, []);
+        var pageSize = _enumerationPageSize;
+        while (true)
         {
-            var map = new List<(long Id, string Name)>();
-            using var reader = session.Command("SELECT id, name FROM containers ORDER BY id;").ExecuteReader();
-            while (reader.Read()) map.Add((reader.GetInt64(0), reader.GetString(1)));
-            return map;
-        });
-        foreach (var (containerId, containerName) in containers)
-        {
-            byte[] after = [];
-            while (true)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var page = Read(session =>
+            var page = await ReadAsync(
+                (After: after, PageSize: pageSize),
+                static (session, query) =>
                 {
-                    var command = session.Command($"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name > @after ORDER BY name LIMIT @limit;");
-                    With(command, "@container", containerId);
-                    With(command, "@after", after);
-                    With(command, "@limit", EnumerationPage);
-                    var rows = new List<(byte[] Name, BlobRecord Record)>();
-                    using var reader = command.ExecuteReader();
-                    while (reader.Read()) rows.Add(((byte[])reader[0], ReadBlobRow(reader, containerName)));
+                    var rows = new List<(long ContainerId, BlobRecord Record)>(query.PageSize);
+                    using var reader = session.Command(EnumerateBlobsSql)
+                        .Set("@container", query.After.Container)
+                        .Set("@after", query.After.Name)
+                        .Set("@limit", query.PageSize)
+                        .ExecuteReader();
+                    while (reader.Read())
+                    {
+                        var properties = ReadProperties(reader, 2, reader.GetString(1), name: null);
+                        rows.Add((reader.GetInt64(0), new BlobRecord(properties, ChunkListCodec.Read(reader, 2 + ChunksOrdinal))));
+                    }
+
                     return rows;
-                });
-                foreach (var (_, record) in page) yield return record;
-                if (page.Count < EnumerationPage) break;
-                after = page[^1].Name;
-                await Task.Yield();
-            }
+                },
+                snapshot: false,
+                cancellationToken).ConfigureAwait(false);
+            foreach (var (_, record) in page) yield return record;
+            if (page.Count < pageSize) yield break;
+            after = (page[^1].ContainerId, Utf8(page[^1].Record.Properties.Name));
         }
     }
 
-    private static BlobRecord? FindBlob(SqliteSession session, SqliteTransaction? tx, string container, string name)
+    /// <summary>The current version inside a write transaction, or null; a small blob's content is not read.</summary>
+    private static StoredBlob? ReadBlob(SqliteSession session, long containerId, string container, string name, byte[] nameBytes)
     {
-        var command = session.Command(
-            $"{BlobWithContent} WHERE blobs.container_id = (SELECT id FROM containers WHERE name = @container) AND blobs.name = @name;", tx);
-        With(command, "@container", container);
-        With(command, "@name", NameBytes(name));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadBlobRowWithContent(reader, container, verify: true) : null;
+        using var reader = session.Command(SelectBlobSql).Set("@container", containerId).Set("@name", nameBytes).ExecuteReader();
+        if (!reader.Read()) return null;
+        var record = new BlobRecord(ReadProperties(reader, 0, container, name), ChunkListCodec.Read(reader, ChunksOrdinal));
+        return new StoredBlob(record, reader.IsDBNull(InlineOrdinal) ? null : reader.GetInt64(InlineOrdinal));
     }
 
-    /// <summary>Reads a blob inside a write transaction, without its inline content: a damaged blob can still be overwritten or deleted.</summary>
-    private static BlobRecord? ReadBlob(SqliteSession session, SqliteTransaction tx, long containerId, string container, byte[] name)
+    /// <summary>
+    /// Reads the properties of a row whose <see cref="PropertyColumns"/> start at <paramref name="first"/>.
+    /// The name is decoded from the row unless the caller already has it.
+    /// </summary>
+    private static BlobProperties ReadProperties(SqliteDataReader reader, int first, string container, string? name) => new()
     {
-        var command = session.Command($"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name = @name;", tx);
-        With(command, "@container", containerId);
-        With(command, "@name", name);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadBlobRow(reader, container) : null;
-    }
+        Container = container,
+        Name = name ?? Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(first)),
+        VersionId = reader.GetString(first + 1),
+        Size = reader.GetInt64(first + 2),
+        ContentType = reader.GetString(first + 3),
+        ETag = reader.GetString(first + 4),
+        ContentHash = reader.GetString(first + 5),
+        StorageClass = (StorageClass)reader.GetInt32(first + 6),
+        CreatedOn = Time(reader.GetInt64(first + 7)),
+        LastModified = Time(reader.GetInt64(first + 8)),
+        AccessCount = reader.GetInt64(first + 9),
+        LastAccessedOn = reader.IsDBNull(first + 10) ? null : Time(reader.GetInt64(first + 10)),
+        Tags = JsonMap.Read(reader, first + 11),
+        Metadata = JsonMap.Read(reader, first + 12),
+        PartCount = reader.GetInt32(first + 13),
+    };
 
-    private static long? InlineIdOf(SqliteSession session, SqliteTransaction tx, long containerId, byte[] name)
-    {
-        var command = session.Command("SELECT inline_id FROM blobs WHERE container_id = @container AND name = @name;", tx);
-        With(command, "@container", containerId);
-        With(command, "@name", name);
-        return command.ExecuteScalar() as long?;
-    }
-
-    private static long AddInline(SqliteSession session, SqliteTransaction tx, byte[] content, StatsDelta delta)
-    {
-        var insert = session.Command("INSERT INTO inline_content (refcount, checksum, data) VALUES (1, @checksum, @data) RETURNING id;", tx);
-        With(insert, "@checksum", (long)System.IO.Hashing.XxHash3.HashToUInt64(content));
-        With(insert, "@data", content);
-        delta.StoredBytes += content.Length;
-        return (long)insert.ExecuteScalar()!;
-    }
-
-    /// <summary>Releases what the current version of a name holds: its chunks and its share of inline content.</summary>
-    private static void ReleaseVersion(SqliteSession session, SqliteTransaction tx, long containerId, BlobRecord current, DateTimeOffset now, StatsDelta delta)
-    {
-        Release(session, tx, current.Chunks, now, delta);
-        if (InlineIdOf(session, tx, containerId, NameBytes(current.Properties.Name)) is { } inlineId) ReleaseInline(session, tx, inlineId, delta);
-    }
-
-    /// <summary>Drops one reference to inline content; the last one deletes it (a reader holds the bytes it read, not the row).</summary>
-    private static void ReleaseInline(SqliteSession session, SqliteTransaction tx, long inlineId, StatsDelta delta)
-    {
-        var update = session.Command("UPDATE inline_content SET refcount = refcount - 1 WHERE id = @id RETURNING refcount, length(data);", tx);
-        With(update, "@id", inlineId);
-        long remaining, length;
-        using (var reader = update.ExecuteReader())
-        {
-            if (!reader.Read()) return;
-            remaining = reader.GetInt64(0);
-            length = reader.GetInt64(1);
-        }
-
-        if (remaining > 0) return;
-        With(session.Command("DELETE FROM inline_content WHERE id = @id;", tx), "@id", inlineId).ExecuteNonQuery();
-        delta.StoredBytes -= length;
-    }
-
-    private static bool InlineIntact(SqliteDataReader reader, byte[] content) =>
-        !reader.IsDBNull(15) && (ulong)reader.GetInt64(15) == System.IO.Hashing.XxHash3.HashToUInt64(content);
-
-    private static BlobRecord ReadBlobRowWithContent(SqliteDataReader reader, string container, bool verify)
-    {
-        var record = ReadBlobRow(reader, container);
-        if (reader.IsDBNull(16)) return record;
-        var content = (byte[])reader[16];
-        if (verify && !InlineIntact(reader, content))
-        {
-            throw new DataCorruptionException($"The content of blob '{record.Properties.Name}' in container '{container}', kept in the metadata database, fails its checksum.");
-        }
-
-        return record with { InlineContent = content };
-    }
-
-    private static BlobRecord ReadBlobRow(SqliteDataReader reader, string container) => new(
-        new BlobProperties
-        {
-            Container = container,
-            Name = Encoding.UTF8.GetString((byte[])reader[0]),
-            VersionId = reader.GetString(1),
-            Size = reader.GetInt64(2),
-            ContentType = reader.GetString(3),
-            ETag = reader.GetString(4),
-            ContentHash = reader.GetString(5),
-            StorageClass = (StorageClass)reader.GetInt32(6),
-            CreatedOn = Time(reader.GetInt64(7)),
-            LastModified = Time(reader.GetInt64(8)),
-            AccessCount = reader.GetInt64(9),
-            LastAccessedOn = reader.IsDBNull(10) ? null : Time(reader.GetInt64(10)),
-            Tags = FromJson(reader, 11),
-            Metadata = FromJson(reader, 12),
-            PartCount = reader.GetInt32(14),
-        },
-        ChunkListCodec.Decode((byte[])reader[13]));
-
-    private static void Upsert(SqliteSession session, SqliteTransaction tx, long containerId, BlobRecord record, long? inlineId)
+    private static void WriteBlob(SqliteSession session, long containerId, byte[] name, BlobRecord record, long? inlineId)
     {
         var p = record.Properties;
-        var command = session.Command(
-            $"""
-            INSERT OR REPLACE INTO blobs (container_id, {BlobColumns}, inline_id)
-            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks, @part_count, @inline_id);
-            """,
-            tx);
-        With(command, "@container", containerId);
-        With(command, "@name", NameBytes(p.Name));
-        With(command, "@version", p.VersionId);
-        With(command, "@size", p.Size);
-        With(command, "@type", p.ContentType);
-        With(command, "@etag", p.ETag);
-        With(command, "@hash", p.ContentHash);
-        With(command, "@class", (int)p.StorageClass);
-        With(command, "@created", Ticks(p.CreatedOn));
-        With(command, "@modified", Ticks(p.LastModified));
-        With(command, "@access_count", p.AccessCount);
-        With(command, "@last_accessed", p.LastAccessedOn is { } last ? Ticks(last) : null);
-        With(command, "@tags", ToJson(p.Tags));
-        With(command, "@metadata", ToJson(p.Metadata));
-        With(command, "@chunks", ChunkListCodec.Encode(record.Chunks));
-        With(command, "@part_count", p.PartCount);
-        With(command, "@inline_id", inlineId);
-        command.ExecuteNonQuery();
+        var command = session.Command(UpsertBlobSql)
+            .Set("@container", containerId)
+            .Set("@name", name)
+            .Set("@version", p.VersionId)
+            .Set("@size", p.Size)
+            .Set("@type", p.ContentType)
+            .Set("@etag", p.ETag)
+            .Set("@hash", p.ContentHash)
+            .Set("@class", (int)p.StorageClass)
+            .Set("@created", Ticks(p.CreatedOn))
+            .Set("@modified", Ticks(p.LastModified))
+            .Set("@access_count", p.AccessCount)
+            .Set("@last_accessed", NullableTicks(p.LastAccessedOn))
+            .Set("@tags", JsonMap.Write(p.Tags))
+            .Set("@metadata", JsonMap.Write(p.Metadata))
+            .Set("@part_count", p.PartCount)
+            .Set("@chunks", ChunkListCodec.Encode(record.Chunks))
+            .Set("@inline_id", inlineId);
+        try
+        {
+            command.ExecuteNonQuery();
+        }
+        finally
+        {
+            // The cached command would otherwise keep a large blob's chunk list alive until the next write.
+            command.Set("@chunks", null);
+        }
     }
 
-    private static BlobProperties CopyOf(
+    private static BlobProperties Change(
         BlobProperties p,
-        DateTimeOffset createdOn,
+        DateTimeOffset? createdOn = null,
         string? etag = null,
         DateTimeOffset? modified = null,
         IReadOnlyDictionary<string, string>? tags = null,
-        IReadOnlyDictionary<string, string>? metadata = null) => p with
+        IReadOnlyDictionary<string, string>? metadata = null) => new()
         {
+            Container = p.Container,
+            Name = p.Name,
+            VersionId = p.VersionId,
+            Size = p.Size,
+            ContentType = p.ContentType,
             ETag = etag ?? p.ETag,
-            CreatedOn = createdOn,
+            ContentHash = p.ContentHash,
+            StorageClass = p.StorageClass,
+            CreatedOn = createdOn ?? p.CreatedOn,
             LastModified = modified ?? p.LastModified,
+            AccessCount = p.AccessCount,
+            LastAccessedOn = p.LastAccessedOn,
+            PartCount = p.PartCount,
             Tags = tags ?? p.Tags,
             Metadata = metadata ?? p.Metadata,
         };

@@ -6,40 +6,76 @@ namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
-    private const int EnumerationPage = 1000;
+    private int _enumerationPageSize = 500;
 
-    /// <summary>Changes to the statistics row gathered during one transaction, written once at its end.</summary>
-    private sealed class StatsDelta
+    /// <summary>How many rows the enumerations read at a time; tests make it small to cross many pages.</summary>
+    internal int EnumerationPageSize
     {
-        public long Reads, Writes, Deletes, BytesRead, BytesWritten, StoredBytes, ChunkCount;
-    }
-
-    private static void Tally(Dictionary<ChunkId, (long Count, int Length)> tally, IEnumerable<ChunkReference> chunks)
-    {
-        foreach (var chunk in chunks)
+        get => _enumerationPageSize;
+        set
         {
-            tally[chunk.Id] = (tally.GetValueOrDefault(chunk.Id).Count + 1, chunk.Length);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _enumerationPageSize = value;
         }
     }
 
-    /// <summary>Counts a reference for each entry (a chunk listed k times gets k); a chunk that comes to life adds to the stored bytes.</summary>
-    private static void AddReferences(SqliteSession session, SqliteTransaction tx, IEnumerable<ChunkReference> chunks, StatsDelta delta)
+    private const string ReferenceChunkSql =
+        """
+        INSERT INTO chunks (id, length, refcount, unreferenced_since) VALUES (@id, @length, @count, NULL)
+        ON CONFLICT (id) DO UPDATE SET refcount = refcount + @count, unreferenced_since = NULL
+        RETURNING refcount;
+        """;
+
+    private const string ReleaseChunkSql =
+        """
+        UPDATE chunks SET refcount = refcount - @count,
+            unreferenced_since = CASE WHEN refcount - @count = 0 THEN @now ELSE unreferenced_since END
+        WHERE id = @id
+        RETURNING refcount, length;
+        """;
+
+    private const string ApplyStatsSql =
+        """
+        UPDATE stats SET reads = reads + @reads, writes = writes + @writes, deletes = deletes + @deletes,
+            bytes_read = bytes_read + @bytes_read, bytes_written = bytes_written + @bytes_written,
+            stored_bytes = stored_bytes + @stored_bytes, chunk_count = chunk_count + @chunk_count
+        WHERE id = 1;
+        """;
+
+    private const string ContainerTotalsSql = "SELECT name, blob_count, total_bytes FROM containers ORDER BY name;";
+    private const string StatsSql = "SELECT reads, writes, deletes, bytes_read, bytes_written, stored_bytes, chunk_count FROM stats WHERE id = 1;";
+
+    // The partial index chunks_unreferenced serves this scan: its WHERE repeats the index's.
+    private const string CollectableChunksSql =
+        "SELECT id, length FROM chunks WHERE refcount = 0 AND unreferenced_since < @before ORDER BY unreferenced_since LIMIT @limit;";
+
+    private const string RemoveChunkSql = "DELETE FROM chunks WHERE id = @id AND refcount = 0 AND unreferenced_since < @before RETURNING length;";
+    private const string ContainsChunkSql = "SELECT 1 FROM chunks WHERE id = @id;";
+    private const string EnumerateChunksSql = "SELECT id, length, refcount FROM chunks WHERE id > @after ORDER BY id LIMIT @limit;";
+
+    /// <summary>Changes to the statistics row gathered during one transaction and written once at its end.</summary>
+    private struct StatsDelta
     {
-        var tally = new Dictionary<ChunkId, (long Count, int Length)>();
-        Tally(tally, chunks);
-        foreach (var (id, (count, length)) in tally)
+        public long Reads, Writes, Deletes, BytesRead, BytesWritten, StoredBytes, ChunkCount;
+
+        public readonly bool IsEmpty => (Reads | Writes | Deletes | BytesRead | BytesWritten | StoredBytes | ChunkCount) == 0;
+    }
+
+    /// <summary>
+    /// Counts a reference for each entry of <paramref name="chunks"/> (a chunk listed k times gains k).
+    /// A chunk whose count this brings up from nothing (a new chunk, or one awaiting collection) is
+    /// live again: its bytes count as stored.
+    /// </summary>
+    private static void Reference(SqliteSession session, IReadOnlyList<ChunkReference> chunks, ref StatsDelta delta)
+    {
+        if (chunks.Count == 0) return;
+        using var groups = ChunkGroups.Of(chunks);
+        var command = session.Command(ReferenceChunkSql);
+        while (groups.MoveNext(out var id, out var length, out var count))
         {
-            var upsert = session.Command(
-                """
-                INSERT INTO chunks (id, length, refcount, unreferenced_since) VALUES (@id, @length, @count, NULL)
-                ON CONFLICT (id) DO UPDATE SET refcount = refcount + excluded.refcount, unreferenced_since = NULL
-                RETURNING refcount;
-                """,
-                tx);
-            With(upsert, "@id", id.ToArray());
-            With(upsert, "@length", length);
-            With(upsert, "@count", count);
-            if ((long)upsert.ExecuteScalar()! == count)
+            id.WriteTo(session.IdBuffer);
+            var refcount = (long)command.Set("@id", session.IdBuffer).Set("@length", length).Set("@count", count).ExecuteScalar()!;
+            if (refcount == count)
             {
                 delta.StoredBytes += length;
                 delta.ChunkCount++;
@@ -47,75 +83,79 @@ public sealed partial class SqliteMetadataStore
         }
     }
 
-    /// <summary>Releases references; a chunk whose count reaches zero starts its grace period now.</summary>
-    private static void Release(SqliteSession session, SqliteTransaction tx, Dictionary<ChunkId, (long Count, int Length)> tally, DateTimeOffset now, StatsDelta delta)
+    /// <summary>
+    /// Releases a reference for each entry of <paramref name="chunks"/>. A chunk whose count reaches zero
+    /// is dead from <paramref name="now"/>: the collector removes it once the grace period has passed,
+    /// so a reader still streaming the old version finishes it.
+    /// </summary>
+    /// <remarks>
+    /// A chunk with no row is skipped: nothing counts it any more, and refusing would leave a blob that
+    /// lost its chunk impossible to delete.
+    /// </remarks>
+    /// <exception cref="DataCorruptionException">A chunk has fewer references than are released: its count is wrong, and releasing would make it worse.</exception>
+    private static void Release(SqliteSession session, IReadOnlyList<ChunkReference> chunks, DateTimeOffset now, ref StatsDelta delta)
     {
-        foreach (var (id, (count, length)) in tally)
+        if (chunks.Count == 0) return;
+        using var groups = ChunkGroups.Of(chunks);
+        var command = session.Command(ReleaseChunkSql);
+        while (groups.MoveNext(out var id, out _, out var count))
         {
-            var update = session.Command(
-                """
-                UPDATE chunks SET refcount = refcount - @count,
-                    unreferenced_since = CASE WHEN refcount - @count <= 0 THEN @now ELSE unreferenced_since END
-                WHERE id = @id RETURNING refcount;
-                """,
-                tx);
-            With(update, "@id", id.ToArray());
-            With(update, "@count", count);
-            With(update, "@now", Ticks(now));
-            var remaining = update.ExecuteScalar();
-            if (remaining is long left && left <= 0)
+            id.WriteTo(session.IdBuffer);
+            using var reader = command.Set("@id", session.IdBuffer).Set("@count", count).Set("@now", Ticks(now)).ExecuteReader();
+            if (!reader.Read()) continue;
+            var refcount = reader.GetInt64(0);
+            if (refcount < 0)
             {
-                delta.StoredBytes -= length;
+                throw new DataCorruptionException($"Chunk {id} would have {refcount} references after releasing {count}; its count is wrong. Run a verification.");
+            }
+
+            if (refcount == 0)
+            {
+                delta.StoredBytes -= reader.GetInt64(1);
                 delta.ChunkCount--;
             }
         }
     }
 
-    private static void Release(SqliteSession session, SqliteTransaction tx, IEnumerable<ChunkReference> chunks, DateTimeOffset now, StatsDelta delta)
+    private static void ApplyStats(SqliteSession session, in StatsDelta delta)
     {
-        var tally = new Dictionary<ChunkId, (long Count, int Length)>();
-        Tally(tally, chunks);
-        Release(session, tx, tally, now, delta);
-    }
-
-    private static void ApplyStats(SqliteSession session, SqliteTransaction tx, StatsDelta d)
-    {
-        var update = session.Command(
-            """
-            UPDATE stats SET reads = reads + @reads, writes = writes + @writes, deletes = deletes + @deletes,
-                bytes_read = bytes_read + @bytes_read, bytes_written = bytes_written + @bytes_written,
-                stored_bytes = stored_bytes + @stored, chunk_count = chunk_count + @chunks
-            WHERE id = 1;
-            """,
-            tx);
-        With(update, "@reads", d.Reads);
-        With(update, "@writes", d.Writes);
-        With(update, "@deletes", d.Deletes);
-        With(update, "@bytes_read", d.BytesRead);
-        With(update, "@bytes_written", d.BytesWritten);
-        With(update, "@stored", d.StoredBytes);
-        With(update, "@chunks", d.ChunkCount);
-        update.ExecuteNonQuery();
+        if (delta.IsEmpty) return;
+        session.Command(ApplyStatsSql)
+            .Set("@reads", delta.Reads)
+            .Set("@writes", delta.Writes)
+            .Set("@deletes", delta.Deletes)
+            .Set("@bytes_read", delta.BytesRead)
+            .Set("@bytes_written", delta.BytesWritten)
+            .Set("@stored_bytes", delta.StoredBytes)
+            .Set("@chunk_count", delta.ChunkCount)
+            .ExecuteNonQuery();
     }
 
     /// <inheritdoc />
     public ValueTask<BlobStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default) =>
         ReadAsync(
-            session =>
+            false,
+            static (session, _) =>
             {
-                using var transaction = session.Connection.BeginTransaction(deferred: true);
                 var containers = new List<ContainerStatistics>();
-                using (var reader = session.Command("SELECT name, blob_count, total_bytes FROM containers ORDER BY name;", transaction).ExecuteReader())
+                long blobs = 0, bytes = 0;
+                using (var reader = session.Command(ContainerTotalsSql).ExecuteReader())
                 {
-                    while (reader.Read()) containers.Add(new ContainerStatistics(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+                    while (reader.Read())
+                    {
+                        var container = new ContainerStatistics(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2));
+                        blobs += container.BlobCount;
+                        bytes += container.TotalBytes;
+                        containers.Add(container);
+                    }
                 }
 
-                using var stats = session.Command("SELECT reads, writes, deletes, bytes_read, bytes_written, stored_bytes, chunk_count FROM stats WHERE id = 1;", transaction).ExecuteReader();
-                stats.Read();
+                using var stats = session.Command(StatsSql).ExecuteReader();
+                if (!stats.Read()) throw new DataCorruptionException("The statistics row of the metadata database is missing.");
                 return new BlobStatistics
                 {
-                    TotalBlobs = containers.Sum(c => c.BlobCount),
-                    TotalBytes = containers.Sum(c => c.TotalBytes),
+                    TotalBlobs = blobs,
+                    TotalBytes = bytes,
                     ReadOperations = stats.GetInt64(0),
                     WriteOperations = stats.GetInt64(1),
                     DeleteOperations = stats.GetInt64(2),
@@ -126,37 +166,46 @@ public sealed partial class SqliteMetadataStore
                     Containers = containers,
                 };
             },
+            snapshot: true,
             cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<ChunkReference>> GetCollectableChunksAsync(DateTimeOffset unreferencedBefore, int limit, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<ChunkReference>>(
-            session =>
+    public ValueTask<IReadOnlyList<ChunkReference>> GetCollectableChunksAsync(DateTimeOffset unreferencedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadAsync<(DateTimeOffset Before, int Limit), IReadOnlyList<ChunkReference>>(
+            (unreferencedBefore, limit),
+            static (session, query) =>
             {
-                var command = session.Command("SELECT id, length FROM chunks WHERE refcount = 0 AND unreferenced_since < @before ORDER BY unreferenced_since LIMIT @limit;");
-                With(command, "@before", Ticks(unreferencedBefore));
-                With(command, "@limit", limit);
                 var chunks = new List<ChunkReference>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read()) chunks.Add(new ChunkReference(new ChunkId((byte[])reader[0]), reader.GetInt32(1)));
+                using var reader = session.Command(CollectableChunksSql).Set("@before", Ticks(query.Before)).Set("@limit", query.Limit).ExecuteReader();
+                while (reader.Read()) chunks.Add(new ChunkReference(ReadChunkId(reader, 0, session), reader.GetInt32(1)));
                 return chunks;
             },
+            snapshot: false,
             cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ChunkReference>> RemoveChunksAsync(IReadOnlyCollection<ChunkId> ids, DateTimeOffset unreferencedBefore, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return WriteAsync<IReadOnlyList<ChunkReference>>(
-            (session, tx) =>
+        if (ids.Count == 0) return ValueTask.FromResult<IReadOnlyList<ChunkReference>>([]);
+        return WriteAsync<(IReadOnlyCollection<ChunkId> Ids, DateTimeOffset Before), IReadOnlyList<ChunkReference>>(
+            (ids, unreferencedBefore),
+            static (session, request) =>
             {
+                // A chunk referenced again since it was listed as collectable keeps its row: only what is
+                // deleted here may have its file deleted.
                 var removed = new List<ChunkReference>();
-                foreach (var id in ids)
+                var command = session.Command(RemoveChunkSql);
+                foreach (var id in request.Ids)
                 {
-                    var delete = session.Command("DELETE FROM chunks WHERE id = @id AND refcount = 0 AND unreferenced_since < @before RETURNING length;", tx);
-                    With(delete, "@id", id.ToArray());
-                    With(delete, "@before", Ticks(unreferencedBefore));
-                    if (delete.ExecuteScalar() is long length) removed.Add(new ChunkReference(id, (int)length));
+                    id.WriteTo(session.IdBuffer);
+                    if (command.Set("@id", session.IdBuffer).Set("@before", Ticks(request.Before)).ExecuteScalar() is long length)
+                    {
+                        removed.Add(new ChunkReference(id, checked((int)length)));
+                    }
                 }
 
                 return removed;
@@ -166,29 +215,46 @@ public sealed partial class SqliteMetadataStore
 
     /// <inheritdoc />
     public ValueTask<bool> ContainsChunkAsync(ChunkId id, CancellationToken cancellationToken = default) =>
-        ReadAsync(session => With(session.Command("SELECT 1 FROM chunks WHERE id = @id;"), "@id", id.ToArray()).ExecuteScalar() is not null, cancellationToken);
+        ReadAsync(
+            id,
+            static (session, id) =>
+            {
+                id.WriteTo(session.IdBuffer);
+                return session.Command(ContainsChunkSql).Set("@id", session.IdBuffer).ExecuteScalar() is not null;
+            },
+            snapshot: false,
+            cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>Read a page at a time by key, so no connection or snapshot is held while the caller works on the rows.</remarks>
     public async IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        byte[] after = [];
+        var after = Array.Empty<byte>();
+        var pageSize = _enumerationPageSize;
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var page = Read(session =>
-            {
-                var command = session.Command("SELECT id, length, refcount FROM chunks WHERE id > @after ORDER BY id LIMIT @limit;");
-                With(command, "@after", after);
-                With(command, "@limit", EnumerationPage);
-                var rows = new List<ChunkRecord>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read()) rows.Add(new ChunkRecord(new ChunkId((byte[])reader[0]), reader.GetInt32(1), reader.GetInt64(2)));
-                return rows;
-            });
+            var page = await ReadAsync(
+                (After: after, PageSize: pageSize),
+                static (session, query) =>
+                {
+                    var rows = new List<ChunkRecord>(query.PageSize);
+                    using var reader = session.Command(EnumerateChunksSql).Set("@after", query.After).Set("@limit", query.PageSize).ExecuteReader();
+                    while (reader.Read()) rows.Add(new ChunkRecord(ReadChunkId(reader, 0, session), reader.GetInt32(1), reader.GetInt64(2)));
+                    return rows;
+                },
+                snapshot: false,
+                cancellationToken).ConfigureAwait(false);
             foreach (var row in page) yield return row;
-            if (page.Count < EnumerationPage) yield break;
+            if (page.Count < pageSize) yield break;
             after = page[^1].Id.ToArray();
-            await Task.Yield();
         }
+    }
+
+    /// <summary>Reads a 32-byte id column through the session's buffer.</summary>
+    private static ChunkId ReadChunkId(SqliteDataReader reader, int ordinal, SqliteSession session)
+    {
+        var read = reader.GetBytes(ordinal, 0, session.NameBuffer, 0, ChunkId.Size + 1);
+        if (read != ChunkId.Size) throw new DataCorruptionException($"A stored chunk id is {read} bytes long, not {ChunkId.Size}.");
+        return new ChunkId(session.NameBuffer.AsSpan(0, ChunkId.Size));
     }
 }

@@ -5,94 +5,119 @@ namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
+    private const int SqliteConstraintUnique = 2067;
     private const string ContainerColumns = "name, storage_class, replication, access_policy, created";
+
+    private const string InsertContainerSql =
+        "INSERT INTO containers (name, storage_class, replication, access_policy, created) VALUES (@name, @class, @replication, @access, @created);";
+
+    private const string SelectContainerSql = $"SELECT {ContainerColumns} FROM containers WHERE name = @name;";
+    private const string ListContainersSql = $"SELECT {ContainerColumns} FROM containers ORDER BY name;";
+    private const string ContainerIdSql = "SELECT id, blob_count FROM containers WHERE name = @name;";
+    private const string AdjustContainerSql = "UPDATE containers SET blob_count = blob_count + @blobs, total_bytes = total_bytes + @bytes WHERE id = @id;";
+    private const string ContainerChunkListsSql = "SELECT chunks, inline_id FROM blobs WHERE container_id = @id;";
+    private const string DeleteContainerBlobsSql = "DELETE FROM blobs WHERE container_id = @id;";
+    private const string ContainerUploadsSql = "SELECT id FROM uploads WHERE container_id = @id;";
+    private const string DeleteContainerSql = "DELETE FROM containers WHERE id = @id;";
 
     /// <inheritdoc />
     public ValueTask CreateContainerAsync(ContainerProperties container, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(container);
-        return new ValueTask(WriteAsync(
-            (session, tx) =>
+        return WriteAsync(
+            container,
+            static (session, container) =>
             {
-                var exists = session.Command("SELECT 1 FROM containers WHERE name = @name;", tx);
-                if (With(exists, "@name", container.Name).ExecuteScalar() is not null)
+                var insert = session.Command(InsertContainerSql)
+                    .Set("@name", container.Name)
+                    .Set("@class", (int)container.DefaultStorageClass)
+                    .Set("@replication", (int)container.ReplicationStrategy)
+                    .Set("@access", (int)container.AccessPolicy)
+                    .Set("@created", Ticks(container.CreatedOn));
+                try
+                {
+                    insert.ExecuteNonQuery();
+                }
+                catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
                 {
                     throw new ContainerAlreadyExistsException(container.Name);
                 }
-
-                var insert = session.Command($"INSERT INTO containers ({ContainerColumns}) VALUES (@name, @class, @replication, @access, @created);", tx);
-                With(insert, "@name", container.Name);
-                With(insert, "@class", (int)container.DefaultStorageClass);
-                With(insert, "@replication", (int)container.ReplicationStrategy);
-                With(insert, "@access", (int)container.AccessPolicy);
-                With(insert, "@created", Ticks(container.CreatedOn));
-                insert.ExecuteNonQuery();
-                return true;
             },
-            cancellationToken).AsTask());
+            cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask<ContainerProperties?> GetContainerAsync(string name, CancellationToken cancellationToken = default) =>
-        ReadAsync(
-            session =>
+    public ValueTask<ContainerProperties?> GetContainerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return ReadAsync(
+            name,
+            static (session, name) =>
             {
-                using var reader = With(session.Command($"SELECT {ContainerColumns} FROM containers WHERE name = @name;"), "@name", name).ExecuteReader();
+                using var reader = session.Command(SelectContainerSql).Set("@name", name).ExecuteReader();
                 return reader.Read() ? ReadContainer(reader) : null;
             },
+            snapshot: false,
             cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ContainerProperties>> ListContainersAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<ContainerProperties>>(
-            session =>
+        ReadAsync<bool, IReadOnlyList<ContainerProperties>>(
+            false,
+            static (session, _) =>
             {
                 var containers = new List<ContainerProperties>();
-                using var reader = session.Command($"SELECT {ContainerColumns} FROM containers ORDER BY name;").ExecuteReader();
+                using var reader = session.Command(ListContainersSql).ExecuteReader();
                 while (reader.Read()) containers.Add(ReadContainer(reader));
                 return containers;
             },
+            snapshot: false,
             cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        new(WriteAsync(
-            (session, tx) =>
+    public ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return WriteAsync(
+            (Name: name, DeleteContents: deleteContents, Now: now),
+            static (session, request) =>
             {
-                var (containerId, blobCount) = ContainerIdAndCount(session, tx, name) ?? throw new ContainerNotFoundException(name);
-                if (blobCount > 0 && !deleteContents) throw new ContainerNotEmptyException(name, blobCount);
-                var counts = new StatsDelta();
+                var (containerId, blobCount) = FindContainer(session, request.Name) ?? throw new ContainerNotFoundException(request.Name);
+                if (blobCount > 0 && !request.DeleteContents) throw new ContainerNotEmptyException(request.Name, blobCount);
+                var delta = new StatsDelta();
                 if (blobCount > 0)
                 {
-                    var released = new Dictionary<ChunkId, (long Count, int Length)>();
+                    var released = new List<ChunkReference>();
                     var inline = new List<long>();
-                    using (var reader = With(session.Command("SELECT chunks, inline_id FROM blobs WHERE container_id = @id;", tx), "@id", containerId).ExecuteReader())
+                    using (var reader = session.Command(ContainerChunkListsSql).Set("@id", containerId).ExecuteReader())
                     {
                         while (reader.Read())
                         {
-                            Tally(released, ChunkListCodec.Decode((byte[])reader[0]));
+                            released.AddRange(ChunkListCodec.Read(reader, 0));
                             if (!reader.IsDBNull(1)) inline.Add(reader.GetInt64(1));
                         }
                     }
 
-                    Release(session, tx, released, now, counts);
-                    foreach (var inlineId in inline) ReleaseInline(session, tx, inlineId, counts);
-                    With(session.Command("DELETE FROM blobs WHERE container_id = @id;", tx), "@id", containerId).ExecuteNonQuery();
-                    counts.Deletes += blobCount;
+                    Release(session, released, request.Now, ref delta);
+                    foreach (var inlineId in inline) ReleaseInline(session, inlineId, ref delta);
+                    session.Command(DeleteContainerBlobsSql).Set("@id", containerId).ExecuteNonQuery();
+                    delta.Deletes += blobCount;
                 }
 
+                // An upload into a container that is gone could never complete; its parts are released with it.
                 var uploads = new List<string>();
-                using (var reader = With(session.Command("SELECT id FROM uploads WHERE container_id = @id;", tx), "@id", containerId).ExecuteReader())
+                using (var reader = session.Command(ContainerUploadsSql).Set("@id", containerId).ExecuteReader())
                 {
                     while (reader.Read()) uploads.Add(reader.GetString(0));
                 }
 
-                foreach (var upload in uploads) DropUpload(session, tx, upload, now, counts);
-                With(session.Command("DELETE FROM containers WHERE id = @id;", tx), "@id", containerId).ExecuteNonQuery();
-                ApplyStats(session, tx, counts);
-                return true;
+                foreach (var upload in uploads) DropUpload(session, upload, request.Now, ref delta);
+                session.Command(DeleteContainerSql).Set("@id", containerId).ExecuteNonQuery();
+                ApplyStats(session, delta);
             },
-            cancellationToken).AsTask());
+            cancellationToken);
+    }
 
     private static ContainerProperties ReadContainer(SqliteDataReader reader) => new()
     {
@@ -103,22 +128,18 @@ public sealed partial class SqliteMetadataStore
         CreatedOn = Time(reader.GetInt64(4)),
     };
 
-    private static (long Id, long BlobCount)? ContainerIdAndCount(SqliteSession session, SqliteTransaction? tx, string name)
+    private static (long Id, long BlobCount)? FindContainer(SqliteSession session, string name)
     {
-        using var reader = With(session.Command("SELECT id, blob_count FROM containers WHERE name = @name;", tx), "@name", name).ExecuteReader();
+        using var reader = session.Command(ContainerIdSql).Set("@name", name).ExecuteReader();
         return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
-    private static long ContainerId(SqliteSession session, SqliteTransaction? tx, string name) =>
-        ContainerIdAndCount(session, tx, name)?.Id ?? throw new ContainerNotFoundException(name);
+    private static long ContainerId(SqliteSession session, string name) =>
+        FindContainer(session, name)?.Id ?? throw new ContainerNotFoundException(name);
 
-    private static void AdjustContainer(SqliteSession session, SqliteTransaction tx, long containerId, long blobs, long bytes)
+    private static void AdjustContainer(SqliteSession session, long containerId, long blobs, long bytes)
     {
         if (blobs == 0 && bytes == 0) return;
-        var update = session.Command("UPDATE containers SET blob_count = blob_count + @blobs, total_bytes = total_bytes + @bytes WHERE id = @id;", tx);
-        With(update, "@blobs", blobs);
-        With(update, "@bytes", bytes);
-        With(update, "@id", containerId);
-        update.ExecuteNonQuery();
+        session.Command(AdjustContainerSql).Set("@blobs", blobs).Set("@bytes", bytes).Set("@id", containerId).ExecuteNonQuery();
     }
 }

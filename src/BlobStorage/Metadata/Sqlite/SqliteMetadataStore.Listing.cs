@@ -1,91 +1,106 @@
 using System.Text;
 using BlobStorage.Abstractions;
 using BlobStorage.Internal;
+using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
+    // A range on the name's bytes, never LIKE: LIKE ignores ASCII case and treats '%' and '_' as wildcards.
+    private const string ListFromSql =
+        $"SELECT {PropertyColumns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name LIMIT @limit;";
+
+    private const string ListRangeSql =
+        $"SELECT {PropertyColumns} FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper ORDER BY name LIMIT @limit;";
+
     /// <inheritdoc />
     /// <remarks>
-    /// A range on the name's bytes, never <c>LIKE</c> (case-insensitive, with wildcards). With a
-    /// delimiter, a name that holds it after the prefix stands for its common prefix, and the
-    /// walk jumps past every name under that prefix with a new seek.
+    /// The page is read from one snapshot. With a delimiter, a name that holds it after the prefix
+    /// stands for its common prefix, and the walk seeks past every name under that prefix instead of
+    /// reading them. The next page's start is a key (the successor of the last name, or the upper
+    /// bound of the last common prefix), not an offset, so it stays right while blobs come and go.
     /// </remarks>
     public ValueTask<BlobListing> ListBlobsAsync(string container, BlobListQuery query, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(container);
         ArgumentNullException.ThrowIfNull(query);
-        return ReadAsync(
-            session =>
+        if (query.PageSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.PageSize, "query.PageSize must be at least 1.");
+        }
+
+        return ReadAsync((Container: container, Query: query), static (session, request) => List(session, request.Container, request.Query), snapshot: true, cancellationToken);
+    }
+
+    private static BlobListing List(SqliteSession session, string container, BlobListQuery query)
+    {
+        var containerId = ContainerId(session, container);
+        var prefix = Utf8(query.Prefix ?? "");
+        var delimiter = string.IsNullOrEmpty(query.Delimiter) ? null : Utf8(query.Delimiter);
+        var upper = prefix.Length == 0 ? null : BlobNames.PrefixUpperBound(prefix);
+        byte[]? lower = query.StartAt is { } startAt && startAt.AsSpan().SequenceCompareTo(prefix) > 0 ? startAt : prefix;
+        var pageSize = query.PageSize;
+
+        var blobs = new List<BlobProperties>(Math.Min(pageSize, 256));
+        var prefixes = new List<string>();
+        byte[]? next = null;
+
+        // The successor of the last blob listed is made only when it is needed: once a page, not once a row.
+        string? lastBlob = null;
+        while (lower is not null)
+        {
+            // One row more than the page still holds: if it is there, there is a next page.
+            var limit = pageSize - blobs.Count - prefixes.Count + 1;
+            var command = session.Command(upper is null ? ListFromSql : ListRangeSql)
+                .Set("@container", containerId)
+                .Set("@lower", lower)
+                .Set("@limit", limit);
+            if (upper is not null) command.Set("@upper", upper);
+
+            var rows = 0;
+            var seek = false;
+            using (var reader = command.ExecuteReader())
             {
-                using var transaction = session.Connection.BeginTransaction(deferred: true);
-                var containerId = ContainerId(session, transaction, container);
-                var prefix = NameBytes(query.Prefix ?? "");
-                var delimiter = string.IsNullOrEmpty(query.Delimiter) ? null : NameBytes(query.Delimiter);
-                var upper = prefix.Length == 0 ? null : BlobNames.PrefixUpperBound(prefix);
-                byte[]? lower = query.StartAt is { } startAt && startAt.AsSpan().SequenceCompareTo(prefix) > 0 ? startAt : prefix;
-
-                var blobs = new List<BlobProperties>();
-                var prefixes = new List<string>();
-                var pageSize = query.PageSize;
-                while (lower is not null && blobs.Count + prefixes.Count < pageSize)
+                while (reader.Read())
                 {
-                    var command = session.Command(
-                        upper is null
-                            ? $"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name LIMIT @limit;"
-                            : $"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper ORDER BY name LIMIT @limit;",
-                        transaction);
-                    With(command, "@container", containerId);
-                    With(command, "@lower", lower);
-                    if (upper is not null) With(command, "@upper", upper);
-                    var limit = pageSize - blobs.Count - prefixes.Count;
-                    With(command, "@limit", limit);
-                    var rows = 0;
-                    var jumped = false;
-                    using (var reader = command.ExecuteReader())
+                    rows++;
+                    if (blobs.Count + prefixes.Count == pageSize)
                     {
-                        while (reader.Read())
-                        {
-                            rows++;
-                            var name = (byte[])reader[0];
-                            var at = delimiter is null ? -1 : name.AsSpan(prefix.Length).IndexOf(delimiter);
-                            if (at >= 0)
-                            {
-                                var common = name.AsSpan(0, prefix.Length + at + delimiter!.Length);
-                                prefixes.Add(Encoding.UTF8.GetString(common));
-                                lower = BlobNames.PrefixUpperBound(common);
-                                jumped = true;
-                                break;
-                            }
-
-                            blobs.Add(ReadBlobRow(reader, container).Properties);
-                            lower = BlobNames.Successor(name);
-                        }
+                        next = lastBlob is null ? lower : BlobNames.Successor(Utf8(lastBlob));
+                        break;
                     }
 
-                    if (!jumped && rows < limit)
+                    var name = ReadName(reader, 0, session);
+                    var at = delimiter is null ? -1 : name[prefix.Length..].IndexOf(delimiter);
+                    if (at >= 0)
                     {
-                        // The query returned fewer rows than asked: the range is exhausted.
-                        lower = null;
+                        var common = name[..(prefix.Length + at + delimiter!.Length)];
+                        prefixes.Add(Encoding.UTF8.GetString(common));
+                        lastBlob = null;
+                        lower = BlobNames.PrefixUpperBound(common);
+                        seek = true;
+                        break;
                     }
-                }
 
-                byte[]? next = null;
-                if (lower is not null)
-                {
-                    var probe = session.Command(
-                        upper is null
-                            ? "SELECT 1 FROM blobs WHERE container_id = @container AND name >= @lower LIMIT 1;"
-                            : "SELECT 1 FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper LIMIT 1;",
-                        transaction);
-                    With(probe, "@container", containerId);
-                    With(probe, "@lower", lower);
-                    if (upper is not null) With(probe, "@upper", upper);
-                    if (probe.ExecuteScalar() is not null) next = lower;
+                    lastBlob = Encoding.UTF8.GetString(name);
+                    blobs.Add(ReadProperties(reader, 0, container, lastBlob));
                 }
+            }
 
-                return new BlobListing { Blobs = blobs, CommonPrefixes = prefixes, NextStartAt = next };
-            },
-            cancellationToken);
+            // Fewer rows than asked, and no jump to make: the range is exhausted and this is the last page.
+            if (next is not null || (!seek && rows < limit)) break;
+        }
+
+        return new BlobListing { Blobs = blobs, CommonPrefixes = prefixes, NextStartAt = next };
+    }
+
+    /// <summary>The name column of the current row, in the session's buffer (valid until the next read).</summary>
+    private static ReadOnlySpan<byte> ReadName(SqliteDataReader reader, int ordinal, SqliteSession session)
+    {
+        var length = reader.GetBytes(ordinal, 0, null, 0, 0);
+        if (length > session.NameBuffer.Length) return reader.GetFieldValue<byte[]>(ordinal);
+        var read = (int)reader.GetBytes(ordinal, 0, session.NameBuffer, 0, (int)length);
+        return session.NameBuffer.AsSpan(0, read);
     }
 }

@@ -12,132 +12,162 @@ public sealed partial class SqliteMetadataStore
         "u.id, c.name, u.name, u.content_type, u.storage_class, u.tags, u.metadata, u.if_match, u.if_none_match, u.if_modified_since, u.if_unmodified_since, u.started, " +
         "(SELECT COUNT(*) FROM parts p WHERE p.upload_id = u.id), (SELECT COALESCE(SUM(size), 0) FROM parts p WHERE p.upload_id = u.id)";
 
+    private const string InsertUploadSql =
+        """
+        INSERT INTO uploads (id, container_id, name, content_type, storage_class, tags, metadata, if_match, if_none_match, if_modified_since, if_unmodified_since, started)
+        VALUES (@id, @container, @name, @type, @class, @tags, @metadata, @if_match, @if_none_match, @if_modified_since, @if_unmodified_since, @started);
+        """;
+
+    private const string SelectUploadSql = $"SELECT {UploadColumns} FROM uploads u JOIN containers c ON c.id = u.container_id WHERE u.id = @id;";
+    private const string UploadExistsSql = "SELECT 1 FROM uploads WHERE id = @id;";
+    private const string PartChunksSql = "SELECT chunks FROM parts WHERE upload_id = @id AND part_number = @number;";
+    private const string UploadChunkListsSql = "SELECT chunks FROM parts WHERE upload_id = @id;";
+
+    private const string UpsertPartSql =
+        """
+        INSERT OR REPLACE INTO parts (upload_id, part_number, etag, size, content_hash, uploaded, chunks)
+        VALUES (@upload, @number, @etag, @size, @hash, @uploaded, @chunks);
+        """;
+
+    private const string ListPartsSql =
+        "SELECT part_number, etag, size, content_hash, uploaded FROM parts WHERE upload_id = @id AND part_number > @after ORDER BY part_number LIMIT @limit;";
+
+    private const string ListUploadsSql =
+        $"SELECT {UploadColumns} FROM uploads u JOIN containers c ON c.id = u.container_id WHERE u.container_id = @container ORDER BY u.name, u.started, u.id;";
+
+    private const string UploadPartsSql = "SELECT part_number, etag, size, content_hash, uploaded, chunks FROM parts WHERE upload_id = @id;";
+    private const string DeletePartsSql = "DELETE FROM parts WHERE upload_id = @id;";
+    private const string DeleteUploadSql = "DELETE FROM uploads WHERE id = @id;";
+    private const string StaleUploadsSql = "SELECT id FROM uploads WHERE started < @before ORDER BY started LIMIT @limit;";
+
+    private const string EnumeratePartsSql =
+        """
+        SELECT upload_id, part_number, etag, size, content_hash, uploaded, chunks FROM parts
+        WHERE (upload_id, part_number) > (@upload, @number) ORDER BY upload_id, part_number LIMIT @limit;
+        """;
+
     /// <inheritdoc />
     public ValueTask CreateMultipartUploadAsync(MultipartUpload upload, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        return new ValueTask(WriteAsync(
-            (session, tx) =>
+        return WriteAsync(
+            upload,
+            static (session, upload) =>
             {
-                var containerId = ContainerId(session, tx, upload.Container);
-                var insert = session.Command(
-                    """
-                    INSERT INTO uploads (id, container_id, name, content_type, storage_class, tags, metadata, if_match, if_none_match, if_modified_since, if_unmodified_since, started)
-                    VALUES (@id, @container, @name, @type, @class, @tags, @metadata, @if_match, @if_none_match, @if_modified_since, @if_unmodified_since, @started);
-                    """,
-                    tx);
-                With(insert, "@id", upload.UploadId);
-                With(insert, "@container", containerId);
-                With(insert, "@name", NameBytes(upload.Name));
-                With(insert, "@type", upload.ContentType);
-                With(insert, "@class", (int)upload.StorageClass);
-                With(insert, "@tags", ToJson(upload.Tags));
-                With(insert, "@metadata", ToJson(upload.Metadata));
-                With(insert, "@if_match", upload.Conditions?.IfMatch);
-                With(insert, "@if_none_match", upload.Conditions?.IfNoneMatch);
-                With(insert, "@if_modified_since", upload.Conditions?.IfModifiedSince is { } since ? Ticks(since) : null);
-                With(insert, "@if_unmodified_since", upload.Conditions?.IfUnmodifiedSince is { } until ? Ticks(until) : null);
-                With(insert, "@started", Ticks(upload.StartedOn));
-                insert.ExecuteNonQuery();
-                return true;
+                var containerId = ContainerId(session, upload.Container);
+                var conditions = upload.Conditions;
+                session.Command(InsertUploadSql)
+                    .Set("@id", upload.UploadId)
+                    .Set("@container", containerId)
+                    .Set("@name", Utf8(upload.Name))
+                    .Set("@type", upload.ContentType)
+                    .Set("@class", (int)upload.StorageClass)
+                    .Set("@tags", JsonMap.Write(upload.Tags))
+                    .Set("@metadata", JsonMap.Write(upload.Metadata))
+                    .Set("@if_match", conditions?.IfMatch)
+                    .Set("@if_none_match", conditions?.IfNoneMatch)
+                    .Set("@if_modified_since", NullableTicks(conditions?.IfModifiedSince))
+                    .Set("@if_unmodified_since", NullableTicks(conditions?.IfUnmodifiedSince))
+                    .Set("@started", Ticks(upload.StartedOn))
+                    .ExecuteNonQuery();
             },
-            cancellationToken).AsTask());
+            cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask<MultipartUpload?> GetMultipartUploadAsync(string uploadId, CancellationToken cancellationToken = default) =>
-        ReadAsync(session => FindUpload(session, null, uploadId), cancellationToken);
+    public ValueTask<MultipartUpload?> GetMultipartUploadAsync(string uploadId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uploadId);
+        return ReadAsync(uploadId, static (session, uploadId) => FindUpload(session, uploadId), snapshot: false, cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask CommitPartAsync(PartRecord part, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(part);
-        return new ValueTask(WriteAsync(
-            (session, tx) =>
+        return WriteAsync(
+            (Part: part, Now: now),
+            static (session, request) =>
             {
-                if (With(session.Command("SELECT 1 FROM uploads WHERE id = @id;", tx), "@id", part.UploadId).ExecuteScalar() is null)
+                var part = request.Part;
+                if (session.Command(UploadExistsSql).Set("@id", part.UploadId).ExecuteScalar() is null)
                 {
                     throw new UploadNotFoundException(part.UploadId);
                 }
 
                 var delta = new StatsDelta();
-                AddReferences(session, tx, part.Chunks, delta);
-                var previous = PartChunks(session, tx, part.UploadId, part.Part.PartNumber);
-                if (previous is not null) Release(session, tx, previous, now, delta);
-                var upsert = session.Command(
-                    """
-                    INSERT OR REPLACE INTO parts (upload_id, part_number, etag, size, content_hash, uploaded, chunks)
-                    VALUES (@upload, @number, @etag, @size, @hash, @uploaded, @chunks);
-                    """,
-                    tx);
-                With(upsert, "@upload", part.UploadId);
-                With(upsert, "@number", part.Part.PartNumber);
-                With(upsert, "@etag", part.Part.ETag);
-                With(upsert, "@size", part.Part.Size);
-                With(upsert, "@hash", part.Part.ContentHash);
-                With(upsert, "@uploaded", Ticks(part.Part.UploadedOn));
-                With(upsert, "@chunks", ChunkListCodec.Encode(part.Chunks));
-                upsert.ExecuteNonQuery();
-                ApplyStats(session, tx, delta);
-                return true;
+                Reference(session, part.Chunks, ref delta);
+                var previous = session.Command(PartChunksSql).Set("@id", part.UploadId).Set("@number", part.Part.PartNumber).ExecuteScalar() as byte[];
+                if (previous is not null) Release(session, ChunkListCodec.Decode(previous), request.Now, ref delta);
+                session.Command(UpsertPartSql)
+                    .Set("@upload", part.UploadId)
+                    .Set("@number", part.Part.PartNumber)
+                    .Set("@etag", part.Part.ETag)
+                    .Set("@size", part.Part.Size)
+                    .Set("@hash", part.Part.ContentHash)
+                    .Set("@uploaded", Ticks(part.Part.UploadedOn))
+                    .Set("@chunks", ChunkListCodec.Encode(part.Chunks))
+                    .ExecuteNonQuery();
+                ApplyStats(session, delta);
             },
-            cancellationToken).AsTask());
+            cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<UploadedPart>> ListPartsAsync(string uploadId, int afterPartNumber, int limit, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<UploadedPart>>(
-            session =>
+    public ValueTask<IReadOnlyList<UploadedPart>> ListPartsAsync(string uploadId, int afterPartNumber, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uploadId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadAsync<(string UploadId, int After, int Limit), IReadOnlyList<UploadedPart>>(
+            (uploadId, afterPartNumber, limit),
+            static (session, query) =>
             {
-                using var transaction = session.Connection.BeginTransaction(deferred: true);
-                if (With(session.Command("SELECT 1 FROM uploads WHERE id = @id;", transaction), "@id", uploadId).ExecuteScalar() is null)
+                if (session.Command(UploadExistsSql).Set("@id", query.UploadId).ExecuteScalar() is null)
                 {
-                    throw new UploadNotFoundException(uploadId);
+                    throw new UploadNotFoundException(query.UploadId);
                 }
 
-                var command = session.Command(
-                    "SELECT part_number, etag, size, content_hash, uploaded FROM parts WHERE upload_id = @id AND part_number > @after ORDER BY part_number LIMIT @limit;",
-                    transaction);
-                With(command, "@id", uploadId);
-                With(command, "@after", afterPartNumber);
-                With(command, "@limit", limit);
                 var parts = new List<UploadedPart>();
-                using var reader = command.ExecuteReader();
+                using var reader = session.Command(ListPartsSql).Set("@id", query.UploadId).Set("@after", query.After).Set("@limit", query.Limit).ExecuteReader();
                 while (reader.Read()) parts.Add(ReadPart(reader, 0));
                 return parts;
             },
+            snapshot: true,
             cancellationToken);
+    }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<MultipartUpload>> ListMultipartUploadsAsync(string container, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<MultipartUpload>>(
-            session =>
+    public ValueTask<IReadOnlyList<MultipartUpload>> ListMultipartUploadsAsync(string container, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        return ReadAsync<string, IReadOnlyList<MultipartUpload>>(
+            container,
+            static (session, container) =>
             {
-                using var transaction = session.Connection.BeginTransaction(deferred: true);
-                var containerId = ContainerId(session, transaction, container);
-                var command = session.Command(
-                    $"SELECT {UploadColumns} FROM uploads u JOIN containers c ON c.id = u.container_id WHERE u.container_id = @container ORDER BY u.name, u.started, u.id;",
-                    transaction);
-                With(command, "@container", containerId);
+                var containerId = ContainerId(session, container);
                 var uploads = new List<MultipartUpload>();
-                using var reader = command.ExecuteReader();
+                using var reader = session.Command(ListUploadsSql).Set("@container", containerId).ExecuteReader();
                 while (reader.Read()) uploads.Add(ReadUpload(reader));
                 return uploads;
             },
+            snapshot: true,
             cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<BlobRecord> CompleteMultipartUploadAsync(MultipartCompletion completion, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(completion);
+        ArgumentNullException.ThrowIfNull(completion.Parts);
         return WriteAsync(
-            (session, tx) =>
+            completion,
+            static (session, completion) =>
             {
-                var upload = FindUpload(session, tx, completion.UploadId) ?? throw new UploadNotFoundException(completion.UploadId);
+                var upload = FindUpload(session, completion.UploadId) ?? throw new UploadNotFoundException(completion.UploadId);
                 var stored = new Dictionary<int, (UploadedPart Part, ChunkReference[] Chunks)>();
-                using (var reader = With(session.Command("SELECT part_number, etag, size, content_hash, uploaded, chunks FROM parts WHERE upload_id = @id;", tx), "@id", upload.UploadId).ExecuteReader())
+                using (var reader = session.Command(UploadPartsSql).Set("@id", upload.UploadId).ExecuteReader())
                 {
-                    while (reader.Read()) stored[reader.GetInt32(0)] = (ReadPart(reader, 0), ChunkListCodec.Decode((byte[])reader[5]));
+                    while (reader.Read()) stored[reader.GetInt32(0)] = (ReadPart(reader, 0), ChunkListCodec.Read(reader, 5));
                 }
 
                 var chunks = new List<ChunkReference>();
@@ -166,8 +196,9 @@ public sealed partial class SqliteMetadataStore
                     size += part.Part.Size;
                 }
 
-                var containerId = ContainerId(session, tx, upload.Container);
-                var current = ReadBlob(session, tx, containerId, upload.Container, NameBytes(upload.Name));
+                var containerId = ContainerId(session, upload.Container);
+                var name = Utf8(upload.Name);
+                var current = ReadBlob(session, containerId, upload.Container, upload.Name, name);
                 upload.Conditions?.Check(upload.Container, upload.Name, current?.Properties.ETag, current?.Properties.LastModified);
 
                 // The named parts' references move to the blob as they are; only what is left behind is released.
@@ -175,10 +206,10 @@ public sealed partial class SqliteMetadataStore
                 var named = completion.Parts.Select(p => p.PartNumber).ToHashSet();
                 foreach (var (number, part) in stored)
                 {
-                    if (!named.Contains(number)) Release(session, tx, part.Chunks, completion.Now, delta);
+                    if (!named.Contains(number)) Release(session, part.Chunks, completion.Now, ref delta);
                 }
 
-                if (current is not null) ReleaseVersion(session, tx, containerId, current, completion.Now, delta);
+                if (current is { } old) ReleaseVersion(session, old, completion.Now, ref delta);
                 var contentHash = MultipartHash.Composite(hashes);
                 var blob = new BlobRecord(
                     new BlobProperties
@@ -198,104 +229,99 @@ public sealed partial class SqliteMetadataStore
                         PartCount = completion.Parts.Count,
                     },
                     chunks);
-                Upsert(session, tx, containerId, blob, inlineId: null);
-                With(session.Command("DELETE FROM parts WHERE upload_id = @id;", tx), "@id", upload.UploadId).ExecuteNonQuery();
-                With(session.Command("DELETE FROM uploads WHERE id = @id;", tx), "@id", upload.UploadId).ExecuteNonQuery();
-                AdjustContainer(session, tx, containerId, current is null ? 1 : 0, size - (current?.Properties.Size ?? 0));
-                ApplyStats(session, tx, delta);
+                WriteBlob(session, containerId, name, blob, inlineId: null);
+                session.Command(DeletePartsSql).Set("@id", upload.UploadId).ExecuteNonQuery();
+                session.Command(DeleteUploadSql).Set("@id", upload.UploadId).ExecuteNonQuery();
+                AdjustContainer(session, containerId, current is null ? 1 : 0, size - (current?.Properties.Size ?? 0));
+                ApplyStats(session, delta);
                 return blob;
             },
             cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask AbortMultipartUploadAsync(string uploadId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        new(WriteAsync(
-            (session, tx) =>
+    public ValueTask AbortMultipartUploadAsync(string uploadId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uploadId);
+        return WriteAsync(
+            (UploadId: uploadId, Now: now),
+            static (session, request) =>
             {
-                if (With(session.Command("SELECT 1 FROM uploads WHERE id = @id;", tx), "@id", uploadId).ExecuteScalar() is null)
+                if (session.Command(UploadExistsSql).Set("@id", request.UploadId).ExecuteScalar() is null)
                 {
-                    throw new UploadNotFoundException(uploadId);
+                    throw new UploadNotFoundException(request.UploadId);
                 }
 
                 var delta = new StatsDelta();
-                DropUpload(session, tx, uploadId, now, delta);
-                ApplyStats(session, tx, delta);
-                return true;
+                DropUpload(session, request.UploadId, request.Now, ref delta);
+                ApplyStats(session, delta);
             },
-            cancellationToken).AsTask());
+            cancellationToken);
+    }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<string>> GetStaleMultipartUploadsAsync(DateTimeOffset startedBefore, int limit, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<string>>(
-            session =>
+    public ValueTask<IReadOnlyList<string>> GetStaleMultipartUploadsAsync(DateTimeOffset startedBefore, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadAsync<(DateTimeOffset Before, int Limit), IReadOnlyList<string>>(
+            (startedBefore, limit),
+            static (session, query) =>
             {
-                var command = session.Command("SELECT id FROM uploads WHERE started < @before ORDER BY started LIMIT @limit;");
-                With(command, "@before", Ticks(startedBefore));
-                With(command, "@limit", limit);
                 var ids = new List<string>();
-                using var reader = command.ExecuteReader();
+                using var reader = session.Command(StaleUploadsSql).Set("@before", Ticks(query.Before)).Set("@limit", query.Limit).ExecuteReader();
                 while (reader.Read()) ids.Add(reader.GetString(0));
                 return ids;
             },
+            snapshot: false,
             cancellationToken);
+    }
 
     /// <inheritdoc />
+    /// <remarks>Read a page at a time by key, so no connection or snapshot is held while the caller works on the rows.</remarks>
     public async IAsyncEnumerable<PartRecord> EnumeratePartsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         (string Upload, int Number) after = ("", 0);
+        var pageSize = _enumerationPageSize;
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var page = Read(session =>
-            {
-                var command = session.Command(
-                    """
-                    SELECT upload_id, part_number, etag, size, content_hash, uploaded, chunks FROM parts
-                    WHERE (upload_id, part_number) > (@upload, @number) ORDER BY upload_id, part_number LIMIT @limit;
-                    """);
-                With(command, "@upload", after.Upload);
-                With(command, "@number", after.Number);
-                With(command, "@limit", EnumerationPage);
-                var rows = new List<PartRecord>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read()) rows.Add(new PartRecord(reader.GetString(0), ReadPart(reader, 1), ChunkListCodec.Decode((byte[])reader[6])));
-                return rows;
-            });
+            var page = await ReadAsync(
+                (After: after, PageSize: pageSize),
+                static (session, query) =>
+                {
+                    var rows = new List<PartRecord>(query.PageSize);
+                    using var reader = session.Command(EnumeratePartsSql)
+                        .Set("@upload", query.After.Upload)
+                        .Set("@number", query.After.Number)
+                        .Set("@limit", query.PageSize)
+                        .ExecuteReader();
+                    while (reader.Read()) rows.Add(new PartRecord(reader.GetString(0), ReadPart(reader, 1), ChunkListCodec.Read(reader, 6)));
+                    return rows;
+                },
+                snapshot: false,
+                cancellationToken).ConfigureAwait(false);
             foreach (var row in page) yield return row;
-            if (page.Count < EnumerationPage) yield break;
+            if (page.Count < pageSize) yield break;
             after = (page[^1].UploadId, page[^1].Part.PartNumber);
-            await Task.Yield();
         }
     }
 
     /// <summary>Releases every part of an upload and forgets it.</summary>
-    private static void DropUpload(SqliteSession session, SqliteTransaction tx, string uploadId, DateTimeOffset now, StatsDelta delta)
+    private static void DropUpload(SqliteSession session, string uploadId, DateTimeOffset now, ref StatsDelta delta)
     {
-        var released = new Dictionary<ChunkId, (long Count, int Length)>();
-        using (var reader = With(session.Command("SELECT chunks FROM parts WHERE upload_id = @id;", tx), "@id", uploadId).ExecuteReader())
+        var released = new List<ChunkReference>();
+        using (var reader = session.Command(UploadChunkListsSql).Set("@id", uploadId).ExecuteReader())
         {
-            while (reader.Read()) Tally(released, ChunkListCodec.Decode((byte[])reader[0]));
+            while (reader.Read()) released.AddRange(ChunkListCodec.Read(reader, 0));
         }
 
-        Release(session, tx, released, now, delta);
-        With(session.Command("DELETE FROM parts WHERE upload_id = @id;", tx), "@id", uploadId).ExecuteNonQuery();
-        With(session.Command("DELETE FROM uploads WHERE id = @id;", tx), "@id", uploadId).ExecuteNonQuery();
+        Release(session, released, now, ref delta);
+        session.Command(DeletePartsSql).Set("@id", uploadId).ExecuteNonQuery();
+        session.Command(DeleteUploadSql).Set("@id", uploadId).ExecuteNonQuery();
     }
 
-    private static ChunkReference[]? PartChunks(SqliteSession session, SqliteTransaction tx, string uploadId, int partNumber)
+    private static MultipartUpload? FindUpload(SqliteSession session, string uploadId)
     {
-        var command = session.Command("SELECT chunks FROM parts WHERE upload_id = @id AND part_number = @number;", tx);
-        With(command, "@id", uploadId);
-        With(command, "@number", partNumber);
-        return command.ExecuteScalar() is byte[] bytes ? ChunkListCodec.Decode(bytes) : null;
-    }
-
-    private static MultipartUpload? FindUpload(SqliteSession session, SqliteTransaction? tx, string uploadId)
-    {
-        var command = session.Command($"SELECT {UploadColumns} FROM uploads u JOIN containers c ON c.id = u.container_id WHERE u.id = @id;", tx);
-        With(command, "@id", uploadId);
-        using var reader = command.ExecuteReader();
+        using var reader = session.Command(SelectUploadSql).Set("@id", uploadId).ExecuteReader();
         return reader.Read() ? ReadUpload(reader) : null;
     }
 
@@ -317,11 +343,11 @@ public sealed partial class SqliteMetadataStore
         {
             UploadId = reader.GetString(0),
             Container = reader.GetString(1),
-            Name = Encoding.UTF8.GetString((byte[])reader[2]),
+            Name = Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(2)),
             ContentType = reader.GetString(3),
             StorageClass = (StorageClass)reader.GetInt32(4),
-            Tags = FromJson(reader, 5),
-            Metadata = FromJson(reader, 6),
+            Tags = JsonMap.Read(reader, 5),
+            Metadata = JsonMap.Read(reader, 6),
             Conditions = conditions,
             StartedOn = Time(reader.GetInt64(11)),
             PartCount = reader.GetInt32(12),

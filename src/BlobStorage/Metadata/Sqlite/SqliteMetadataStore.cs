@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
 using Microsoft.Data.Sqlite;
@@ -8,104 +8,199 @@ using Microsoft.Data.Sqlite;
 namespace BlobStorage.Metadata.Sqlite;
 
 /// <summary>
-/// The default <see cref="IMetadataStore"/>: one SQLite database in WAL mode. One writer connection
-/// takes every write transaction in turn (each begun with <c>BEGIN IMMEDIATE</c>, so a transaction
-/// that reads before it writes cannot fail on a lock upgrade); a small pool of reader connections
-/// serves reads beside it. Commands are prepared once per connection and reused. Blob names are
-/// stored as their UTF-8 bytes so that ordering and prefix ranges are byte-wise (ordinal).
+/// The default <see cref="IMetadataStore"/>: one SQLite database in WAL mode.
 /// </summary>
+/// <remarks>
+/// One writer connection takes every write transaction in turn, each begun with
+/// <c>BEGIN IMMEDIATE</c> so that a transaction that reads before it writes never fails to upgrade
+/// its lock; a small pool of reader connections serves reads beside it from their own snapshots.
+/// Commands are prepared once per connection and reused. Blob names are stored as their UTF-8 bytes,
+/// so ordering and prefix ranges are byte-wise (ordinal). Chunk reference counts change in the same
+/// transaction as the blob rows that hold them, which is what makes the store crash-safe: a chunk
+/// whose count falls to zero is only marked, and collected after a grace period.
+/// </remarks>
 public sealed partial class SqliteMetadataStore : IMetadataStore
 {
-    private const int MaxPooledReaders = 8;
-    private readonly SqliteMetadataStoreOptions _options;
-    private readonly string _connectionString;
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private const int SqliteNoMemory = 7;
+    private const int SqliteIOError = 10;
+    private const int SqliteCorrupt = 11;
+    private const int SqliteFull = 13;
+    private const int SqliteNotADatabase = 26;
+
+    // The most queued writes one group commit takes; the rest wait for the next, so no batch grows without bound.
     private const int MaxBatch = 256;
+
+    private readonly SqliteMetadataStoreOptions _options;
+    private readonly string _databasePath;
+    private readonly string _connectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentQueue<PendingWrite> _pendingWrites = new();
-    private readonly ConcurrentBag<SqliteSession> _readers = [];
-    private SqliteSession? _writer;
-    private int _disposed;
+    private readonly SqliteConnectionPool _readers;
+    private volatile SqliteSession? _writer;
+    private volatile bool _disposed;
 
-    /// <summary>Creates a store over the database file in the options; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <summary>Creates a store over the database file named in <paramref name="options"/>; <see cref="InitializeAsync"/> opens it.</summary>
+    /// <exception cref="ArgumentException">The path is empty, the busy timeout is not positive, or the synchronous mode is unknown.</exception>
     public SqliteMetadataStore(SqliteMetadataStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath, "options.DatabasePath");
+        if (string.IsNullOrWhiteSpace(options.DatabasePath))
+        {
+            throw new ArgumentException("SqliteMetadataStoreOptions.DatabasePath must name the database file; it is empty.", nameof(options));
+        }
+
+        if (options.BusyTimeout <= TimeSpan.Zero || options.BusyTimeout.TotalSeconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BusyTimeout, "SqliteMetadataStoreOptions.BusyTimeout must be positive.");
+        }
+
+        if (!Enum.IsDefined(options.SynchronousMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SynchronousMode, "SqliteMetadataStoreOptions.SynchronousMode must be Full or Normal.");
+        }
+
         _options = options;
+        _databasePath = Path.GetFullPath(options.DatabasePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
-            DataSource = Path.GetFullPath(options.DatabasePath),
+            DataSource = _databasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            // The store pools its own connections and must really close them on dispose.
+
+            // The store keeps its own connections for its whole life; unpooled, closing them really releases the file.
             Pooling = false,
+
+            // Microsoft.Data.Sqlite retries SQLITE_BUSY until this many seconds have passed (0 would mean forever).
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
+        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount, 2, 8));
     }
 
+    /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
+    internal Action? WriteTransactionStarting { get; set; }
+
+    /// <summary>How many writes wait in the queue for the next group commit; for tests.</summary>
+    internal int QueuedWrites => _pendingWrites.Count;
+
     /// <inheritdoc />
-    public ValueTask InitializeAsync(CancellationToken cancellationToken = default)
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_writer is not null) return ValueTask.CompletedTask;
-        var directory = Path.GetDirectoryName(Path.GetFullPath(_options.DatabasePath));
-        if (directory is not null) Directory.CreateDirectory(directory);
-        SqliteSession? session = null;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            session = new SqliteSession(_connectionString, _options.SynchronousMode, _options.BusyTimeout);
-            var mode = session.Command("PRAGMA journal_mode = WAL;").ExecuteScalar() as string;
-            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_writer is not null) return;
+            SqliteSession? session = null;
+            try
             {
-                throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_options.DatabasePath}' could not be put in WAL mode (it is in '{mode}').");
+                var folder = Path.GetDirectoryName(_databasePath);
+                if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+                session = OpenSession();
+                Migrations.Apply(session, _databasePath);
+                _writer = session;
             }
-
-            Migrations.Apply(session, _options.DatabasePath);
-
-            // Touch every table's root page now, so a damaged file fails at open with a clear error, not at the first call.
-            foreach (var table in new[] { "containers", "blobs", "chunks", "stats", "uploads", "parts", "inline_content" })
+            catch (SqliteException ex)
             {
-                session.Command($"SELECT 1 FROM {table} LIMIT 1;").ExecuteScalar();
+                session?.Dispose();
+                throw OpenFailure(ex);
             }
-
-            _writer = session;
-            return ValueTask.CompletedTask;
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                session?.Dispose();
+                throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' could not be opened: {ex.Message}", ex);
+            }
+            catch
+            {
+                session?.Dispose();
+                throw;
+            }
         }
-        catch (SqliteException ex)
+        finally
         {
-            session?.Dispose();
-            throw Migrations.IsCorruption(ex)
-                ? new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_options.DatabasePath}' is damaged or not a SQLite database: {ex.Message}", ex)
-                : Translate(ex);
-        }
-        catch
-        {
-            session?.Dispose();
-            throw;
+            _writeLock.Release();
         }
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> in a write transaction on the writer connection; an exception it
-    /// throws rolls back its own changes and is rethrown to its caller. Writes arriving while a
-    /// transaction commits are batched (group commit): the next writer to get the connection runs
-    /// every waiting piece of work in one transaction, each inside its own savepoint, and one commit,
-    /// with one flush, acknowledges them all. No work is acknowledged before its commit is durable.
+    /// Closes every connection and releases the database file, so that its folder can be deleted or
+    /// the store opened again. Calls made afterwards throw <see cref="ObjectDisposedException"/>.
     /// </summary>
-    private async ValueTask<T> WriteAsync<T>(Func<SqliteSession, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    public async ValueTask DisposeAsync()
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (_writer is null) throw NotInitialized();
-        cancellationToken.ThrowIfCancellationRequested();
-        var pending = new PendingWrite<T>(work);
-        _pendingWrites.Enqueue(pending);
+        if (_disposed) return;
+        _disposed = true;
 
-        // Not cancellable from here: once queued, the work may run in another caller's batch, and a
-        // caller must never be told "cancelled" about a change that was committed.
+        // A write under way finishes (and commits or rolls back) before its connection is closed.
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _readers.Dispose();
+            if (_writer is { } writer)
+            {
+                _writer = null;
+                writer.Dispose();
+
+                // Pooling is off, so nothing should be pooled; clearing anyway keeps the file released should that ever change.
+                SqliteConnection.ClearPool(writer.Connection);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private SqliteSession OpenSession() => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction on the writer connection. An exception it
+    /// throws undoes its own changes and reaches its caller: a failed call changes nothing.
+    /// </summary>
+    /// <remarks>
+    /// When the writer is free the work runs at once, alone, on the caller's thread. Writes that arrive
+    /// while it is busy queue up, and the first of them to get the writer runs every queued piece in one
+    /// transaction (group commit), each inside its own savepoint so that a failure undoes only its own
+    /// piece; one commit, with one flush, then acknowledges them all. Nothing is acknowledged before the
+    /// commit that holds it is durable. Once queued, a write is no longer cancellable: it may already be
+    /// running in another caller's batch, and a caller must never hear "cancelled" about a committed change.
+    /// </remarks>
+    private ValueTask<TResult> WriteAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_pendingWrites.IsEmpty && _writeLock.Wait(0, CancellationToken.None))
+            {
+                try
+                {
+                    return ValueTask.FromResult(RunAlone(state, work));
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+
+        return WriteQueuedAsync(state, work);
+    }
+
+    private async ValueTask<TResult> WriteQueuedAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
+    {
+        var pending = new PendingWrite<TState, TResult>(state, work);
+        _pendingWrites.Enqueue(pending);
         await _writeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
+            // A batch run by another writer may have taken this one already.
             if (!pending.IsCompleted) RunBatch();
         }
         finally
@@ -116,24 +211,53 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         return await pending.Task.ConfigureAwait(false);
     }
 
+    /// <summary>One piece of work in a transaction of its own. The caller holds the write lock.</summary>
+    private TResult RunAlone<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var writer = _writer ?? throw NotInitialized();
+        WriteTransactionStarting?.Invoke();
+        try
+        {
+            writer.BeginWrite();
+            var result = work(writer, state);
+            CrashPoints.Reach(CrashPoints.MidTransaction);
+            writer.Commit();
+            return result;
+        }
+        catch (SqliteException ex)
+        {
+            writer.Rollback();
+            throw Translate(ex);
+        }
+        catch
+        {
+            writer.Rollback();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the queued writes in one transaction, each in its own savepoint. The caller holds the write lock.</summary>
     private void RunBatch()
     {
         var batch = new List<PendingWrite>();
         while (batch.Count < MaxBatch && _pendingWrites.TryDequeue(out var next)) batch.Add(next);
         if (batch.Count == 0) return;
+        SqliteSession? writer = null;
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            var writer = _writer ?? throw NotInitialized();
-            using var transaction = writer.Connection.BeginTransaction(deferred: false);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            writer = _writer ?? throw NotInitialized();
+            WriteTransactionStarting?.Invoke();
+            writer.BeginWrite();
             if (batch.Count == 1)
             {
-                batch[0].Run(writer, transaction);
+                batch[0].Run(writer, this);
                 if (batch[0].Failed)
                 {
                     // A lone piece of work that failed leaves nothing to commit.
-                    transaction.Rollback();
-                    batch[0].Complete(MapError);
+                    writer.Rollback();
+                    batch[0].Complete();
                     return;
                 }
             }
@@ -141,64 +265,73 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             {
                 foreach (var write in batch)
                 {
-                    transaction.Save("w");
-                    write.Run(writer, transaction);
-                    if (write.Failed) transaction.Rollback("w");
-                    transaction.Release("w");
+                    writer.Savepoint();
+                    write.Run(writer, this);
+                    if (write.Failed) writer.RollbackToSavepoint();
+                    writer.ReleaseSavepoint();
                 }
             }
 
             CrashPoints.Reach(CrashPoints.MidTransaction);
-            transaction.Commit();
-            foreach (var write in batch) write.Complete(MapError);
+            writer.Commit();
         }
         catch (Exception ex)
         {
+            // The transaction as a whole failed (busy, I/O, disposed): nothing of the batch was committed.
+            writer?.Rollback();
             var failure = ex is SqliteException sqlite ? Translate(sqlite) : ex;
             foreach (var write in batch) write.Fail(failure);
+            return;
         }
+
+        foreach (var write in batch) write.Complete();
     }
 
-    private Exception MapError(Exception ex) => ex is SqliteException sqlite ? Translate(sqlite) : ex;
+    /// <summary>True for the SQLite errors that doom the whole transaction, not just the statement: busy, locked, out of memory, I/O, corrupt, full, not a database.</summary>
+    private static bool DoomsTransaction(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked or SqliteNoMemory or SqliteIOError or SqliteCorrupt or SqliteFull or SqliteNotADatabase;
 
-    /// <summary>A piece of write work waiting for a transaction, and its caller's task.</summary>
+    /// <summary>A piece of write work waiting in the queue, and its caller's task.</summary>
     private abstract class PendingWrite
     {
         public abstract bool IsCompleted { get; }
 
         public abstract bool Failed { get; }
 
-        public abstract void Run(SqliteSession session, SqliteTransaction transaction);
+        /// <summary>Runs the work, keeping an exception it throws as its own result; rethrows what dooms the whole transaction.</summary>
+        public abstract void Run(SqliteSession session, SqliteMetadataStore store);
 
-        /// <summary>Hands the result or the work's own exception (through <paramref name="map"/>) to the caller, after the commit.</summary>
-        public abstract void Complete(Func<Exception, Exception> map);
+        /// <summary>Hands the result, or the work's own exception, to the caller once the transaction has ended.</summary>
+        public abstract void Complete();
 
         /// <summary>The transaction failed as a whole: nothing of this work was committed.</summary>
-        public abstract void Fail(Exception exception);
+        public abstract void Fail(Exception failure);
     }
 
-    private sealed class PendingWrite<T>(Func<SqliteSession, SqliteTransaction, T> work) : PendingWrite
+    private sealed class PendingWrite<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work) : PendingWrite
     {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T? _result;
+        private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TResult? _result;
         private Exception? _error;
 
-        public Task<T> Task => _completion.Task;
+        public Task<TResult> Task => _completion.Task;
 
         public override bool IsCompleted => _completion.Task.IsCompleted;
 
         public override bool Failed => _error is not null;
 
-        public override void Run(SqliteSession session, SqliteTransaction transaction)
+        public override void Run(SqliteSession session, SqliteMetadataStore store)
         {
             try
             {
-                _result = work(session, transaction);
+                _result = work(session, state);
             }
-            catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 or 11 or 26 or 13 or 10)
+            catch (SqliteException ex) when (DoomsTransaction(ex))
             {
-                // Busy, corrupt, full or I/O: the whole transaction is in doubt, not just this work.
                 throw;
+            }
+            catch (SqliteException ex)
+            {
+                _error = store.Translate(ex);
             }
             catch (Exception ex)
             {
@@ -206,78 +339,95 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             }
         }
 
-        public override void Complete(Func<Exception, Exception> map)
+        public override void Complete()
         {
-            if (_error is not null) _completion.TrySetException(map(_error));
-            else _completion.TrySetResult(_result!);
+            if (_error is null) _completion.TrySetResult(_result!);
+            else _completion.TrySetException(_error);
         }
 
-        public override void Fail(Exception exception) => _completion.TrySetException(_error ?? exception);
+        public override void Fail(Exception failure) => _completion.TrySetException(_error ?? failure);
     }
 
-    /// <summary>Runs <paramref name="work"/> on a pooled reader connection (a consistent snapshot when it runs in a transaction).</summary>
-    private T Read<T>(Func<SqliteSession, T> work)
-    {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (_writer is null) throw NotInitialized();
-        if (!_readers.TryTake(out var session))
-        {
-            try
+    /// <summary>A write transaction without a result; see <see cref="WriteAsync{TState, TResult}"/>.</summary>
+    private async ValueTask WriteAsync<TState>(TState state, Action<SqliteSession, TState> work, CancellationToken cancellationToken) =>
+        await WriteAsync(
+            (Work: work, State: state),
+            static (session, call) =>
             {
-                session = new SqliteSession(_connectionString, _options.SynchronousMode, _options.BusyTimeout);
-            }
-            catch (SqliteException ex)
-            {
-                throw Translate(ex);
-            }
-        }
+                call.Work(session, call.State);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled reader connection; with <paramref name="snapshot"/>, inside
+    /// a read transaction so that its statements see one consistent state. SQLite is synchronous underneath,
+    /// so the result is ready when this returns; failures come back through the task, as from any async call.
+    /// </summary>
+    private ValueTask<TResult> ReadAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot, CancellationToken cancellationToken)
+    {
         try
         {
-            return work(session);
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.FromResult(Read(state, work, snapshot));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+    }
+
+    private TResult Read<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_writer is null) throw NotInitialized();
+        SqliteSession session;
+        try
+        {
+            session = _readers.Rent();
         }
         catch (SqliteException ex)
         {
-            session.Dispose();
-            session = null;
+            throw Translate(ex);
+        }
+
+        var healthy = true;
+        try
+        {
+            if (snapshot) session.BeginRead();
+            var result = work(session, state);
+            if (snapshot) session.Commit();
+            return result;
+        }
+        catch (SqliteException ex)
+        {
+            healthy = false;
             throw Translate(ex);
         }
         finally
         {
-            if (session is not null)
-            {
-                if (_disposed == 0 && _readers.Count < MaxPooledReaders) _readers.Add(session);
-                else session.Dispose();
-            }
+            session.Rollback();
+            if (healthy) _readers.Return(session);
+            else session.Dispose();
         }
     }
 
-    private ValueTask<T> ReadAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken)
+    /// <summary>Reads a PRAGMA on the writer or on a reader connection, for tests of the connection settings.</summary>
+    internal async ValueTask<object?> ReadPragmaAsync(ConnectionPragma pragma, bool onWriter)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Read(work));
-    }
-
-    private BlobStorageException Translate(SqliteException ex) => ex.SqliteErrorCode switch
-    {
-        5 or 6 => new BlobStorageException(BlobErrorCode.StoreBusy, $"The metadata database '{_options.DatabasePath}' stayed locked by another connection for longer than the busy timeout ({_options.BusyTimeout}); nothing was changed.", ex),
-        11 or 26 => new DataCorruptionException($"The metadata database '{_options.DatabasePath}' is damaged: {ex.Message}", ex),
-        _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_options.DatabasePath}' failed: {ex.Message}", ex),
-    };
-
-    private static InvalidOperationException NotInitialized() =>
-        new("The metadata store has not been initialized; call InitializeAsync first.");
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        var sql = pragma switch
+        {
+            ConnectionPragma.JournalMode => "PRAGMA journal_mode;",
+            ConnectionPragma.Synchronous => "PRAGMA synchronous;",
+            ConnectionPragma.UserVersion => "PRAGMA user_version;",
+            _ => throw new ArgumentOutOfRangeException(nameof(pragma)),
+        };
+        if (!onWriter) return await ReadAsync(sql, static (session, text) => session.Scalar(text), snapshot: false, CancellationToken.None).ConfigureAwait(false);
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            _writer?.Dispose();
-            _writer = null;
-            while (_readers.TryTake(out var reader)) reader.Dispose();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return (_writer ?? throw NotInitialized()).Scalar(sql);
         }
         finally
         {
@@ -285,27 +435,42 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         }
     }
 
-    // ---- encoding helpers ----
+    /// <summary>A per-connection setting <see cref="ReadPragmaAsync"/> can read.</summary>
+    internal enum ConnectionPragma
+    {
+        JournalMode,
+        Synchronous,
+        UserVersion,
+    }
 
-    private static byte[] NameBytes(string name) => Encoding.UTF8.GetBytes(name);
+    private BlobStorageException Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    {
+        SqliteBusy or SqliteLocked => new BlobStorageException(
+            BlobErrorCode.StoreBusy,
+            string.Create(CultureInfo.InvariantCulture, $"The metadata database '{_databasePath}' stayed locked by another connection for longer than the busy timeout ({_options.BusyTimeout.TotalSeconds:0.###} s); nothing was changed."),
+            ex),
+        SqliteCorrupt or SqliteNotADatabase => new DataCorruptionException($"The metadata database '{_databasePath}' is damaged: {ex.Message}", ex),
+        _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' failed: {ex.Message}", ex),
+    };
+
+    private BlobStorageException OpenFailure(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    {
+        SqliteBusy or SqliteLocked => Translate(ex),
+        SqliteCorrupt or SqliteNotADatabase => new BlobStorageException(
+            BlobErrorCode.StoreUnavailable,
+            $"The metadata database '{_databasePath}' could not be opened: the file is damaged or is not a SQLite database ({ex.Message}).",
+            ex),
+        _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' could not be opened: {ex.Message}", ex),
+    };
+
+    private static InvalidOperationException NotInitialized() =>
+        new("The metadata store has not been initialized; call InitializeAsync first.");
+
+    private static byte[] Utf8(string value) => Encoding.UTF8.GetBytes(value);
 
     private static long Ticks(DateTimeOffset time) => time.UtcTicks;
 
     private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 
-    private static string? ToJson(IReadOnlyDictionary<string, string> values) =>
-        values.Count == 0 ? null : JsonSerializer.Serialize(values);
-
-    private static IReadOnlyDictionary<string, string> FromJson(SqliteDataReader reader, int ordinal)
-    {
-        if (reader.IsDBNull(ordinal)) return Internal.MetadataRules.Empty;
-        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(ordinal)) ?? [];
-        return new Dictionary<string, string>(values, StringComparer.Ordinal);
-    }
-
-    private static SqliteCommand With(SqliteCommand command, string name, object? value)
-    {
-        command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
+    private static object NullableTicks(DateTimeOffset? time) => time is { } t ? t.UtcTicks : DBNull.Value;
 }

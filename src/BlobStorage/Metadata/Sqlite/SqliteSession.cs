@@ -1,57 +1,175 @@
+using System.Text.RegularExpressions;
+using BlobStorage.Abstractions;
+using BlobStorage.Internal;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
 
-/// <summary>A connection with its prepared commands, reused call after call.</summary>
-internal sealed class SqliteSession : IDisposable
+/// <summary>
+/// One open connection with its commands, each prepared once and reused call after call: a call
+/// only sets parameter values. Used by one caller at a time (the writer under its lock, a reader
+/// while it is rented from the pool).
+/// </summary>
+internal sealed partial class SqliteSession : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private SqliteTransaction? _transaction;
 
-    public SqliteSession(string connectionString, SynchronousMode synchronous, TimeSpan busyTimeout)
-    {
-        Connection = new SqliteConnection(connectionString);
-        Connection.Open();
-        Execute($"PRAGMA synchronous = {(synchronous == SynchronousMode.Full ? "FULL" : "NORMAL")};");
-        Execute($"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds};");
-        Execute("PRAGMA foreign_keys = OFF;");
-
-        // Reads through a memory map skip a system call per page, and a bigger page cache keeps the
-        // hot part of the index in memory; a larger WAL between checkpoints spreads their flushes.
-        Execute("PRAGMA mmap_size = 268435456;");
-        Execute("PRAGMA cache_size = -16384;");
-        Execute("PRAGMA wal_autocheckpoint = 4000;");
-        Execute("PRAGMA journal_size_limit = 67108864;");
-    }
+    private SqliteSession(SqliteConnection connection) => Connection = connection;
 
     public SqliteConnection Connection { get; }
 
-    /// <summary>The prepared command for <paramref name="sql"/>, its parameters cleared, enlisted in <paramref name="transaction"/>.</summary>
-    public SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    /// <summary>
+    /// Holds a chunk id while it is bound. SQLite copies a blob parameter when it binds it, so one
+    /// buffer serves every statement of the session and no id becomes a new array.
+    /// </summary>
+    public byte[] IdBuffer { get; } = new byte[ChunkId.Size];
+
+    /// <summary>Holds a name read from a row while it is examined or decoded.</summary>
+    public byte[] NameBuffer { get; } = new byte[BlobNames.MaxBlobNameBytes + 1];
+
+    /// <summary>Opens a connection and sets the PRAGMAs every connection of the store carries.</summary>
+    /// <exception cref="SqliteException">The file could not be opened or is not a database.</exception>
+    /// <exception cref="BlobStorageException">The database cannot use a write-ahead log.</exception>
+    public static SqliteSession Open(string connectionString, SynchronousMode synchronous, string databasePath)
+    {
+        var connection = new SqliteConnection(connectionString);
+        var session = new SqliteSession(connection);
+        try
+        {
+            connection.Open();
+
+            // Without WAL a reader would block the writer and a checkpoint-free commit could not be made durable cheaply.
+            var mode = session.Scalar("PRAGMA journal_mode = WAL;") as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new BlobStorageException(
+                    BlobErrorCode.StoreUnavailable,
+                    $"The metadata database '{databasePath}' could not be put in WAL mode; it stays in '{mode}' mode (a file system without shared memory support, such as a network share, cannot hold it).");
+            }
+
+            session.Execute(synchronous == SynchronousMode.Normal ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;");
+
+            // Reads through a memory map skip a system call per page, and a bigger page cache keeps the
+            // hot part of the index in memory; a larger WAL between checkpoints spreads their flushes.
+            session.Execute("PRAGMA mmap_size = 268435456;");
+            session.Execute("PRAGMA cache_size = -16384;");
+            session.Execute("PRAGMA wal_autocheckpoint = 4000;");
+            session.Execute("PRAGMA journal_size_limit = 67108864;");
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True while a transaction is open on the session.</summary>
+    public bool InTransaction => _transaction is not null;
+
+    /// <summary>
+    /// The prepared command for <paramref name="sql"/>, enlisted in the session's transaction. Its
+    /// parameters (every <c>@name</c> in the text) exist already; the caller sets each value.
+    /// </summary>
+    public SqliteCommand Command(string sql)
     {
         if (!_commands.TryGetValue(sql, out var command))
         {
             command = Connection.CreateCommand();
             command.CommandText = sql;
-            _commands[sql] = command;
+            foreach (var match in ParameterName().EnumerateMatches(sql))
+            {
+                var name = sql.Substring(match.Index, match.Length);
+                if (!command.Parameters.Contains(name)) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            command.Transaction = _transaction;
+            command.Prepare();
+            _commands.Add(sql, command);
         }
 
-        command.Parameters.Clear();
-        command.Transaction = transaction;
+        command.Transaction = _transaction;
         return command;
     }
 
-    public void Execute(string sql, SqliteTransaction? transaction = null)
+    /// <summary>Begins a write transaction with <c>BEGIN IMMEDIATE</c>: the write lock is taken now, so a read that precedes a write can never fail to upgrade.</summary>
+    public void BeginWrite() => _transaction = Connection.BeginTransaction(deferred: false);
+
+    /// <summary>Begins a read transaction (<c>BEGIN</c>): the statements that follow see one snapshot.</summary>
+    public void BeginRead() => _transaction = Connection.BeginTransaction(deferred: true);
+
+    /// <summary>Opens a savepoint inside the write transaction, so one piece of a group commit can be undone alone.</summary>
+    public void Savepoint() => Command("SAVEPOINT work;").ExecuteNonQuery();
+
+    /// <summary>Undoes everything since <see cref="Savepoint"/>; the transaction stays open.</summary>
+    public void RollbackToSavepoint() => Command("ROLLBACK TO work;").ExecuteNonQuery();
+
+    /// <summary>Ends the savepoint, keeping its changes in the transaction.</summary>
+    public void ReleaseSavepoint() => Command("RELEASE work;").ExecuteNonQuery();
+
+    public void Commit()
+    {
+        var transaction = _transaction ?? throw new InvalidOperationException("No transaction is open.");
+        transaction.Commit();
+        _transaction = null;
+        transaction.Dispose();
+    }
+
+    /// <summary>Rolls back the open transaction, if any. Never throws: it runs while another exception is on its way out.</summary>
+    public void Rollback()
+    {
+        var transaction = _transaction;
+        if (transaction is null) return;
+        _transaction = null;
+        try
+        {
+            transaction.Dispose();
+        }
+        catch (SqliteException)
+        {
+            // SQLite rolls a failed transaction back on its own when it must; the original error matters more.
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    public void Execute(string sql)
     {
         using var command = Connection.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = transaction;
+        command.Transaction = _transaction;
         command.ExecuteNonQuery();
+    }
+
+    public object? Scalar(string sql)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = _transaction;
+        return command.ExecuteScalar();
     }
 
     public void Dispose()
     {
+        Rollback();
         foreach (var command in _commands.Values) command.Dispose();
         _commands.Clear();
         Connection.Dispose();
+    }
+
+    [GeneratedRegex(@"@[A-Za-z_][A-Za-z0-9_]*", RegexOptions.CultureInvariant)]
+    private static partial Regex ParameterName();
+}
+
+/// <summary>Sets the values of a prepared command's parameters.</summary>
+internal static class SqliteCommandExtensions
+{
+    /// <summary>Sets the value of the parameter <paramref name="name"/> (null as SQL NULL) and returns the command.</summary>
+    public static SqliteCommand Set(this SqliteCommand command, string name, object? value)
+    {
+        command.Parameters[name].Value = value ?? DBNull.Value;
+        return command;
     }
 }

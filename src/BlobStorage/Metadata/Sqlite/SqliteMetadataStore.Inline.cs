@@ -1,0 +1,101 @@
+using System.IO.Hashing;
+using BlobStorage.Abstractions;
+using Microsoft.Data.Sqlite;
+
+namespace BlobStorage.Metadata.Sqlite;
+
+/// <summary>
+/// Small blobs kept whole in the database. Their content lives in a table of its own, so that blob rows
+/// stay small (updating access counts or listing never touches content); copies share a row through a
+/// reference count; every read checks an XxHash3 checksum, as a chunk read does.
+/// </summary>
+public sealed partial class SqliteMetadataStore
+{
+    private const string InsertInlineSql = "INSERT INTO inline_content (refcount, checksum, data) VALUES (1, @checksum, @data) RETURNING id;";
+    private const string ReferenceInlineSql = "UPDATE inline_content SET refcount = refcount + 1 WHERE id = @id;";
+    private const string ReleaseInlineSql = "UPDATE inline_content SET refcount = refcount - 1 WHERE id = @id RETURNING refcount, length(data);";
+    private const string DeleteInlineSql = "DELETE FROM inline_content WHERE id = @id;";
+
+    /// <summary>Stores the content of a small blob and returns its row; its bytes count as stored.</summary>
+    private static long AddInline(SqliteSession session, byte[] content, ref StatsDelta delta)
+    {
+        var command = session.Command(InsertInlineSql).Set("@checksum", unchecked((long)XxHash3.HashToUInt64(content))).Set("@data", content);
+        try
+        {
+            delta.StoredBytes += content.Length;
+            return (long)command.ExecuteScalar()!;
+        }
+        finally
+        {
+            // The cached command would otherwise keep the content alive until the next small blob.
+            command.Set("@data", null);
+        }
+    }
+
+    /// <summary>Counts one more blob sharing the content (a copy).</summary>
+    private static void ReferenceInline(SqliteSession session, long inlineId) =>
+        session.Command(ReferenceInlineSql).Set("@id", inlineId).ExecuteNonQuery();
+
+    /// <summary>
+    /// Drops one blob's share of the content; the last share deletes it at once. Unlike a chunk it needs no
+    /// grace period: a reader holds the bytes it read, not the row.
+    /// </summary>
+    /// <remarks>A missing row is skipped, so a blob that lost its content can still be deleted.</remarks>
+    /// <exception cref="DataCorruptionException">The row has fewer references than are released.</exception>
+    private static void ReleaseInline(SqliteSession session, long inlineId, ref StatsDelta delta)
+    {
+        long remaining, length;
+        using (var reader = session.Command(ReleaseInlineSql).Set("@id", inlineId).ExecuteReader())
+        {
+            if (!reader.Read()) return;
+            remaining = reader.GetInt64(0);
+            length = reader.GetInt64(1);
+        }
+
+        if (remaining < 0)
+        {
+            throw new DataCorruptionException($"Inline content {inlineId} would have {remaining} references; its count is wrong. Run a verification.");
+        }
+
+        if (remaining > 0) return;
+        session.Command(DeleteInlineSql).Set("@id", inlineId).ExecuteNonQuery();
+        delta.StoredBytes -= length;
+    }
+
+    /// <summary>Releases everything a blob version holds: its chunks and its share of inline content.</summary>
+    private static void ReleaseVersion(SqliteSession session, StoredBlob current, DateTimeOffset now, ref StatsDelta delta)
+    {
+        Release(session, current.Record.Chunks, now, ref delta);
+        if (current.InlineId is { } inlineId) ReleaseInline(session, inlineId, ref delta);
+    }
+
+    /// <summary>
+    /// The inline content of the row being read (its id, checksum and data at <paramref name="first"/>),
+    /// verified against its checksum; null for a blob kept in chunks.
+    /// </summary>
+    /// <exception cref="DataCorruptionException">The content is missing or fails its checksum.</exception>
+    private static byte[]? ReadInline(SqliteDataReader reader, int first, string container, string name)
+    {
+        if (reader.IsDBNull(first)) return null;
+        if (reader.IsDBNull(first + 2))
+        {
+            throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, is missing.");
+        }
+
+        var content = reader.GetFieldValue<byte[]>(first + 2);
+        if (unchecked((ulong)reader.GetInt64(first + 1)) != XxHash3.HashToUInt64(content))
+        {
+            throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, fails its checksum.");
+        }
+
+        return content;
+    }
+
+    /// <summary>A blob row read inside a write transaction: its record (chunks, no inline bytes) and its inline content row, if any.</summary>
+    private readonly record struct StoredBlob(BlobRecord Record, long? InlineId)
+    {
+        public BlobProperties Properties => Record.Properties;
+
+        public IReadOnlyList<ChunkReference> Chunks => Record.Chunks;
+    }
+}

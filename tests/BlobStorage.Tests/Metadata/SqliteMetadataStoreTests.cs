@@ -1,0 +1,448 @@
+using System.Diagnostics;
+using BlobStorage.Abstractions;
+using BlobStorage.Metadata.Sqlite;
+using BlobStorage.Tests.Contracts;
+using BlobStorage.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace BlobStorage.Tests.Metadata;
+
+/// <summary>The metadata store contract on <see cref="SqliteMetadataStore"/>, and what is particular to SQLite.</summary>
+public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
+{
+    private TempFolder? _folder;
+
+    private string DatabasePath => Path.Combine(_folder!.Path, "metadata.db");
+
+    private SqliteMetadataStore Sqlite => (SqliteMetadataStore)Store;
+
+    // Pages of 7 rows: every enumeration in the contract tests crosses page boundaries.
+    private const int EnumerationPageSize = 7;
+
+    protected override int EnumerationBlobCount => 40;
+
+    protected override async ValueTask<IMetadataStore> CreateStoreAsync()
+    {
+        _folder = new TempFolder("sqlite");
+        return await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = DatabasePath });
+    }
+
+    protected override async ValueTask<IMetadataStore> ReopenAsync()
+    {
+        await Store.DisposeAsync();
+        return await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = DatabasePath });
+    }
+
+    [TearDown]
+    public async Task DeleteFolderAsync()
+    {
+        // Derived tear-downs run before the base's: the file must be closed before its folder goes.
+        await Store.DisposeAsync();
+        _folder?.Dispose();
+    }
+
+    private static async Task<SqliteMetadataStore> OpenAsync(SqliteMetadataStoreOptions options)
+    {
+        var store = new SqliteMetadataStore(options) { EnumerationPageSize = EnumerationPageSize };
+        try
+        {
+            await store.InitializeAsync();
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A connection of the test's own on the same file, as another process would hold one.</summary>
+    private SqliteConnection OpenForeignConnection()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false, DefaultTimeout = 1 }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    [Test]
+    public async Task Connections_use_WAL_and_synchronous_FULL_by_default()
+    {
+        foreach (var onWriter in new[] { true, false })
+        {
+            (await Sqlite.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.JournalMode, onWriter)).Should().Be("wal");
+            (await Sqlite.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.Synchronous, onWriter)).Should().Be(2L, "2 is FULL");
+        }
+
+        using var foreign = OpenForeignConnection();
+        Scalar(foreign, "PRAGMA journal_mode;").Should().Be("wal", "WAL mode is recorded in the file");
+    }
+
+    [Test]
+    public async Task Synchronous_NORMAL_is_used_when_asked_for()
+    {
+        await using var store = await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(_folder!.Path, "normal.db"), SynchronousMode = SynchronousMode.Normal });
+        foreach (var onWriter in new[] { true, false })
+        {
+            (await store.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.Synchronous, onWriter)).Should().Be(1L, "1 is NORMAL");
+            (await store.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.JournalMode, onWriter)).Should().Be("wal");
+        }
+    }
+
+    [Test]
+    public async Task The_schema_version_is_recorded_in_user_version()
+    {
+        (await Sqlite.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.UserVersion, onWriter: true)).Should().Be((long)Migrations.Latest);
+        await Store.DisposeAsync();
+        using var foreign = OpenForeignConnection();
+        Scalar(foreign, "PRAGMA user_version;").Should().Be((long)Migrations.Latest);
+        Scalar(foreign, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('containers', 'blobs', 'chunks', 'stats', 'uploads', 'parts');").Should().Be(6L);
+        Scalar(foreign, "SELECT COUNT(*) FROM stats;").Should().Be(1L);
+    }
+
+    [Test]
+    public async Task A_database_from_a_newer_version_is_refused()
+    {
+        var path = Path.Combine(_folder!.Path, "newer.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            Scalar(connection, "PRAGMA user_version = 99;");
+        }
+
+        var act = () => OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = path });
+        var thrown = await act.Should().ThrowAsync<BlobStorageException>();
+        thrown.Which.ErrorCode.Should().Be(BlobErrorCode.StoreUnavailable);
+        thrown.Which.Message.Should().Contain(path).And.Contain("99");
+    }
+
+    [Test]
+    public async Task A_file_that_is_not_a_database_is_refused_naming_the_file()
+    {
+        var path = Path.Combine(_folder!.Path, "garbage.db");
+        await File.WriteAllBytesAsync(path, Streams.Bytes(16 * 1024, seed: 3));
+        var thrown = await FluentActions.Awaiting(() => OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = path })).Should().ThrowAsync<BlobStorageException>();
+        thrown.Which.ErrorCode.Should().Be(BlobErrorCode.StoreUnavailable);
+        thrown.Which.Message.Should().Contain(path);
+        thrown.Which.InnerException.Should().BeOfType<SqliteException>();
+        (await File.ReadAllBytesAsync(path)).Should().Equal(Streams.Bytes(16 * 1024, seed: 3), "a file that is not ours is left as it was");
+    }
+
+    [Test]
+    public async Task A_database_with_a_damaged_schema_is_refused_at_open()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1)));
+        await Store.DisposeAsync();
+
+        // Keep the 100-byte header (so it is still "a SQLite file") and scramble the schema page after it.
+        await using (var file = new FileStream(DatabasePath, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 100;
+            await file.WriteAsync(Streams.Bytes(3000, seed: 9));
+        }
+
+        var thrown = await FluentActions.Awaiting(() => OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = DatabasePath })).Should().ThrowAsync<BlobStorageException>();
+        thrown.Which.ErrorCode.Should().Be(BlobErrorCode.StoreUnavailable);
+        thrown.Which.Message.Should().Contain(DatabasePath);
+    }
+
+    [Test]
+    public void Options_are_checked_when_the_store_is_made()
+    {
+        FluentActions.Invoking(() => new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = " " })).Should().Throw<ArgumentException>().WithMessage("*DatabasePath*");
+        FluentActions.Invoking(() => new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = "x.db", BusyTimeout = TimeSpan.Zero })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*BusyTimeout*");
+        FluentActions.Invoking(() => new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = "x.db", SynchronousMode = (SynchronousMode)7 })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*SynchronousMode*");
+        new SqliteMetadataStoreOptions { DatabasePath = "x.db" }.BusyTimeout.Should().Be(TimeSpan.FromSeconds(30));
+    }
+
+    [Test]
+    public async Task A_call_before_InitializeAsync_is_refused()
+    {
+        await using var store = new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(_folder!.Path, "later.db") });
+        await FluentActions.Awaiting(() => store.GetContainerAsync("box").AsTask()).Should().ThrowAsync<InvalidOperationException>().WithMessage("*InitializeAsync*");
+        await FluentActions.Awaiting(() => store.CreateContainerAsync(new ContainerProperties { Name = "box" }).AsTask()).Should().ThrowAsync<InvalidOperationException>();
+    }
+
+    [Test]
+    public async Task Disposing_releases_the_file_so_the_folder_can_go()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1)));
+        (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull("a reader connection is open now too");
+        await Store.DisposeAsync();
+
+        // The last connection to close checkpoints the log and removes it: only the database is left, and it can be moved away.
+        _folder!.Files().Should().Equal("metadata.db");
+        var moved = DatabasePath + ".moved";
+        File.Move(DatabasePath, moved);
+        File.Move(moved, DatabasePath);
+        await ReopenStoreAsync();
+        (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
+    }
+
+    [Test]
+    public async Task Concurrent_commits_from_eight_tasks_all_land()
+    {
+        await CreateContainerAsync();
+        const int PerTask = 12;
+        var readers = new CancellationTokenSource();
+        var listing = Task.Run(async () =>
+        {
+            // Reads run beside the writer on their own connections and never see a half-made commit.
+            while (!readers.IsCancellationRequested)
+            {
+                var page = await Store.ListBlobsAsync(Box, new BlobListQuery());
+                var stats = await Store.GetStatisticsAsync();
+                stats.TotalBlobs.Should().BeGreaterThanOrEqualTo(page.Blobs.Count);
+            }
+        });
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+        {
+            for (var i = 0; i < PerTask; i++)
+            {
+                // Chunk 0 is shared by every blob; chunk t is shared within a task; the third is the blob's own.
+                await CommitAsync(Blob(Box, $"t{t}/b{i:D3}", T0, Chunk(0, 10), Chunk(100 + t, 20), Chunk(1000 + (t * PerTask) + i, 30)));
+            }
+        })));
+        await readers.CancelAsync();
+        await listing;
+        readers.Dispose();
+
+        (await ListAllAsync()).Entries.Should().HaveCount(8 * PerTask);
+        var stats = await Store.GetStatisticsAsync();
+        stats.TotalBlobs.Should().Be(8 * PerTask);
+        stats.TotalBytes.Should().Be(8 * PerTask * 60);
+        stats.WriteOperations.Should().Be(8 * PerTask);
+        stats.ChunkCount.Should().Be(1 + 8 + (8 * PerTask));
+        stats.StoredBytes.Should().Be(10 + (8 * 20) + (8 * PerTask * 30));
+        (await ReferencesAsync(Chunk(0, 10))).Should().Be(8 * PerTask);
+        (await ReferencesAsync(Chunk(103, 20))).Should().Be(PerTask);
+    }
+
+    [Test]
+    public async Task A_commit_waits_for_a_lock_another_connection_holds_and_succeeds_once_it_is_released()
+    {
+        await CreateContainerAsync();
+        await using var store = await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = DatabasePath, BusyTimeout = TimeSpan.FromSeconds(10) });
+        using var foreign = OpenForeignConnection();
+        using var held = foreign.BeginTransaction(deferred: false);
+
+        // The foreign transaction writes too: a commit that began DEFERRED would read a snapshot from before it
+        // and then fail to upgrade (SQLITE_BUSY_SNAPSHOT) however long it waited. BEGIN IMMEDIATE waits instead.
+        using (var insert = foreign.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO containers (name, storage_class, replication, access_policy, created) VALUES ('foreign', 0, 0, 0, 0);";
+            insert.ExecuteNonQuery();
+        }
+
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.WriteTransactionStarting = () => started.TrySetResult();
+        var commit = Task.Run(() => store.CommitBlobAsync(Blob(Box, "a", T0, Chunk(1)), null).AsTask());
+        var release = Task.Run(async () =>
+        {
+            await started.Task;
+
+            // Long enough for the commit to find the lock taken; far shorter than its timeout.
+            await Task.Delay(300);
+            commit.IsCompleted.Should().BeFalse("the commit waits for the lock");
+            held.Commit();
+        });
+
+        var clock = Stopwatch.StartNew();
+        await release;
+        var stored = await commit;
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        stored.Properties.Name.Should().Be("a");
+        (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
+        (await ReferencesAsync(Chunk(1))).Should().Be(1);
+        (await Store.GetContainerAsync("foreign")).Should().NotBeNull();
+    }
+
+    [Test]
+    public async Task A_lock_held_past_the_busy_timeout_fails_the_commit_with_StoreBusy_and_changes_nothing()
+    {
+        await CreateContainerAsync();
+        await using var store = await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = DatabasePath, BusyTimeout = TimeSpan.FromSeconds(1) });
+        using var foreign = OpenForeignConnection();
+        var before = await DescribeAsync();
+        using (var held = foreign.BeginTransaction(deferred: false))
+        {
+            var clock = Stopwatch.StartNew();
+            var thrown = await FluentActions.Awaiting(() => store.CommitBlobAsync(Blob(Box, "a", T0, Chunk(1)), null).AsTask()).Should().ThrowAsync<BlobStorageException>();
+            clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.9)).And.BeLessThan(TimeSpan.FromSeconds(10));
+            thrown.Which.ErrorCode.Should().Be(BlobErrorCode.StoreBusy);
+            thrown.Which.InnerException.Should().BeOfType<SqliteException>();
+            thrown.Which.Message.Should().Contain(DatabasePath);
+
+            // Reads go on beside the held lock: WAL readers never wait for the writer.
+            (await store.GetContainerAsync(Box)).Should().NotBeNull();
+            held.Rollback();
+        }
+
+        (await DescribeAsync()).Should().Equal(before);
+
+        // The store is fine afterwards: no transaction was left open on its writer.
+        await store.CommitBlobAsync(Blob(Box, "a", T0, Chunk(1)), null);
+        (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
+    }
+
+    /// <summary>Sets a chunk's reference count to zero behind the store's back, as a bug or a bad edit would.</summary>
+    private void ZeroReferences(ChunkReference chunk)
+    {
+        using var foreign = OpenForeignConnection();
+        using var update = foreign.CreateCommand();
+        update.CommandText = "UPDATE chunks SET refcount = 0 WHERE id = @id;";
+        update.Parameters.AddWithValue("@id", chunk.Id.ToArray());
+        update.ExecuteNonQuery().Should().Be(1);
+    }
+
+    [Test]
+    public async Task A_blob_whose_chunk_row_is_gone_can_still_be_deleted()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1), Chunk(2)));
+        using (var foreign = OpenForeignConnection())
+        {
+            using var delete = foreign.CreateCommand();
+            delete.CommandText = "DELETE FROM chunks WHERE id = @id;";
+            delete.Parameters.AddWithValue("@id", Chunk(1).Id.ToArray());
+            delete.ExecuteNonQuery().Should().Be(1);
+        }
+
+        await Store.DeleteBlobAsync(Box, "a", null, T(1));
+        (await Store.GetBlobAsync(Box, "a")).Should().BeNull();
+        (await ReferencesAsync(Chunk(2))).Should().Be(0);
+    }
+
+    [Test]
+    public async Task A_failure_late_in_a_transaction_rolls_all_of_it_back()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1), Chunk(2)));
+
+        // Damage the counts behind the store's back: releasing chunk 2 would take it below zero, after the new chunks were counted.
+        ZeroReferences(Chunk(2));
+
+        await ShouldChangeNothingAsync(() => CommitAsync(Blob(Box, "a", T(1), Chunk(3), Chunk(4))), typeof(DataCorruptionException));
+        (await Store.ContainsChunkAsync(Chunk(3).Id)).Should().BeFalse("the references counted before the failure were rolled back");
+        (await Store.GetBlobAsync(Box, "a"))!.Chunks.Should().Equal(Chunk(1), Chunk(2));
+
+        // The writer is left clean: the next transaction goes through.
+        await CommitAsync(Blob(Box, "b", T(2), Chunk(3)));
+        (await ReferencesAsync(Chunk(3))).Should().Be(1);
+    }
+
+    [Test]
+    public async Task Damaged_inline_content_fails_its_read_but_can_still_be_overwritten_or_deleted()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Inline(Box, "a", T0, [1, 2, 3, 4]));
+        await CommitAsync(Inline(Box, "b", T0, [5, 6]));
+        using (var foreign = OpenForeignConnection())
+        {
+            Scalar(foreign, "UPDATE inline_content SET data = x'01020305' WHERE data = x'01020304';");
+            Scalar(foreign, "DELETE FROM inline_content WHERE data = x'0506';");
+        }
+
+        (await FluentActions.Awaiting(() => Store.GetBlobAsync(Box, "a").AsTask()).Should().ThrowAsync<DataCorruptionException>())
+            .Which.Message.Should().Contain("checksum");
+        (await FluentActions.Awaiting(() => Store.GetBlobAsync(Box, "b").AsTask()).Should().ThrowAsync<DataCorruptionException>())
+            .Which.Message.Should().Contain("missing");
+
+        await CommitAsync(Inline(Box, "a", T(1), [7]));
+        (await Store.GetBlobAsync(Box, "a"))!.InlineContent.Should().Equal(new byte[] { 7 });
+        await Store.DeleteBlobAsync(Box, "b", null, T(1));
+        (await Store.GetBlobAsync(Box, "b")).Should().BeNull();
+    }
+
+    [Test]
+    public async Task Writes_queued_behind_a_busy_writer_commit_together_and_a_failing_one_undoes_only_itself()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "taken", T0, Chunk(1)));
+        await CommitAsync(Blob(Box, "damaged", T0, Chunk(2)));
+
+        // Overwriting "damaged" will count its new chunk, then fail to release chunk 2: a failure after writes.
+        ZeroReferences(Chunk(2));
+
+        var transactions = 0;
+        using var gate = new ManualResetEventSlim();
+        var firstRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Sqlite.WriteTransactionStarting = () =>
+        {
+            if (Interlocked.Increment(ref transactions) != 1) return;
+            firstRunning.SetResult();
+            gate.Wait(TimeSpan.FromSeconds(30));
+        };
+
+        var first = Task.Run(() => CommitAsync(Blob(Box, "first", T(1), Chunk(10))));
+        await firstRunning.Task;
+        var queued = new[]
+        {
+            CommitAsync(Blob(Box, "q1", T(2), Chunk(11))),
+            CommitAsync(Blob(Box, "taken", T(2), Chunk(12)), BlobRequestConditions.CreateOnly),
+            CommitAsync(Blob(Box, "damaged", T(2), Chunk(13))),
+            CommitAsync(Blob(Box, "q2", T(2), Chunk(11), Chunk(14))),
+        };
+        while (Sqlite.QueuedWrites < queued.Length) await Task.Yield();
+        gate.Set();
+        await first;
+        await Task.WhenAll(queued.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        transactions.Should().Be(2, "the four queued writes shared one transaction");
+        queued[0].IsCompletedSuccessfully.Should().BeTrue();
+        queued[1].Exception!.InnerException.Should().BeOfType<PreconditionFailedException>();
+        queued[2].Exception!.InnerException.Should().BeOfType<DataCorruptionException>();
+        queued[3].IsCompletedSuccessfully.Should().BeTrue();
+        (await Store.ContainsChunkAsync(Chunk(12).Id)).Should().BeFalse();
+        (await Store.ContainsChunkAsync(Chunk(13).Id)).Should().BeFalse("the failed piece's own writes were undone");
+        (await ReferencesAsync(Chunk(11))).Should().Be(2);
+        (await Store.GetBlobAsync(Box, "taken"))!.Chunks.Should().Equal(Chunk(1));
+        (await Store.GetBlobAsync(Box, "damaged"))!.Chunks.Should().Equal(Chunk(2));
+        var stats = await Store.GetStatisticsAsync();
+        stats.TotalBlobs.Should().Be(5);
+        stats.WriteOperations.Should().Be(2 + 3, "two setup commits, the first and the two queued that held");
+    }
+
+    [Test]
+    public async Task A_reader_of_another_connection_does_not_block_a_commit()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1)));
+        using var foreign = OpenForeignConnection();
+        using var snapshot = foreign.BeginTransaction(deferred: true);
+        Scalar(foreign, "SELECT COUNT(*) FROM blobs;").Should().Be(1L);
+
+        await CommitAsync(Blob(Box, "b", T0, Chunk(2)));
+
+        Scalar(foreign, "SELECT COUNT(*) FROM blobs;").Should().Be(1L, "the foreign reader keeps its snapshot");
+        snapshot.Rollback();
+        Scalar(foreign, "SELECT COUNT(*) FROM blobs;").Should().Be(2L);
+    }
+
+    [Test]
+    public async Task Names_are_stored_as_UTF8_bytes_and_the_collector_scan_uses_its_partial_index()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "é/😀", T0, Chunk(1)));
+        using var foreign = OpenForeignConnection();
+        Scalar(foreign, "SELECT hex(name) FROM blobs;").Should().Be(Convert.ToHexString("é/😀"u8));
+        Scalar(foreign, "SELECT typeof(name) FROM blobs;").Should().Be("blob");
+        Scalar(foreign, "SELECT length(chunks) FROM blobs;").Should().Be(36L);
+
+        using var plan = foreign.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN SELECT id, length FROM chunks WHERE refcount = 0 AND unreferenced_since < 5 ORDER BY unreferenced_since LIMIT 10;";
+        using var reader = plan.ExecuteReader();
+        var steps = new List<string>();
+        while (reader.Read()) steps.Add(reader.GetString(3));
+        steps.Should().ContainMatch("*chunks_unreferenced*");
+    }
+}
