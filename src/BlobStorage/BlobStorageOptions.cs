@@ -9,11 +9,21 @@ public sealed class BlobStorageOptions
     /// <summary>The largest chunk size accepted.</summary>
     public const int MaxChunkSize = 64 * 1024 * 1024;
 
+    /// <summary>The largest part of a multipart upload: 5 GiB.</summary>
+    public const long MaxPartSize = 5L * 1024 * 1024 * 1024;
+
     /// <summary>The folder that holds the whole store (metadata database and chunk files). Required.</summary>
     public string RootPath { get; set; } = "";
 
     /// <summary>The size uploads are cut into, in bytes: 64 KiB to 64 MiB. Default 4 MiB.</summary>
     public int ChunkSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Blobs up to this many bytes are kept inside the metadata store rather than as chunk files: one
+    /// transaction instead of a file, a flush and a rename, and commits of many writers share one
+    /// flush. 0 turns it off; at most 1 MiB and at most <see cref="ChunkSize"/>. Default 64 KiB.
+    /// </summary>
+    public int InlineThreshold { get; set; } = 64 * 1024;
 
     /// <summary>How many chunks of one upload are hashed and written at once, beyond the one being read: 1 to 16. Default 2.</summary>
     public int UploadConcurrency { get; set; } = 2;
@@ -39,6 +49,12 @@ public sealed class BlobStorageOptions
     /// <summary>Gathered access counts of this many blobs are written at once, whatever the interval. Default 1,024.</summary>
     public int AccessFlushBatchSize { get; set; } = 1024;
 
+    /// <summary>Every part of a multipart upload but the last must hold at least this many bytes: 1 byte to 5 GiB. Default 5 MiB.</summary>
+    public long MultipartMinimumPartSize { get; set; } = 5 * 1024 * 1024;
+
+    /// <summary>Multipart uploads started longer ago than this are aborted by the maintenance pass. Default 7 days.</summary>
+    public TimeSpan AbortIncompleteMultipartUploadsAfter { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Checks every setting and returns the first problem, naming the setting, or null.</summary>
     internal string? Validate()
     {
@@ -48,6 +64,8 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} '{RootPath}' contains characters that are not valid in a path.";
         if (ChunkSize is < MinChunkSize or > MaxChunkSize)
             return $"{nameof(BlobStorageOptions)}.{nameof(ChunkSize)} must be between {MinChunkSize} and {MaxChunkSize} bytes; it is {ChunkSize}.";
+        if (InlineThreshold < 0 || InlineThreshold > 1024 * 1024 || InlineThreshold > ChunkSize)
+            return $"{nameof(BlobStorageOptions)}.{nameof(InlineThreshold)} must be between 0 and 1 MiB and at most ChunkSize ({ChunkSize}); it is {InlineThreshold}.";
         if (UploadConcurrency is < 1 or > 16)
             return $"{nameof(BlobStorageOptions)}.{nameof(UploadConcurrency)} must be between 1 and 16; it is {UploadConcurrency}.";
         if (!Enum.IsDefined(SynchronousMode))
@@ -62,6 +80,10 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive; it is {AccessFlushInterval}.";
         if (AccessFlushBatchSize < 1)
             return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushBatchSize)} must be at least 1; it is {AccessFlushBatchSize}.";
+        if (MultipartMinimumPartSize is < 1 or > MaxPartSize)
+            return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
+        if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero)
+            return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive; it is {AbortIncompleteMultipartUploadsAfter}.";
         return null;
     }
 }

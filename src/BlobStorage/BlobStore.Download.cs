@@ -22,6 +22,13 @@ internal sealed partial class BlobStore
         options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
         var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
 
+        if (record.InlineContent is { } inline)
+        {
+            // Verified by the metadata store as it read the row; served from memory.
+            RecordRead(container, name, properties.VersionId, length);
+            return new BlobDownload(_access.Merge(properties), new MemoryStream(inline, (int)offset, (int)length, writable: false), offset, length);
+        }
+
         // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.
         var pinned = new List<ChunkId>();
         try
@@ -39,13 +46,18 @@ internal sealed partial class BlobStore
         }
 
         var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
-        if (_access.Record(container, name, properties.VersionId, length, _time.GetUtcNow()))
+        RecordRead(container, name, properties.VersionId, length);
+        return new BlobDownload(_access.Merge(properties), stream, offset, length);
+    }
+
+    private void RecordRead(string container, string name, string versionId, long length)
+    {
+        if (_access.Record(container, name, versionId, length, _time.GetUtcNow()))
         {
             _ = FlushAccessInBackgroundAsync();
         }
 
         _telemetry.Read(length);
-        return new BlobDownload(_access.Merge(properties), stream, offset, length);
     }
 
     private static IEnumerable<ChunkReference> ChunksInRange(IReadOnlyList<ChunkReference> chunks, long offset, long length)

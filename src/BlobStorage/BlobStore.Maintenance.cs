@@ -83,8 +83,11 @@ internal sealed partial class BlobStore
         if (_disposed != 0) return;
         try
         {
-            await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+            // Totals only move when something was written; an idle store does no work on the tick.
+            if (await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false) > 0 | _telemetry.TakeChanged())
+            {
+                _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+            }
         }
         catch (Exception ex) when (_disposed == 0)
         {
@@ -100,6 +103,7 @@ internal sealed partial class BlobStore
     private async Task<MaintenanceReport> MaintainAsync(CancellationToken cancellationToken)
     {
         var flushed = await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var aborted = await AbortStaleUploadsAsync(cancellationToken).ConfigureAwait(false);
 
         // A chunk unreferenced since exactly now minus the grace period has waited long enough.
         var cutoff = _time.GetUtcNow() - _options.GarbageCollectionGracePeriod + TimeSpan.FromTicks(1);
@@ -152,7 +156,7 @@ internal sealed partial class BlobStore
         var orphans = await RemoveOrphansAsync(suspects.Distinct().ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
         _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
         Log.MaintenanceDone(_logger, collected, reclaimed, orphans);
-        return new MaintenanceReport { ChunksCollected = collected, BytesReclaimed = reclaimed, OrphansRemoved = orphans, AccessRecordsFlushed = flushed };
+        return new MaintenanceReport { ChunksCollected = collected, BytesReclaimed = reclaimed, OrphansRemoved = orphans, AccessRecordsFlushed = flushed, MultipartUploadsAborted = aborted };
     }
 
     /// <summary>Deletes the chunk files among <paramref name="candidates"/> that no row refers to and nothing has pinned.</summary>
@@ -188,10 +192,9 @@ internal sealed partial class BlobStore
         var checkedChunks = new Dictionary<ChunkId, string?>();
         var missing = new List<MissingChunk>();
         long blobs = 0;
-        await foreach (var blob in _metadata.EnumerateBlobsAsync(cancellationToken).ConfigureAwait(false))
+        async Task CountAsync(string container, string name, IReadOnlyList<ChunkReference> chunks)
         {
-            blobs++;
-            foreach (var chunk in blob.Chunks)
+            foreach (var chunk in chunks)
             {
                 references[chunk.Id] = references.GetValueOrDefault(chunk.Id) + 1;
                 if (!checkedChunks.TryGetValue(chunk.Id, out var problem))
@@ -200,11 +203,20 @@ internal sealed partial class BlobStore
                     checkedChunks[chunk.Id] = problem;
                 }
 
-                if (problem is not null)
-                {
-                    missing.Add(new MissingChunk(blob.Properties.Container, blob.Properties.Name, chunk.Id, problem));
-                }
+                if (problem is not null) missing.Add(new MissingChunk(container, name, chunk.Id, problem));
             }
+        }
+
+        await foreach (var blob in _metadata.EnumerateBlobsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            blobs++;
+            await CountAsync(blob.Properties.Container, blob.Properties.Name, blob.Chunks).ConfigureAwait(false);
+        }
+
+        // Parts of uploads in progress hold references too.
+        await foreach (var part in _metadata.EnumeratePartsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await CountAsync($"(multipart upload {part.UploadId})", $"part {part.Part.PartNumber}", part.Chunks).ConfigureAwait(false);
         }
 
         var rows = new Dictionary<ChunkId, long>();

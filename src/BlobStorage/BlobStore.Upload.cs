@@ -39,8 +39,7 @@ internal sealed partial class BlobStore
         activity?.SetTag("blobstorage.container", container);
         activity?.SetTag("blobstorage.blob", name);
 
-        var containerProperties = await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
-            ?? throw new ContainerNotFoundException(container);
+        var containerProperties = await ContainerAsync(container, cancellationToken).ConfigureAwait(false);
         if (options.Conditions is { } conditions)
         {
             // Checked again, atomically, at commit; checking now spares streaming an upload that is bound to fail.
@@ -75,8 +74,12 @@ internal sealed partial class BlobStore
                     Tags = tags,
                     Metadata = metadata,
                 },
-                written.Chunks);
+                written.Chunks)
+            {
+                InlineContent = written.Inline,
+            };
             var stored = await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.Committed);
             _telemetry.Write(written.Size);
             activity?.SetTag("blobstorage.size", written.Size);
             return stored.Properties;
@@ -103,6 +106,9 @@ internal sealed partial class BlobStore
         public long Size { get; set; }
 
         public string ContentHash { get; set; } = EmptyContentHash;
+
+        /// <summary>The whole content of a blob small enough to live in the metadata store, or null.</summary>
+        public byte[]? Inline { get; set; }
     }
 
     /// <summary>
@@ -110,9 +116,12 @@ internal sealed partial class BlobStore
     /// SHA-256 while earlier chunks are hashed and written on the thread pool, so reading, the two
     /// hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once.
     /// Every chunk is pinned before its file is checked or written; the caller unpins after commit.
+    /// Content that ends within the first read and is no larger than the inline threshold is kept
+    /// whole for the metadata store instead: one transaction, no chunk file.
     /// </summary>
-    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken)
+    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue, bool allowInline = true)
     {
+        allowInline &= _options.InlineThreshold > 0;
         var chunkSize = _options.ChunkSize;
         var result = new WrittenContent();
         var inflight = new Queue<(Task<ChunkReference> Task, byte[] Buffer)>();
@@ -137,11 +146,28 @@ internal sealed partial class BlobStore
                 if (read == 0)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
+                    if (result.Size == 0 && allowInline) result.Inline = [];
                     break;
                 }
 
                 var isOnlyChunk = result.Size == 0 && read < chunkSize;
+                if (isOnlyChunk && allowInline && read <= _options.InlineThreshold && read <= maxSize)
+                {
+                    result.Inline = buffer.AsSpan(0, read).ToArray();
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    result.Size = read;
+                    result.ContentHash = Convert.ToHexStringLower(SHA256.HashData(result.Inline));
+                    progress?.Report(read);
+                    return result;
+                }
+
                 result.Size += read;
+                if (result.Size > maxSize)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    throw new ArgumentException($"The content is larger than the {maxSize} bytes allowed.", nameof(content));
+                }
+
                 progress?.Report(result.Size);
                 inflight.Enqueue((Task.Run(() => StoreChunkAsync(buffer, read, strategy, result, cancellationToken), cancellationToken), buffer));
 

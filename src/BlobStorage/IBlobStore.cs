@@ -74,6 +74,50 @@ public interface IBlobStore : IAsyncDisposable
     /// <summary>Copies a blob. The copy shares the source's chunks: no byte is read or written.</summary>
     Task<BlobProperties> CopyAsync(string sourceContainer, string sourceName, string destinationContainer, string destinationName, BlobCopyOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Starts a multipart upload of a blob and returns its id. The options (content type, storage
+    /// class, tags, metadata, conditions) apply to the blob the upload completes as. The upload lives
+    /// in the metadata store: another process that opens the same folder can continue it.
+    /// </summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<string> StartMultipartUploadAsync(string container, string name, MultipartUploadOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Uploads one part, numbered 1 to 10,000, of at most 5 GiB; uploading a number again replaces
+    /// that part. Parts may be sent concurrently. The bytes stream into chunks like any upload.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The part number is outside 1 to 10,000.</exception>
+    /// <exception cref="ArgumentException">The part is larger than 5 GiB.</exception>
+    /// <exception cref="UploadNotFoundException">No such upload (never started, completed or aborted).</exception>
+    Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes an upload from the named parts, in ascending order, each with its ETag. Completion is
+    /// a metadata operation: the parts' chunks become the blob's without a byte being read or copied.
+    /// Parts not named are discarded. A failed check leaves the upload open.
+    /// </summary>
+    /// <exception cref="ArgumentException">The list is empty.</exception>
+    /// <exception cref="InvalidPartException">A part is missing, unknown, mismatched, out of order, or too small and not the last.</exception>
+    /// <exception cref="UploadNotFoundException">No such upload; a concurrent completion or abort won.</exception>
+    /// <exception cref="PreconditionFailedException">The upload's conditions do not hold for the blob now.</exception>
+    Task<BlobProperties> CompleteMultipartUploadAsync(string uploadId, IEnumerable<CompletedPart> parts, CancellationToken cancellationToken = default);
+
+    /// <summary>Aborts an upload; its parts' chunks are collected after the grace period.</summary>
+    /// <exception cref="UploadNotFoundException">No such upload.</exception>
+    Task AbortMultipartUploadAsync(string uploadId, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists one page of an upload's parts in ascending part number.</summary>
+    /// <exception cref="UploadNotFoundException">No such upload.</exception>
+    Task<PartListPage> ListPartsAsync(string uploadId, PartListOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets an upload in progress: its blob, parts so far, bytes so far, start and storage class.</summary>
+    /// <exception cref="UploadNotFoundException">No such upload.</exception>
+    Task<MultipartUpload> GetMultipartUploadAsync(string uploadId, CancellationToken cancellationToken = default);
+
+    /// <summary>The uploads in progress in a container, by blob name, then by start.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    IAsyncEnumerable<MultipartUpload> ListMultipartUploadsAsync(string container, CancellationToken cancellationToken = default);
+
     /// <summary>The store's totals: blobs, bytes, bytes after deduplication, operations, per container.</summary>
     Task<BlobStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default);
 

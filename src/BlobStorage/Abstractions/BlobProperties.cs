@@ -41,6 +41,14 @@ public sealed class BlobProperties
     /// <summary>When the blob was last downloaded, or null if never.</summary>
     public DateTimeOffset? LastAccessedOn { get; init; }
 
+    /// <summary>How many parts the blob was assembled from by a multipart upload; 0 for a single upload.</summary>
+    /// <remarks>
+    /// For a multipart blob <see cref="ContentHash"/> is not the SHA-256 of the content but, as S3
+    /// does, the SHA-256 of the parts' binary SHA-256s concatenated in order, followed by a hyphen and
+    /// the part count (<c>"9f86…08-3"</c>); its ETag is that value quoted.
+    /// </remarks>
+    public int PartCount { get; init; }
+
     /// <summary>Index tags: at most 10, keys up to 128 and values up to 256 characters.</summary>
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Empty;
 

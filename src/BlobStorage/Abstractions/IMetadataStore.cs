@@ -20,7 +20,7 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Every container, in ordinal order of names.</summary>
     ValueTask<IReadOnlyList<ContainerProperties>> ListContainersAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a container; with <paramref name="deleteContents"/>, its blobs too, releasing their chunks.</summary>
+    /// <summary>Deletes a container; with <paramref name="deleteContents"/>, its blobs too, releasing their chunks. Uploads in progress in it are aborted.</summary>
     /// <exception cref="ContainerNotFoundException">No such container.</exception>
     /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
     ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default);
@@ -64,6 +64,48 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>Every blob with its chunk list, for consistency checks.</summary>
     IAsyncEnumerable<BlobRecord> EnumerateBlobsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records a new multipart upload.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    ValueTask CreateMultipartUploadAsync(MultipartUpload upload, CancellationToken cancellationToken = default);
+
+    /// <summary>The upload with its part count and bytes so far, or null when it does not exist (any more).</summary>
+    ValueTask<MultipartUpload?> GetMultipartUploadAsync(string uploadId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores a part, counting a reference to each of its chunks; a part of the same number is
+    /// replaced and its chunks released.
+    /// </summary>
+    /// <exception cref="UploadNotFoundException">The upload was completed or aborted meanwhile.</exception>
+    ValueTask CommitPartAsync(PartRecord part, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> parts numbered above <paramref name="afterPartNumber"/>, ascending.</summary>
+    /// <exception cref="UploadNotFoundException">No such upload.</exception>
+    ValueTask<IReadOnlyList<UploadedPart>> ListPartsAsync(string uploadId, int afterPartNumber, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The uploads in progress in a container, by blob name then start.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    ValueTask<IReadOnlyList<MultipartUpload>> ListMultipartUploadsAsync(string container, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Finishes an upload in one transaction: checks every named part (present, ETag, size) and the
+    /// upload's conditions, makes the parts' chunk lists, in order, the blob's (moving their references,
+    /// not copying a byte), releases parts not named and the blob's previous version, and forgets the upload.
+    /// A failed check leaves the upload as it was.
+    /// </summary>
+    /// <exception cref="UploadNotFoundException">No such upload (completed or aborted already).</exception>
+    /// <exception cref="InvalidPartException">A part is missing, its ETag differs, or it is too small and not the last.</exception>
+    ValueTask<BlobRecord> CompleteMultipartUploadAsync(MultipartCompletion completion, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets an upload and releases its parts' chunks.</summary>
+    /// <exception cref="UploadNotFoundException">No such upload.</exception>
+    ValueTask AbortMultipartUploadAsync(string uploadId, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> ids of uploads started before <paramref name="startedBefore"/>.</summary>
+    ValueTask<IReadOnlyList<string>> GetStaleMultipartUploadsAsync(DateTimeOffset startedBefore, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Every stored part with its chunk list, for consistency checks.</summary>
+    IAsyncEnumerable<PartRecord> EnumeratePartsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Every chunk row with its reference count, for consistency checks.</summary>
     IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync(CancellationToken cancellationToken = default);

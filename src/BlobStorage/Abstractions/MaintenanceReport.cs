@@ -12,6 +12,9 @@ public sealed class MaintenanceReport
     /// <summary>Chunk files no metadata referred to (left by a crash or a failed upload) that were removed.</summary>
     public long OrphansRemoved { get; init; }
 
+    /// <summary>Multipart uploads aborted because they were older than <c>AbortIncompleteMultipartUploadsAfter</c>.</summary>
+    public long MultipartUploadsAborted { get; init; }
+
     /// <summary>Access counts written to the metadata store.</summary>
     public long AccessRecordsFlushed { get; init; }
 }

@@ -19,6 +19,7 @@ internal sealed class BlobStorageTelemetry : IDisposable
     private readonly Counter<long> _operations;
     private readonly Counter<long> _bytes;
     private BlobStatistics _snapshot = new();
+    private int _changed;
 
     public BlobStorageTelemetry()
     {
@@ -40,9 +41,17 @@ internal sealed class BlobStorageTelemetry : IDisposable
     {
         _operations.Add(1, new KeyValuePair<string, object?>("operation", "write"));
         _bytes.Add(bytes, new KeyValuePair<string, object?>("direction", "write"));
+        Volatile.Write(ref _changed, 1);
     }
 
-    public void Delete(long count = 1) => _operations.Add(count, new KeyValuePair<string, object?>("operation", "delete"));
+    public void Delete(long count = 1)
+    {
+        _operations.Add(count, new KeyValuePair<string, object?>("operation", "delete"));
+        Volatile.Write(ref _changed, 1);
+    }
+
+    /// <summary>True once after writes or deletes since the last call: the snapshot behind the gauges is stale.</summary>
+    public bool TakeChanged() => Interlocked.Exchange(ref _changed, 0) == 1;
 
     public void Update(BlobStatistics statistics) => Volatile.Write(ref _snapshot, statistics);
 

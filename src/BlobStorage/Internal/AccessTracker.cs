@@ -42,7 +42,9 @@ internal sealed class AccessTracker : IDisposable
             entry.Count++;
             entry.Bytes += bytes;
             if (now > entry.Last) entry.Last = now;
-            return _pending.Count >= _batchSize;
+
+            // Only the record that fills the batch asks for a flush; the ones after it ride along.
+            return entry.Count == 1 && _pending.Count == _batchSize;
         }
     }
 

@@ -57,6 +57,50 @@ internal static class Migrations
         );
         INSERT INTO stats VALUES (1, 0, 0, 0, 0, 0, 0, 0);
         """,
+
+        // 2: multipart uploads; their parts hold chunk references until completion moves them to the blob.
+        """
+        ALTER TABLE blobs ADD COLUMN part_count INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY,
+            container_id INTEGER NOT NULL,
+            name BLOB NOT NULL,
+            content_type TEXT NOT NULL,
+            storage_class INTEGER NOT NULL,
+            tags TEXT NULL,
+            metadata TEXT NULL,
+            if_match TEXT NULL,
+            if_none_match TEXT NULL,
+            if_modified_since INTEGER NULL,
+            if_unmodified_since INTEGER NULL,
+            started INTEGER NOT NULL
+        );
+        CREATE INDEX uploads_by_container ON uploads (container_id, name, started);
+        CREATE INDEX uploads_by_start ON uploads (started);
+        CREATE TABLE parts (
+            upload_id TEXT NOT NULL,
+            part_number INTEGER NOT NULL,
+            etag TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            uploaded INTEGER NOT NULL,
+            chunks BLOB NOT NULL,
+            PRIMARY KEY (upload_id, part_number)
+        ) WITHOUT ROWID;
+        """,
+
+        // 3: small blobs kept whole in a table of their own (rows of the blobs table stay small, so
+        // updating access counts or listing never touches content), shared by copies through a
+        // reference count, each with a checksum verified on every read.
+        """
+        CREATE TABLE inline_content (
+            id INTEGER PRIMARY KEY,
+            refcount INTEGER NOT NULL,
+            checksum INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        ALTER TABLE blobs ADD COLUMN inline_id INTEGER NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;

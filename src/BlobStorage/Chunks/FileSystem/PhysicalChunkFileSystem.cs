@@ -1,0 +1,66 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace BlobStorage.Chunks.FileSystem;
+
+/// <summary>The real disk, through <see cref="RandomAccess"/> and one handle per file.</summary>
+internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
+{
+    public static PhysicalChunkFileSystem Instance { get; } = new();
+
+    public override void CreateDirectory(string path) => Directory.CreateDirectory(path);
+
+    public override bool DirectoryExists(string path) => Directory.Exists(path);
+
+    public override bool FileExists(string path) => File.Exists(path);
+
+    public override WritableFile CreateNew(string path, long preallocate) =>
+        new Writable(File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, preallocate));
+
+    public override ReadableFile OpenRead(string path)
+    {
+        try
+        {
+            return new Readable(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete));
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new FileNotFoundException(ex.Message, path, ex);
+        }
+    }
+
+    public override void Move(string source, string destination, bool overwrite = true)
+    {
+        try
+        {
+            File.Move(source, destination, overwrite);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new FileNotFoundException(ex.Message, source, ex);
+        }
+    }
+
+    public override void FlushDirectory(string path) => DirectoryFlush.Flush(path);
+
+    public override void DeleteFile(string path) => File.Delete(path);
+
+    public override IEnumerable<string> EnumerateFiles(string directory) => Directory.EnumerateFiles(directory);
+
+    private sealed class Writable(SafeFileHandle handle) : WritableFile
+    {
+        public override void Write(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long offset) => RandomAccess.Write(handle, buffers, offset);
+
+        public override void Flush() => RandomAccess.FlushToDisk(handle);
+
+        public override void Dispose() => handle.Dispose();
+    }
+
+    private sealed class Readable(SafeFileHandle handle) : ReadableFile
+    {
+        public override long Length => RandomAccess.GetLength(handle);
+
+        public override int Read(Span<byte> destination, long offset) => RandomAccess.Read(handle, destination, offset);
+
+        public override void Dispose() => handle.Dispose();
+    }
+}
