@@ -76,7 +76,8 @@ public class AddBlobStorageTests
 
         var store = provider.GetRequiredService<IBlobStore>();
         await store.CreateContainerAsync("data");
-        var content = Streams.Bytes(500);
+        // Larger than the inline threshold (64 KiB), smaller than a chunk (4 MiB): one chunk file.
+        var content = Streams.Bytes(100_000);
         await store.UploadBytesAsync("data", "blob", content);
 
         var id = Streams.Sha256(content);

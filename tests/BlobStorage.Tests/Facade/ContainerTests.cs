@@ -1,5 +1,7 @@
 using BlobStorage.Abstractions;
+using BlobStorage.Metadata.Sqlite;
 using BlobStorage.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BlobStorage.Tests.Facade;
 
@@ -182,11 +184,12 @@ public class ContainerTests
         await t.Store.CreateContainerAsync("doomed");
         await t.Store.CreateContainerAsync("kept");
         var big = Streams.Bytes(3 * TestStore.ChunkSize + 10, seed: 3);
-        var shared = Streams.Bytes(500, seed: 4);
+        var shared = Streams.Bytes(TestStore.ChunkSize + 500, seed: 4);
         await t.Store.UploadBytesAsync("doomed", "big", big);
         await t.Store.UploadBytesAsync("doomed", "x/shared", shared);
         await t.Store.UploadBytesAsync("kept", "shared", shared);
-        FacadeTestKit.ChunkFiles(t.RootPath).Should().HaveCount(5);
+        await t.Store.UploadBytesAsync("doomed", "small", [1, 2, 3]);
+        FacadeTestKit.ChunkFiles(t.RootPath).Should().HaveCount(6);
 
         await t.Store.DeleteContainerAsync("doomed", deleteContents: true);
 
@@ -199,12 +202,12 @@ public class ContainerTests
         stats.TotalBlobs.Should().Be(1);
         stats.TotalBytes.Should().Be(shared.Length);
         stats.StoredBytes.Should().Be(shared.Length);
-        stats.DeleteOperations.Should().Be(2);
+        stats.DeleteOperations.Should().Be(3);
         stats.Containers.Select(c => c.Name).Should().Equal("kept");
 
         // Inside the grace period nothing is collected.
         (await t.Store.RunMaintenanceAsync()).ChunksCollected.Should().Be(0);
-        FacadeTestKit.ChunkFiles(t.RootPath).Should().HaveCount(5);
+        FacadeTestKit.ChunkFiles(t.RootPath).Should().HaveCount(6);
 
         t.Time.Advance(TimeSpan.FromMinutes(16));
         var report = await t.Store.RunMaintenanceAsync();
@@ -214,7 +217,10 @@ public class ContainerTests
         var verify = await t.Store.VerifyAsync(verifyContent: true);
         verify.IsClean.Should().BeTrue();
         verify.ChunksAwaitingCollection.Should().Be(0);
-        FacadeTestKit.ChunkFiles(t.RootPath).Should().ContainSingle().Which.Should().EndWith(Streams.Sha256(shared));
+        FacadeTestKit.ChunkFiles(t.RootPath).Should().Equal(
+            new[] { shared.AsSpan(0, TestStore.ChunkSize).ToArray(), shared.AsSpan(TestStore.ChunkSize).ToArray() }
+                .Select(part => FacadeTestKit.ChunkPath(t.RootPath, Streams.Sha256(part)))
+                .Order(StringComparer.Ordinal));
         (await t.Store.DownloadBytesAsync("kept", "shared")).Should().Equal(shared);
 
         // A container of the same name starts empty.
@@ -246,5 +252,45 @@ public class ContainerTests
         FacadeTestKit.ChunkFiles(t.RootPath).Should().BeEmpty();
         (await t.Store.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
         (await t.Store.GetStatisticsAsync()).StoredBytes.Should().Be(0);
+    }
+
+    [Test]
+    public async Task An_upload_that_starts_after_a_container_is_recreated_uses_the_new_settings()
+    {
+        using var folder = new TempFolder("gated");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        Task<IBlobStore> Open(IMetadataStore? metadata = null)
+        {
+            var builder = new BlobStoreBuilder(folder.Path).Configure(o => o.MaintenanceInterval = Timeout.InfiniteTimeSpan).UseTimeProvider(time);
+            return (metadata is null ? builder : builder.UseMetadataStore(metadata)).OpenAsync();
+        }
+
+        await using (var first = await Open())
+        {
+            await first.CreateContainerAsync("data", new ContainerOptions { DefaultStorageClass = StorageClass.Archive });
+        }
+
+        var (metadata, gate) = GatedMetadataStore.Wrap(new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(folder.Path, "metadata.db") }));
+        await using var disposeMetadata = metadata;
+        await using var store = await Open(metadata);
+
+        // An upload looks the container up (and reads Archive) while the container is deleted and created again as Standard.
+        gate.HoldNextContainerLookup();
+        var racing = store.UploadBytesAsync("data", "racing", [1]);
+        try
+        {
+            await gate.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await store.DeleteContainerAsync("data");
+            await store.CreateContainerAsync("data", new ContainerOptions { DefaultStorageClass = StorageClass.Standard });
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await racing;
+        var later = await store.UploadBytesAsync("data", "later", [2]);
+
+        later.StorageClass.Should().Be(StorageClass.Standard, "an upload that starts after the container was recreated must see its new default storage class");
     }
 }

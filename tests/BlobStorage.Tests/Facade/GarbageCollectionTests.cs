@@ -16,7 +16,7 @@ public class GarbageCollectionTests
         await t.Store.CreateContainerAsync("data");
         var old = Streams.Bytes(3 * Chunk, seed: 1);
         await t.Store.UploadBytesAsync("data", "blob", old);
-        await t.Store.UploadBytesAsync("data", "blob", Streams.Bytes(100, seed: 2));
+        await t.Store.UploadBytesAsync("data", "blob", Streams.Bytes(Chunk, seed: 2));
 
         var report = await t.Store.RunMaintenanceAsync();
         report.ChunksCollected.Should().Be(0);
@@ -37,7 +37,7 @@ public class GarbageCollectionTests
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
         var old = Streams.Bytes(3 * Chunk + 10, seed: 1);
-        var current = Streams.Bytes(100, seed: 2);
+        var current = Streams.Bytes(Chunk, seed: 2);
         await t.Store.UploadBytesAsync("data", "blob", old);
         await t.Store.UploadBytesAsync("data", "blob", current);
 
@@ -138,7 +138,7 @@ public class GarbageCollectionTests
         var download = await t.Store.DownloadAsync("data", "blob");
         var head = new byte[10];
         await download.Content.ReadExactlyAsync(head);
-        await t.Store.UploadBytesAsync("data", "blob", Streams.Bytes(50, seed: 9));
+        await t.Store.UploadBytesAsync("data", "blob", Streams.Bytes(Chunk, seed: 9));
         t.Time.Advance(Grace);
         (await t.Store.RunMaintenanceAsync()).ChunksCollected.Should().Be(0);
 

@@ -1,71 +1,96 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
 using BlobStorage.Abstractions;
 
 namespace BlobStorage.Tests.Facade;
 
 /// <summary>
-/// Wraps a metadata store and can hold access-count writes at a gate, so a test can look at the
-/// store while a flush is under way.
+/// Wraps a metadata store so that a test can hold a call at a gate and look at the store while the
+/// call is under way: access-count writes are held before they reach the store, a container lookup
+/// after it has read its answer. A <see cref="DispatchProxy"/> forwards every other member, so the
+/// wrapper keeps up with the interface as it grows.
 /// </summary>
-internal sealed class GatedMetadataStore(IMetadataStore inner) : IMetadataStore
+public class GatedMetadataStore : DispatchProxy
 {
-    private TaskCompletionSource? _gate;
+    private IMetadataStore _inner = null!;
+    private TaskCompletionSource? _accessGate;
+    private TaskCompletionSource? _lookupGate;
+    private int _lookupArmed;
 
-    /// <summary>Completes when a held <see cref="RecordAccessAsync"/> has reached the gate.</summary>
+    /// <summary>Completes when a held call has reached its gate.</summary>
     public TaskCompletionSource Entered { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Holds every following access-count write until <see cref="Release"/>.</summary>
-    public void Hold()
+    public static (IMetadataStore Store, GatedMetadataStore Gate) Wrap(IMetadataStore inner)
+    {
+        var store = Create<IMetadataStore, GatedMetadataStore>();
+        var gate = (GatedMetadataStore)(object)store;
+        gate._inner = inner;
+        return (store, gate);
+    }
+
+    /// <summary>Holds every following access-count write, before it reaches the store, until <see cref="Release"/>.</summary>
+    public void HoldAccessWrites()
     {
         Entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _accessGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
-
-    public async ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default)
+    /// <summary>Holds the next container lookup, after it has read its answer, until <see cref="Release"/>.</summary>
+    public void HoldNextContainerLookup()
     {
-        if (_gate is { } gate)
+        Entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _lookupGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _lookupArmed, 1);
+    }
+
+    public void Release()
+    {
+        Interlocked.Exchange(ref _accessGate, null)?.TrySetResult();
+        Interlocked.Exchange(ref _lookupGate, null)?.TrySetResult();
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        if (targetMethod.Name == nameof(IMetadataStore.RecordAccessAsync) && _accessGate is { } accessGate)
         {
-            Entered.TrySetResult();
-            await gate.Task.WaitAsync(cancellationToken);
+            // The interface method returns a ValueTask; a Task-backed one carries the held write.
+            return new ValueTask(HeldWriteAsync(accessGate, targetMethod, args));
         }
 
-        await inner.RecordAccessAsync(accesses, cancellationToken);
+        if (targetMethod.Name == nameof(IMetadataStore.GetContainerAsync) && Interlocked.Exchange(ref _lookupArmed, 0) == 1 && _lookupGate is { } lookupGate)
+        {
+            return new ValueTask<ContainerProperties?>(HeldLookupAsync(lookupGate, targetMethod, args));
+        }
+
+        return Forward(targetMethod, args);
     }
 
-    public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
+    private async Task HeldWriteAsync(TaskCompletionSource gate, MethodInfo targetMethod, object?[]? args)
+    {
+        Entered.TrySetResult();
+        await gate.Task;
+        await (ValueTask)Forward(targetMethod, args)!;
+    }
 
-    public ValueTask CreateContainerAsync(ContainerProperties container, CancellationToken cancellationToken = default) => inner.CreateContainerAsync(container, cancellationToken);
+    private async Task<ContainerProperties?> HeldLookupAsync(TaskCompletionSource gate, MethodInfo targetMethod, object?[]? args)
+    {
+        var answer = await (ValueTask<ContainerProperties?>)Forward(targetMethod, args)!;
+        Entered.TrySetResult();
+        await gate.Task;
+        return answer;
+    }
 
-    public ValueTask<ContainerProperties?> GetContainerAsync(string name, CancellationToken cancellationToken = default) => inner.GetContainerAsync(name, cancellationToken);
-
-    public ValueTask<IReadOnlyList<ContainerProperties>> ListContainersAsync(CancellationToken cancellationToken = default) => inner.ListContainersAsync(cancellationToken);
-
-    public ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default) => inner.DeleteContainerAsync(name, deleteContents, now, cancellationToken);
-
-    public ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default) => inner.GetBlobAsync(container, name, cancellationToken);
-
-    public ValueTask<BlobRecord> CommitBlobAsync(BlobRecord blob, BlobRequestConditions? conditions, CancellationToken cancellationToken = default) => inner.CommitBlobAsync(blob, conditions, cancellationToken);
-
-    public ValueTask<BlobRecord> CopyBlobAsync(BlobCopyRequest request, CancellationToken cancellationToken = default) => inner.CopyBlobAsync(request, cancellationToken);
-
-    public ValueTask<BlobRecord> DeleteBlobAsync(string container, string name, BlobRequestConditions? conditions, DateTimeOffset now, CancellationToken cancellationToken = default) => inner.DeleteBlobAsync(container, name, conditions, now, cancellationToken);
-
-    public ValueTask<BlobRecord> UpdateBlobMetadataAsync(string container, string name, BlobMetadataUpdate update, string newETag, DateTimeOffset now, CancellationToken cancellationToken = default) => inner.UpdateBlobMetadataAsync(container, name, update, newETag, now, cancellationToken);
-
-    public ValueTask<BlobListing> ListBlobsAsync(string container, BlobListQuery query, CancellationToken cancellationToken = default) => inner.ListBlobsAsync(container, query, cancellationToken);
-
-    public ValueTask<BlobStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default) => inner.GetStatisticsAsync(cancellationToken);
-
-    public ValueTask<IReadOnlyList<ChunkReference>> GetCollectableChunksAsync(DateTimeOffset unreferencedBefore, int limit, CancellationToken cancellationToken = default) => inner.GetCollectableChunksAsync(unreferencedBefore, limit, cancellationToken);
-
-    public ValueTask<IReadOnlyList<ChunkReference>> RemoveChunksAsync(IReadOnlyCollection<ChunkId> ids, DateTimeOffset unreferencedBefore, CancellationToken cancellationToken = default) => inner.RemoveChunksAsync(ids, unreferencedBefore, cancellationToken);
-
-    public ValueTask<bool> ContainsChunkAsync(ChunkId id, CancellationToken cancellationToken = default) => inner.ContainsChunkAsync(id, cancellationToken);
-
-    public IAsyncEnumerable<BlobRecord> EnumerateBlobsAsync(CancellationToken cancellationToken = default) => inner.EnumerateBlobsAsync(cancellationToken);
-
-    public IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync(CancellationToken cancellationToken = default) => inner.EnumerateChunksAsync(cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    private object? Forward(MethodInfo targetMethod, object?[]? args)
+    {
+        try
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
+    }
 }

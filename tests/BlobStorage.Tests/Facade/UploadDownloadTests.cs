@@ -330,7 +330,7 @@ public class UploadDownloadTests
     {
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
-        var original = Streams.Bytes(100, seed: 1);
+        var original = Streams.Bytes(Chunk, seed: 1);
         var before = await t.Store.UploadBytesAsync("data", "blob", original);
 
         await FluentActions.Awaiting(() => t.Store.UploadAsync("data", "blob", new FailingStream(new GeneratedStream(10L * Chunk), failAfter: (3 * Chunk) + 10)))
@@ -441,7 +441,7 @@ public class UploadDownloadTests
     {
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
-        await t.Store.UploadBytesAsync("data", "blob", Streams.Bytes(100));
+        await t.Store.UploadBytesAsync("data", "blob", Streams.Bytes(2 * Chunk));
 
         await using var download = await t.Store.DownloadAsync("data", "blob");
         download.Content.CanRead.Should().BeTrue();

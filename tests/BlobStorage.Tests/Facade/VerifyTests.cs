@@ -16,8 +16,9 @@ public class VerifyTests
         await t.Store.CreateContainerAsync("one");
         await t.Store.CreateContainerAsync("two");
         await t.Store.UploadBytesAsync("one", "a", Streams.Bytes(2 * Chunk + 1, seed: 1));
-        await t.Store.UploadBytesAsync("one", "b", Streams.Bytes(10, seed: 2));
-        await t.Store.UploadBytesAsync("two", "c", Streams.Bytes(10, seed: 2));
+        await t.Store.UploadBytesAsync("one", "b", Streams.Bytes(Chunk, seed: 2));
+        await t.Store.UploadBytesAsync("two", "c", Streams.Bytes(Chunk, seed: 2));
+        await t.Store.UploadBytesAsync("two", "small", Streams.Bytes(10, seed: 3));
         await t.Store.UploadBytesAsync("two", "empty", []);
 
         foreach (var content in new[] { false, true })
@@ -27,7 +28,7 @@ public class VerifyTests
             report.MissingChunks.Should().BeEmpty();
             report.UnreferencedChunks.Should().BeEmpty();
             report.ReferenceCountMismatches.Should().BeEmpty();
-            report.BlobsChecked.Should().Be(4);
+            report.BlobsChecked.Should().Be(5);
             report.ChunksChecked.Should().Be(4);
             report.ChunksAwaitingCollection.Should().Be(0);
         }
@@ -111,7 +112,7 @@ public class VerifyTests
     {
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
-        var content = Streams.Bytes(5000, seed: 5);
+        var content = Streams.Bytes(Chunk, seed: 5);
         var properties = await t.Store.UploadBytesAsync("data", "blob", content);
         await FlipByteAsync(FacadeTestKit.ChunkPath(t.RootPath, properties.ContentHash), HeaderSize + content.Length - 1);
 
@@ -128,7 +129,7 @@ public class VerifyTests
     {
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
-        var content = Streams.Bytes(5000, seed: 6);
+        var content = Streams.Bytes(Chunk, seed: 6);
         var properties = await t.Store.UploadBytesAsync("data", "blob", content);
         var path = FacadeTestKit.ChunkPath(t.RootPath, properties.ContentHash);
         await using (var file = new FileStream(path, FileMode.Open, FileAccess.Write)) file.SetLength(HeaderSize + 100);
