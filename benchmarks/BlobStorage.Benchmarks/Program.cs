@@ -2,12 +2,18 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks                  every BenchmarkDotNet benchmark
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- bdn --job short --filter '*.Upload'
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
 
 if (args.Length > 0 && args[0] == "roundtrip")
 {
     return await RoundTripCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "multipart")
+{
+    return await MultipartCommand.RunAsync(args[1..]);
 }
 
 var switcherArgs = args.Length > 0 && args[0] == "bdn" ? args[1..] : args;

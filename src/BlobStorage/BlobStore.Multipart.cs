@@ -66,7 +66,8 @@ internal sealed partial class BlobStore
         }
         catch
         {
-            AddSuspects(written.NewlyWritten);
+            // Every chunk it touched, not only those it wrote: another failed upload may have written one it found.
+            AddSuspects(written.Pinned);
             throw;
         }
         finally

@@ -86,7 +86,8 @@ internal sealed partial class BlobStore
         }
         catch
         {
-            AddSuspects(written.NewlyWritten);
+            // Every chunk it touched, not only those it wrote: another failed upload may have written one it found.
+            AddSuspects(written.Pinned);
             throw;
         }
         finally
@@ -100,8 +101,6 @@ internal sealed partial class BlobStore
         public List<ChunkReference> Chunks { get; } = [];
 
         public List<ChunkId> Pinned { get; } = [];
-
-        public List<ChunkId> NewlyWritten { get; } = [];
 
         public long Size { get; set; }
 
@@ -231,7 +230,7 @@ internal sealed partial class BlobStore
             }
 
             _leases.UnpinAll(result.Pinned);
-            AddSuspects(result.NewlyWritten);
+            AddSuspects(result.Pinned);
             throw;
         }
     }
@@ -241,10 +240,7 @@ internal sealed partial class BlobStore
         var id = ChunkId.Compute(buffer.AsSpan(0, length));
         await _leases.PinAsync(id, cancellationToken).ConfigureAwait(false);
         lock (result) result.Pinned.Add(id);
-        if (await _replicator.WriteAsync(id, buffer.AsMemory(0, length), strategy, cancellationToken).ConfigureAwait(false))
-        {
-            lock (result) result.NewlyWritten.Add(id);
-        }
+        await _replicator.WriteAsync(id, buffer.AsMemory(0, length), strategy, cancellationToken).ConfigureAwait(false);
 
         return new ChunkReference(id, length);
     }

@@ -344,22 +344,12 @@ public sealed partial class SqliteMetadataStore
         string? etag = null,
         DateTimeOffset? modified = null,
         IReadOnlyDictionary<string, string>? tags = null,
-        IReadOnlyDictionary<string, string>? metadata = null) => new()
+        IReadOnlyDictionary<string, string>? metadata = null) => p with
         {
-            Container = p.Container,
-            Name = p.Name,
-            VersionId = p.VersionId,
-            Size = p.Size,
-            ContentType = p.ContentType,
             ETag = etag ?? p.ETag,
-            ContentHash = p.ContentHash,
-            StorageClass = p.StorageClass,
             CreatedOn = createdOn,
             LastModified = modified ?? p.LastModified,
-            AccessCount = p.AccessCount,
-            LastAccessedOn = p.LastAccessedOn,
             Tags = tags ?? p.Tags,
             Metadata = metadata ?? p.Metadata,
-            PartCount = p.PartCount,
         };
 }

@@ -62,6 +62,13 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             }
 
             Migrations.Apply(session, _options.DatabasePath);
+
+            // Touch every table's root page now, so a damaged file fails at open with a clear error, not at the first call.
+            foreach (var table in new[] { "containers", "blobs", "chunks", "stats", "uploads", "parts", "inline_content" })
+            {
+                session.Command($"SELECT 1 FROM {table} LIMIT 1;").ExecuteScalar();
+            }
+
             _writer = session;
             return ValueTask.CompletedTask;
         }
@@ -88,8 +95,8 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     /// </summary>
     private async ValueTask<T> WriteAsync<T>(Func<SqliteSession, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
-        if (_writer is null) throw NotInitialized();
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_writer is null) throw NotInitialized();
         cancellationToken.ThrowIfCancellationRequested();
         var pending = new PendingWrite<T>(work);
         _pendingWrites.Enqueue(pending);
