@@ -14,6 +14,7 @@ public class GatedMetadataStore : DispatchProxy
 {
     private IMetadataStore _inner = null!;
     private TaskCompletionSource? _accessGate;
+    private bool _holdAfterCommit;
     private TaskCompletionSource? _lookupGate;
     private int _lookupArmed;
 
@@ -28,10 +29,14 @@ public class GatedMetadataStore : DispatchProxy
         return (store, gate);
     }
 
-    /// <summary>Holds every following access-count write, before it reaches the store, until <see cref="Release"/>.</summary>
-    public void HoldAccessWrites()
+    /// <summary>
+    /// Holds every following access-count write until <see cref="Release"/>: before it reaches the
+    /// store, or with <paramref name="afterCommit"/> after the store has committed it but before the caller hears so.
+    /// </summary>
+    public void HoldAccessWrites(bool afterCommit = false)
     {
         Entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _holdAfterCommit = afterCommit;
         _accessGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -68,9 +73,10 @@ public class GatedMetadataStore : DispatchProxy
 
     private async Task HeldWriteAsync(TaskCompletionSource gate, MethodInfo targetMethod, object?[]? args)
     {
+        if (_holdAfterCommit) await (ValueTask)Forward(targetMethod, args)!;
         Entered.TrySetResult();
         await gate.Task;
-        await (ValueTask)Forward(targetMethod, args)!;
+        if (!_holdAfterCommit) await (ValueTask)Forward(targetMethod, args)!;
     }
 
     private async Task<ContainerProperties?> HeldLookupAsync(TaskCompletionSource gate, MethodInfo targetMethod, object?[]? args)
