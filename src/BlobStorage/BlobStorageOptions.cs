@@ -55,6 +55,10 @@ public sealed class BlobStorageOptions
     /// <summary>Multipart uploads started longer ago than this are aborted by the maintenance pass. Default 7 days.</summary>
     public TimeSpan AbortIncompleteMultipartUploadsAfter { get; set; } = TimeSpan.FromDays(7);
 
+    // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
+    private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
+    private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
+
     /// <summary>Checks every setting and returns the first problem, naming the setting, or null.</summary>
     internal string? Validate()
     {
@@ -72,18 +76,18 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(SynchronousMode)} must be Full or Normal; it is {(int)SynchronousMode}.";
         if (BusyTimeout <= TimeSpan.Zero || BusyTimeout > TimeSpan.FromHours(1))
             return $"{nameof(BlobStorageOptions)}.{nameof(BusyTimeout)} must be more than zero and at most an hour; it is {BusyTimeout}.";
-        if (GarbageCollectionGracePeriod < TimeSpan.Zero)
-            return $"{nameof(BlobStorageOptions)}.{nameof(GarbageCollectionGracePeriod)} must not be negative; it is {GarbageCollectionGracePeriod}.";
-        if (MaintenanceInterval <= TimeSpan.Zero && MaintenanceInterval != Timeout.InfiniteTimeSpan)
-            return $"{nameof(BlobStorageOptions)}.{nameof(MaintenanceInterval)} must be positive or Timeout.InfiniteTimeSpan; it is {MaintenanceInterval}.";
-        if (AccessFlushInterval <= TimeSpan.Zero)
-            return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive; it is {AccessFlushInterval}.";
+        if (GarbageCollectionGracePeriod < TimeSpan.Zero || GarbageCollectionGracePeriod > MaxAge)
+            return $"{nameof(BlobStorageOptions)}.{nameof(GarbageCollectionGracePeriod)} must be between zero and {MaxAge.TotalDays:F0} days; it is {GarbageCollectionGracePeriod}.";
+        if ((MaintenanceInterval <= TimeSpan.Zero || MaintenanceInterval > MaxTimerPeriod) && MaintenanceInterval != Timeout.InfiniteTimeSpan)
+            return $"{nameof(BlobStorageOptions)}.{nameof(MaintenanceInterval)} must be positive and at most {MaxTimerPeriod.TotalDays:F0} days, or Timeout.InfiniteTimeSpan; it is {MaintenanceInterval}.";
+        if (AccessFlushInterval <= TimeSpan.Zero || AccessFlushInterval > MaxTimerPeriod)
+            return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive and at most {MaxTimerPeriod.TotalDays:F0} days; it is {AccessFlushInterval}.";
         if (AccessFlushBatchSize < 1)
             return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushBatchSize)} must be at least 1; it is {AccessFlushBatchSize}.";
         if (MultipartMinimumPartSize is < 1 or > MaxPartSize)
             return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
-        if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero)
-            return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive; it is {AbortIncompleteMultipartUploadsAfter}.";
+        if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero || AbortIncompleteMultipartUploadsAfter > MaxAge)
+            return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive and at most {MaxAge.TotalDays:F0} days; it is {AbortIncompleteMultipartUploadsAfter}.";
         return null;
     }
 }

@@ -21,6 +21,7 @@ internal sealed partial class BlobStore
             // A collection that ends between reading the record and pinning its chunks may have deleted
             // one of them (the blob overwritten and its old chunks past their grace period): then read again.
             var epoch = _leases.CollectionEpoch;
+            var generation = _access.Generation;
             var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
                 ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
             var properties = record.Properties;
@@ -30,8 +31,8 @@ internal sealed partial class BlobStore
             if (record.InlineContent is { } inline)
             {
                 // Verified by the metadata store as it read the row; served from memory.
-                RecordRead(container, name, properties.VersionId, length);
-                return new BlobDownload(_access.Merge(properties), new MemoryStream(inline, (int)offset, (int)length, writable: false), offset, length);
+                var inlineProperties = await DownloadedPropertiesAsync(properties, generation, cancellationToken).ConfigureAwait(false);
+                return new BlobDownload(CountThisRead(inlineProperties, length), new MemoryStream(inline, (int)offset, (int)length, writable: false), offset, length);
             }
 
             // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.
@@ -56,20 +57,54 @@ internal sealed partial class BlobStore
                 continue;
             }
 
+            BlobProperties merged;
+            try
+            {
+                merged = await DownloadedPropertiesAsync(properties, generation, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _leases.UnpinAll(pinned);
+                throw;
+            }
+
             var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
-            RecordRead(container, name, properties.VersionId, length);
-            return new BlobDownload(_access.Merge(properties), stream, offset, length);
+            return new BlobDownload(CountThisRead(merged, length), stream, offset, length);
         }
     }
 
-    private void RecordRead(string container, string name, string versionId, long length)
+    /// <summary>The properties a download reports, with exact access counts of the version it reads (this download not yet counted).</summary>
+    private async Task<BlobProperties> DownloadedPropertiesAsync(BlobProperties properties, long generation, CancellationToken cancellationToken)
     {
-        if (_access.Record(container, name, versionId, length, _time.GetUtcNow()))
+        if (_access.TryMerge(properties, generation, out var merged)) return merged;
+        try
+        {
+            var current = await PropertiesAsync(properties.Container, properties.Name, cancellationToken).ConfigureAwait(false);
+            if (current.VersionId == properties.VersionId) return current;
+        }
+        catch (BlobStorageException)
+        {
+            // Overwritten or deleted meanwhile: the version being read keeps the counts read with it.
+        }
+
+        return properties;
+    }
+
+    /// <summary>Records this download and returns the properties with it counted.</summary>
+    private BlobProperties CountThisRead(BlobProperties properties, long length)
+    {
+        var now = _time.GetUtcNow();
+        if (_access.Record(properties.Container, properties.Name, properties.VersionId, length, now))
         {
             _ = FlushAccessInBackgroundAsync();
         }
 
         _telemetry.Read(length);
+        return properties with
+        {
+            AccessCount = properties.AccessCount + 1,
+            LastAccessedOn = properties.LastAccessedOn is { } last && last > now ? last : now,
+        };
     }
 
     private static IEnumerable<ChunkReference> ChunksInRange(IReadOnlyList<ChunkReference> chunks, long offset, long length)

@@ -120,20 +120,21 @@ internal sealed partial class BlobStore
                 // The row goes first: once it is gone nothing can count a reference to the chunk without
                 // writing it again, and an upload of the same bytes waits on the claim until the file is gone.
                 var removed = await _metadata.RemoveChunksAsync(claimed, cutoff, cancellationToken).ConfigureAwait(false);
-                foreach (var chunk in removed)
+                for (var i = 0; i < removed.Count; i++)
                 {
                     try
                     {
-                        await _replicator.DeleteAsync(chunk.Id, cancellationToken).ConfigureAwait(false);
+                        await _replicator.DeleteAsync(removed[i].Id, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (IOException)
+                    catch
                     {
-                        AddSuspects([chunk.Id]);
+                        // Their rows are gone: only the orphan check finds these files again, so hand it all that are left.
+                        AddSuspects([.. removed.Skip(i).Select(c => c.Id)]);
                         throw;
                     }
 
                     collected++;
-                    reclaimed += chunk.Length;
+                    reclaimed += removed[i].Length;
                 }
 
                 if (removed.Count == 0) break;
@@ -153,7 +154,17 @@ internal sealed partial class BlobStore
             _suspects = [];
         }
 
-        var orphans = await RemoveOrphansAsync(suspects.Distinct().ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
+        long orphans;
+        try
+        {
+            orphans = await RemoveOrphansAsync(suspects.Distinct().ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Checked again next pass; the check asks the metadata store first, so a repeat is harmless.
+            AddSuspects(suspects);
+            throw;
+        }
         _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
         Log.MaintenanceDone(_logger, collected, reclaimed, orphans);
         return new MaintenanceReport { ChunksCollected = collected, BytesReclaimed = reclaimed, OrphansRemoved = orphans, AccessRecordsFlushed = flushed, MultipartUploadsAborted = aborted };
@@ -217,6 +228,18 @@ internal sealed partial class BlobStore
         {
             blobs++;
             await CountAsync(blob.Properties.Container, blob.Properties.Name, blob.Chunks).ConfigureAwait(false);
+            if (verifyContent && blob.Chunks.Count == 0 && blob.Properties.Size > 0)
+            {
+                // Kept inline: reading it back checks its checksum.
+                try
+                {
+                    await _metadata.GetBlobAsync(blob.Properties.Container, blob.Properties.Name, cancellationToken).ConfigureAwait(false);
+                }
+                catch (DataCorruptionException ex)
+                {
+                    missing.Add(new MissingChunk(blob.Properties.Container, blob.Properties.Name, default, "inline content: " + ex.Message));
+                }
+            }
         }
 
         // Parts of uploads in progress hold references too.

@@ -150,6 +150,14 @@ internal sealed partial class BlobStore
                 }
 
                 var isOnlyChunk = result.Size == 0 && read < chunkSize;
+                if (result.Size == 0 && read == chunkSize && allowInline && read <= _options.InlineThreshold)
+                {
+                    // A full first read may be the whole content (threshold equal to the chunk size): look one byte further.
+                    var next = new byte[1];
+                    if (await content.ReadAsync(next, cancellationToken).ConfigureAwait(false) == 0) isOnlyChunk = true;
+                    else content = new PrependedStream(next[0], content);
+                }
+
                 if (isOnlyChunk && allowInline && read <= _options.InlineThreshold && read <= maxSize)
                 {
                     result.Inline = buffer.AsSpan(0, read).ToArray();
@@ -243,6 +251,55 @@ internal sealed partial class BlobStore
         await _replicator.WriteAsync(id, buffer.AsMemory(0, length), strategy, cancellationToken).ConfigureAwait(false);
 
         return new ChunkReference(id, length);
+    }
+
+    /// <summary>A stream with one byte, read ahead, put back in front of the rest.</summary>
+    private sealed class PrependedStream(byte first, Stream rest) : Stream
+    {
+        private bool _firstRead;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException("The stream is read forward only.");
+
+        public override long Position { get => throw new NotSupportedException("The stream is read forward only."); set => throw new NotSupportedException("The stream is read forward only."); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (buffer.IsEmpty) return 0;
+            if (_firstRead) return rest.Read(buffer);
+            _firstRead = true;
+            buffer[0] = first;
+            return 1 + rest.Read(buffer[1..]);
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty) return 0;
+            if (_firstRead) return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            _firstRead = true;
+            buffer.Span[0] = first;
+            return 1 + await rest.ReadAsync(buffer[1..], cancellationToken).ConfigureAwait(false);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("The stream is read forward only.");
+
+        public override void SetLength(long value) => throw new NotSupportedException("The stream is read-only.");
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("The stream is read-only.");
     }
 
     private void AddSuspects(List<ChunkId> ids)

@@ -10,7 +10,7 @@ namespace BlobStorage;
 /// The facade: validates every argument, orchestrates the metadata store and the replicator, and
 /// owns no I/O of its own. Split by concern into partial files (upload, download, maintenance).
 /// </summary>
-internal sealed partial class BlobStore : IBlobStore
+internal sealed partial class BlobStore : IBlobStore, IDisposable
 {
     private static readonly BlobUploadOptions DefaultUpload = new();
     private static readonly BlobDownloadOptions DefaultDownload = new();
@@ -127,9 +127,20 @@ internal sealed partial class BlobStore : IBlobStore
         BlobNames.ValidateContainerName(container, nameof(container));
         BlobNames.ValidateBlobName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
-            ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
-        return _access.Merge(record.Properties);
+        return await PropertiesAsync(container, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A blob's properties with the downloads not yet written added, exactly: read again if a flush overlapped the read.</summary>
+    private async Task<BlobProperties> PropertiesAsync(string container, string name, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var generation = _access.Generation;
+            var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
+                ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
+            if (_access.TryMerge(record.Properties, generation, out var merged)) return merged;
+            await _access.FlushEnded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task DeleteAsync(string container, string name, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default)
@@ -154,16 +165,30 @@ internal sealed partial class BlobStore : IBlobStore
         CheckListText(options.Delimiter, "options.Delimiter", allowEmpty: false);
         var startAt = options.ContinuationToken is null ? null : ContinuationToken.Decode(options.ContinuationToken, container);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        var listing = await _metadata.ListBlobsAsync(
-            container,
-            new BlobListQuery { Prefix = options.Prefix, Delimiter = options.Delimiter, StartAt = startAt, PageSize = options.PageSize },
-            cancellationToken).ConfigureAwait(false);
-        return new BlobListPage
+        while (true)
         {
-            Blobs = [.. listing.Blobs.Select(_access.Merge)],
-            CommonPrefixes = listing.CommonPrefixes,
-            ContinuationToken = listing.NextStartAt is null ? null : ContinuationToken.Encode(container, listing.NextStartAt),
-        };
+            var generation = _access.Generation;
+            var listing = await _metadata.ListBlobsAsync(
+                container,
+                new BlobListQuery { Prefix = options.Prefix, Delimiter = options.Delimiter, StartAt = startAt, PageSize = options.PageSize },
+                cancellationToken).ConfigureAwait(false);
+            var blobs = new BlobProperties[listing.Blobs.Count];
+            var exact = true;
+            for (var i = 0; i < blobs.Length && exact; i++) exact = _access.TryMerge(listing.Blobs[i], generation, out blobs[i]);
+            if (!exact)
+            {
+                // A flush overlapped the read: whether the page holds its counts is unknown, so read it again.
+                await _access.FlushEnded.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            return new BlobListPage
+            {
+                Blobs = blobs,
+                CommonPrefixes = listing.CommonPrefixes,
+                ContinuationToken = listing.NextStartAt is null ? null : ContinuationToken.Encode(container, listing.NextStartAt),
+            };
+        }
     }
 
     public async IAsyncEnumerable<BlobProperties> ListAllAsync(string container, string? prefix = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -184,8 +209,11 @@ internal sealed partial class BlobStore : IBlobStore
         BlobNames.ValidateBlobName(name, nameof(name));
         MetadataRules.ValidateUpdate(update);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        var generation = _access.Generation;
         var record = await _metadata.UpdateBlobMetadataAsync(container, name, update, Identifiers.NewETag(), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return _access.Merge(record.Properties);
+        return _access.TryMerge(record.Properties, generation, out var merged)
+            ? merged
+            : await PropertiesAsync(container, name, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<BlobProperties> CopyAsync(string sourceContainer, string sourceName, string destinationContainer, string destinationName, BlobCopyOptions? options = null, CancellationToken cancellationToken = default)
@@ -266,9 +294,16 @@ internal sealed partial class BlobStore : IBlobStore
         if (_containers.TryGetValue(name, out var cached)) return cached;
         var container = await _metadata.GetContainerAsync(name, cancellationToken).ConfigureAwait(false)
             ?? throw new ContainerNotFoundException(name);
-        _containers[name] = container;
-        return container;
+
+        // Never over an entry set meanwhile: a container deleted and created again since this read must win.
+        return _containers.GetOrAdd(name, container);
     }
+
+    /// <summary>
+    /// For hosts that dispose their service provider synchronously: the same as <see cref="DisposeAsync"/>
+    /// (access counts written, schedules stopped, services closed), waited for.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private async Task<Exception> NotFoundAsync(string container, string name, CancellationToken cancellationToken) =>
         await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false) is null

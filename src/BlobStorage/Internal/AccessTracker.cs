@@ -14,6 +14,8 @@ internal sealed class AccessTracker : IDisposable
 
     // The batch being written: still counted in properties until its transaction commits.
     private Dictionary<(string Container, string Name, string VersionId), Entry> _flushing = [];
+    private long _generation;
+    private TaskCompletionSource _flushEnded = Completed();
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private readonly IMetadataStore _metadata;
     private readonly int _batchSize;
@@ -51,18 +53,43 @@ internal sealed class AccessTracker : IDisposable
         }
     }
 
-    /// <summary>Adds the downloads not yet written to the properties read from the metadata store.</summary>
-    public BlobProperties Merge(BlobProperties properties)
+    /// <summary>Counts flushes that have ended; read it before reading properties from the metadata store.</summary>
+    public long Generation
+    {
+        get
+        {
+            lock (_gate) return _generation;
+        }
+    }
+
+    /// <summary>Ends when the flush under way ends (at once when none is).</summary>
+    public Task FlushEnded
+    {
+        get
+        {
+            lock (_gate) return _flushEnded.Task;
+        }
+    }
+
+    /// <summary>
+    /// Adds the downloads not yet written to properties read from the metadata store when
+    /// <see cref="Generation"/> was <paramref name="generation"/>. Fails (false) when a flush touching
+    /// this blob is under way or has ended since: whether the read saw that flush's counts is then
+    /// unknown, so the caller waits for <see cref="FlushEnded"/> and reads again.
+    /// </summary>
+    public bool TryMerge(BlobProperties properties, long generation, out BlobProperties merged)
     {
         lock (_gate)
         {
             var key = (properties.Container, properties.Name, properties.VersionId);
-            _pending.TryGetValue(key, out var pending);
-            _flushing.TryGetValue(key, out var flushing);
-            if (pending is null && flushing is null) return properties;
-            var count = (pending?.Count ?? 0) + (flushing?.Count ?? 0);
-            var last = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last);
-            return properties with { AccessCount = properties.AccessCount + count, LastAccessedOn = last };
+            merged = properties;
+            if (generation != _generation || _flushing.ContainsKey(key)) return false;
+            if (_pending.TryGetValue(key, out var pending))
+            {
+                merged = properties with { AccessCount = properties.AccessCount + pending.Count, LastAccessedOn = Latest(properties.LastAccessedOn, pending.Last) };
+            }
+
+            return true;
         }
     }
 
@@ -70,6 +97,26 @@ internal sealed class AccessTracker : IDisposable
         a is null ? b : b is null ? a : a > b ? a : b;
 
     public void Dispose() => _flushLock.Dispose();
+
+    private void EndFlush()
+    {
+        TaskCompletionSource ended;
+        lock (_gate)
+        {
+            _flushing = [];
+            _generation++;
+            ended = _flushEnded;
+        }
+
+        ended.TrySetResult();
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
+    }
 
     /// <summary>Writes every pending count; on failure they are put back for the next flush.</summary>
     public async Task<long> FlushAsync(CancellationToken cancellationToken)
@@ -84,20 +131,20 @@ internal sealed class AccessTracker : IDisposable
                 batch = _pending;
                 _pending = [];
                 _flushing = batch;
+                _flushEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
             var accesses = batch.Select(p => new BlobAccess(p.Key.Container, p.Key.Name, p.Key.VersionId, p.Value.Count, p.Value.Bytes, p.Value.Last)).ToList();
             try
             {
                 await _metadata.RecordAccessAsync(accesses, cancellationToken).ConfigureAwait(false);
-                lock (_gate) _flushing = [];
+                EndFlush();
                 return accesses.Count;
             }
             catch
             {
                 lock (_gate)
                 {
-                    _flushing = [];
                     foreach (var (key, entry) in batch)
                     {
                         if (_pending.TryGetValue(key, out var newer))
@@ -113,6 +160,7 @@ internal sealed class AccessTracker : IDisposable
                     }
                 }
 
+                EndFlush();
                 throw;
             }
         }

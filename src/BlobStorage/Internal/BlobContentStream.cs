@@ -54,7 +54,7 @@ internal sealed class BlobContentStream : Stream
                 if (from == 0 && to == chunk.Length)
                 {
                     var memory = writer.GetMemory(chunk.Length);
-                    await replicator.ReadAsync(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false);
+                    ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false));
                     writer.Advance(chunk.Length);
                 }
                 else
@@ -63,7 +63,7 @@ internal sealed class BlobContentStream : Stream
                     var buffer = ArrayPool<byte>.Shared.Rent(chunk.Length);
                     try
                     {
-                        await replicator.ReadAsync(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false);
+                        ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false));
                         writer.Write(buffer.AsSpan(from, to - from));
                     }
                     finally
@@ -82,6 +82,14 @@ internal sealed class BlobContentStream : Stream
         catch (Exception ex)
         {
             await writer.CompleteAsync(ex).ConfigureAwait(false);
+        }
+    }
+
+    private static void ExpectLength(ChunkReference chunk, int read)
+    {
+        if (read != chunk.Length)
+        {
+            throw new DataCorruptionException($"Chunk {chunk.Id} holds {read} bytes where the blob's chunk list says {chunk.Length}.");
         }
     }
 
@@ -193,5 +201,20 @@ internal sealed class BlobContentStream : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>Stops the read-ahead and waits for it, so the version's chunks are released when this returns.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            await _cts.CancelAsync().ConfigureAwait(false);
+            await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
+            await _producer.ConfigureAwait(false);
+            _cts.Dispose();
+            _onClose?.Invoke();
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

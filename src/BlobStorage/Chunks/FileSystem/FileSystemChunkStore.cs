@@ -163,7 +163,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         var renamed = false;
         try
         {
-            WriteHeader(header.AsSpan(0, HeaderSize), content.Span);
+            WriteHeader(header.AsSpan(0, HeaderSize), id, content.Span);
             using (var file = _files.CreateNew(temp, HeaderSize + content.Length))
             {
                 file.Write([header.AsMemory(0, HeaderSize), content], 0);
@@ -241,6 +241,13 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
             if (!header[..8].SequenceEqual(Magic))
             {
                 throw new DataCorruptionException($"Chunk {id} has a damaged header: it does not start with the chunk file magic.");
+            }
+
+            Span<byte> expectedName = stackalloc byte[ChunkId.Size];
+            id.WriteTo(expectedName);
+            if (!header[24..HeaderSize].SequenceEqual(expectedName[..8]))
+            {
+                throw new DataCorruptionException($"Chunk {id} is damaged or misplaced: its header names another chunk.");
             }
 
             var length = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
@@ -380,12 +387,16 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         return read;
     }
 
-    private static void WriteHeader(Span<byte> header, ReadOnlySpan<byte> content)
+    private static void WriteHeader(Span<byte> header, ChunkId id, ReadOnlySpan<byte> content)
     {
         Magic.CopyTo(header);
         BinaryPrimitives.WriteInt64LittleEndian(header[8..], content.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(header[16..], XxHash3.HashToUInt64(content));
-        header[24..HeaderSize].Clear();
+        // The first 8 bytes of the chunk's id tie the file to its name: a file copied or renamed over
+        // another chunk's is caught although its own checksum holds.
+        Span<byte> name = stackalloc byte[ChunkId.Size];
+        id.WriteTo(name);
+        name[..8].CopyTo(header[24..HeaderSize]);
     }
 
     private bool TryDelete(string path)

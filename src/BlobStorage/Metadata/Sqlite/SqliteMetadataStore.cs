@@ -19,7 +19,7 @@ namespace BlobStorage.Metadata.Sqlite;
 /// transaction as the blob rows that hold them, which is what makes the store crash-safe: a chunk
 /// whose count falls to zero is only marked, and collected after a grace period.
 /// </remarks>
-public sealed partial class SqliteMetadataStore : IMetadataStore
+public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
 {
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
@@ -123,6 +123,9 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             _writeLock.Release();
         }
     }
+
+    /// <summary>Closes the store's connections; for owners that dispose synchronously. Same as <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>
     /// Closes every connection and releases the database file, so that its folder can be deleted or
