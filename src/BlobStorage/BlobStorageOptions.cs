@@ -18,6 +18,13 @@ public sealed class BlobStorageOptions
     /// <summary>The size uploads are cut into, in bytes: 64 KiB to 64 MiB. Default 4 MiB.</summary>
     public int ChunkSize { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Blobs up to this many bytes are kept inside the metadata store rather than as chunk files: one
+    /// transaction instead of a file, a flush and a rename, and commits of many writers share one
+    /// flush. 0 turns it off; at most 1 MiB and at most <see cref="ChunkSize"/>. Default 64 KiB.
+    /// </summary>
+    public int InlineThreshold { get; set; } = 64 * 1024;
+
     /// <summary>How many chunks of one upload are hashed and written at once, beyond the one being read: 1 to 16. Default 2.</summary>
     public int UploadConcurrency { get; set; } = 2;
 
@@ -57,6 +64,8 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} '{RootPath}' contains characters that are not valid in a path.";
         if (ChunkSize is < MinChunkSize or > MaxChunkSize)
             return $"{nameof(BlobStorageOptions)}.{nameof(ChunkSize)} must be between {MinChunkSize} and {MaxChunkSize} bytes; it is {ChunkSize}.";
+        if (InlineThreshold < 0 || InlineThreshold > 1024 * 1024 || InlineThreshold > ChunkSize)
+            return $"{nameof(BlobStorageOptions)}.{nameof(InlineThreshold)} must be between 0 and 1 MiB and at most ChunkSize ({ChunkSize}); it is {InlineThreshold}.";
         if (UploadConcurrency is < 1 or > 16)
             return $"{nameof(BlobStorageOptions)}.{nameof(UploadConcurrency)} must be between 1 and 16; it is {UploadConcurrency}.";
         if (!Enum.IsDefined(SynchronousMode))

@@ -16,36 +16,60 @@ internal sealed partial class BlobStore
         activity?.SetTag("blobstorage.container", container);
         activity?.SetTag("blobstorage.blob", name);
 
-        var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
-            ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
-        var properties = record.Properties;
-        options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
-        var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
-
-        // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.
-        var pinned = new List<ChunkId>();
-        try
+        while (true)
         {
-            foreach (var chunk in ChunksInRange(record.Chunks, offset, length))
+            // A collection that ends between reading the record and pinning its chunks may have deleted
+            // one of them (the blob overwritten and its old chunks past their grace period): then read again.
+            var epoch = _leases.CollectionEpoch;
+            var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
+                ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
+            var properties = record.Properties;
+            options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
+            var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
+
+            if (record.InlineContent is { } inline)
             {
-                await _leases.PinAsync(chunk.Id, cancellationToken).ConfigureAwait(false);
-                pinned.Add(chunk.Id);
+                // Verified by the metadata store as it read the row; served from memory.
+                RecordRead(container, name, properties.VersionId, length);
+                return new BlobDownload(_access.Merge(properties), new MemoryStream(inline, (int)offset, (int)length, writable: false), offset, length);
             }
-        }
-        catch
-        {
-            _leases.UnpinAll(pinned);
-            throw;
-        }
 
-        var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
-        if (_access.Record(container, name, properties.VersionId, length, _time.GetUtcNow()))
+            // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.
+            var pinned = new List<ChunkId>();
+            try
+            {
+                foreach (var chunk in ChunksInRange(record.Chunks, offset, length))
+                {
+                    await _leases.PinAsync(chunk.Id, cancellationToken).ConfigureAwait(false);
+                    pinned.Add(chunk.Id);
+                }
+            }
+            catch
+            {
+                _leases.UnpinAll(pinned);
+                throw;
+            }
+
+            if (_leases.CollectionEpoch != epoch)
+            {
+                _leases.UnpinAll(pinned);
+                continue;
+            }
+
+            var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
+            RecordRead(container, name, properties.VersionId, length);
+            return new BlobDownload(_access.Merge(properties), stream, offset, length);
+        }
+    }
+
+    private void RecordRead(string container, string name, string versionId, long length)
+    {
+        if (_access.Record(container, name, versionId, length, _time.GetUtcNow()))
         {
             _ = FlushAccessInBackgroundAsync();
         }
 
         _telemetry.Read(length);
-        return new BlobDownload(_access.Merge(properties), stream, offset, length);
     }
 
     private static IEnumerable<ChunkReference> ChunksInRange(IReadOnlyList<ChunkReference> chunks, long offset, long length)

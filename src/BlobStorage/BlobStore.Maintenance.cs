@@ -165,8 +165,14 @@ internal sealed partial class BlobStore
         long removed = 0;
         await foreach (var id in candidates.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            if (_leases.IsPinned(id) || await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)) continue;
-            if (!_leases.TryBeginCollect(id)) continue;
+            if (await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)) continue;
+            if (!_leases.TryBeginCollect(id))
+            {
+                // In use by work in flight: it may yet be committed, or be left behind again; look next pass.
+                AddSuspects([id]);
+                continue;
+            }
+
             try
             {
                 // Asked again under the claim: an upload may have committed between the first look and the claim.

@@ -19,8 +19,7 @@ internal sealed partial class BlobStore
         MetadataRules.ValidateContentType(options.ContentType);
         if (options.StorageClass is { } requestedClass) CheckDefined(requestedClass, "options.StorageClass");
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        var containerProperties = await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
-            ?? throw new ContainerNotFoundException(container);
+        var containerProperties = await ContainerAsync(container, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var upload = new MultipartUpload
         {
@@ -47,10 +46,10 @@ internal sealed partial class BlobStore
         using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.UploadPart");
         var upload = await _metadata.GetMultipartUploadAsync(uploadId, cancellationToken).ConfigureAwait(false)
             ?? throw new UploadNotFoundException(uploadId);
-        var container = await _metadata.GetContainerAsync(upload.Container, cancellationToken).ConfigureAwait(false)
-            ?? throw new UploadNotFoundException(uploadId);
+        var container = await ContainerAsync(upload.Container, cancellationToken).ConfigureAwait(false);
 
-        var written = await WriteContentAsync(content, container.ReplicationStrategy, progress: null, cancellationToken, BlobStorageOptions.MaxPartSize).ConfigureAwait(false);
+        // Parts always go to chunks: completion stitches chunk lists and never copies bytes.
+        var written = await WriteContentAsync(content, container.ReplicationStrategy, progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);
         try
         {
             var part = new UploadedPart
@@ -67,7 +66,8 @@ internal sealed partial class BlobStore
         }
         catch
         {
-            AddSuspects(written.NewlyWritten);
+            // Every chunk it touched, not only those it wrote: another failed upload may have written one it found.
+            AddSuspects(written.Pinned);
             throw;
         }
         finally

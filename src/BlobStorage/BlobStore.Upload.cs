@@ -39,8 +39,7 @@ internal sealed partial class BlobStore
         activity?.SetTag("blobstorage.container", container);
         activity?.SetTag("blobstorage.blob", name);
 
-        var containerProperties = await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
-            ?? throw new ContainerNotFoundException(container);
+        var containerProperties = await ContainerAsync(container, cancellationToken).ConfigureAwait(false);
         if (options.Conditions is { } conditions)
         {
             // Checked again, atomically, at commit; checking now spares streaming an upload that is bound to fail.
@@ -75,7 +74,10 @@ internal sealed partial class BlobStore
                     Tags = tags,
                     Metadata = metadata,
                 },
-                written.Chunks);
+                written.Chunks)
+            {
+                InlineContent = written.Inline,
+            };
             var stored = await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
             CrashPoints.Reach(CrashPoints.Committed);
             _telemetry.Write(written.Size);
@@ -84,7 +86,8 @@ internal sealed partial class BlobStore
         }
         catch
         {
-            AddSuspects(written.NewlyWritten);
+            // Every chunk it touched, not only those it wrote: another failed upload may have written one it found.
+            AddSuspects(written.Pinned);
             throw;
         }
         finally
@@ -99,11 +102,12 @@ internal sealed partial class BlobStore
 
         public List<ChunkId> Pinned { get; } = [];
 
-        public List<ChunkId> NewlyWritten { get; } = [];
-
         public long Size { get; set; }
 
         public string ContentHash { get; set; } = EmptyContentHash;
+
+        /// <summary>The whole content of a blob small enough to live in the metadata store, or null.</summary>
+        public byte[]? Inline { get; set; }
     }
 
     /// <summary>
@@ -111,9 +115,12 @@ internal sealed partial class BlobStore
     /// SHA-256 while earlier chunks are hashed and written on the thread pool, so reading, the two
     /// hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once.
     /// Every chunk is pinned before its file is checked or written; the caller unpins after commit.
+    /// Content that ends within the first read and is no larger than the inline threshold is kept
+    /// whole for the metadata store instead: one transaction, no chunk file.
     /// </summary>
-    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue)
+    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue, bool allowInline = true)
     {
+        allowInline &= _options.InlineThreshold > 0;
         var chunkSize = _options.ChunkSize;
         var result = new WrittenContent();
         var inflight = new Queue<(Task<ChunkReference> Task, byte[] Buffer)>();
@@ -138,10 +145,21 @@ internal sealed partial class BlobStore
                 if (read == 0)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
+                    if (result.Size == 0 && allowInline) result.Inline = [];
                     break;
                 }
 
                 var isOnlyChunk = result.Size == 0 && read < chunkSize;
+                if (isOnlyChunk && allowInline && read <= _options.InlineThreshold && read <= maxSize)
+                {
+                    result.Inline = buffer.AsSpan(0, read).ToArray();
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    result.Size = read;
+                    result.ContentHash = Convert.ToHexStringLower(SHA256.HashData(result.Inline));
+                    progress?.Report(read);
+                    return result;
+                }
+
                 result.Size += read;
                 if (result.Size > maxSize)
                 {
@@ -212,7 +230,7 @@ internal sealed partial class BlobStore
             }
 
             _leases.UnpinAll(result.Pinned);
-            AddSuspects(result.NewlyWritten);
+            AddSuspects(result.Pinned);
             throw;
         }
     }
@@ -222,10 +240,7 @@ internal sealed partial class BlobStore
         var id = ChunkId.Compute(buffer.AsSpan(0, length));
         await _leases.PinAsync(id, cancellationToken).ConfigureAwait(false);
         lock (result) result.Pinned.Add(id);
-        if (await _replicator.WriteAsync(id, buffer.AsMemory(0, length), strategy, cancellationToken).ConfigureAwait(false))
-        {
-            lock (result) result.NewlyWritten.Add(id);
-        }
+        await _replicator.WriteAsync(id, buffer.AsMemory(0, length), strategy, cancellationToken).ConfigureAwait(false);
 
         return new ChunkReference(id, length);
     }

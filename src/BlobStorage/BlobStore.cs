@@ -27,6 +27,10 @@ internal sealed partial class BlobStore : IBlobStore
     private readonly AccessTracker _access;
     private readonly BlobStorageTelemetry _telemetry = new();
     private readonly Lock _openGate = new();
+
+    // Containers never change after creation; uploads look theirs up here instead of in the database.
+    // The commit still checks, inside its transaction, that the container exists.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ContainerProperties> _containers = new(StringComparer.Ordinal);
     private Task? _open;
     private int _disposed;
 
@@ -85,6 +89,7 @@ internal sealed partial class BlobStore : IBlobStore
             CreatedOn = _time.GetUtcNow(),
         };
         await _metadata.CreateContainerAsync(container, cancellationToken).ConfigureAwait(false);
+        _containers[name] = container;
         return container;
     }
 
@@ -110,7 +115,9 @@ internal sealed partial class BlobStore : IBlobStore
     {
         BlobNames.ValidateContainerName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        _containers.TryRemove(name, out _);
         await _metadata.DeleteContainerAsync(name, deleteContents, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        _containers.TryRemove(name, out _);
     }
 
     // ---- blobs ----
@@ -251,6 +258,16 @@ internal sealed partial class BlobStore : IBlobStore
                     break;
             }
         }
+    }
+
+    /// <summary>The container's settings, from the cache or the metadata store.</summary>
+    private async ValueTask<ContainerProperties> ContainerAsync(string name, CancellationToken cancellationToken)
+    {
+        if (_containers.TryGetValue(name, out var cached)) return cached;
+        var container = await _metadata.GetContainerAsync(name, cancellationToken).ConfigureAwait(false)
+            ?? throw new ContainerNotFoundException(name);
+        _containers[name] = container;
+        return container;
     }
 
     private async Task<Exception> NotFoundAsync(string container, string name, CancellationToken cancellationToken) =>

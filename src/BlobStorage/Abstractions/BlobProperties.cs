@@ -1,7 +1,7 @@
 namespace BlobStorage.Abstractions;
 
 /// <summary>The properties of the current version of a blob.</summary>
-public sealed class BlobProperties
+public sealed record BlobProperties
 {
     private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
 

@@ -9,7 +9,7 @@ public sealed class BlobStatistics
     /// <summary>The sum of the blobs' sizes.</summary>
     public long TotalBytes { get; init; }
 
-    /// <summary>The bytes of distinct chunks actually stored, after deduplication.</summary>
+    /// <summary>The bytes actually stored: distinct chunks once each (after deduplication), plus the content of small blobs kept inline.</summary>
     public long StoredBytes { get; init; }
 
     /// <summary>How many distinct chunks are referenced.</summary>

@@ -11,6 +11,9 @@ internal sealed class AccessTracker : IDisposable
 {
     private readonly Lock _gate = new();
     private Dictionary<(string Container, string Name, string VersionId), Entry> _pending = [];
+
+    // The batch being written: still counted in properties until its transaction commits.
+    private Dictionary<(string Container, string Name, string VersionId), Entry> _flushing = [];
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private readonly IMetadataStore _metadata;
     private readonly int _batchSize;
@@ -42,7 +45,9 @@ internal sealed class AccessTracker : IDisposable
             entry.Count++;
             entry.Bytes += bytes;
             if (now > entry.Last) entry.Last = now;
-            return _pending.Count >= _batchSize;
+
+            // Only the record that fills the batch asks for a flush; the ones after it ride along.
+            return entry.Count == 1 && _pending.Count == _batchSize;
         }
     }
 
@@ -51,26 +56,18 @@ internal sealed class AccessTracker : IDisposable
     {
         lock (_gate)
         {
-            if (!_pending.TryGetValue((properties.Container, properties.Name, properties.VersionId), out var entry)) return properties;
-            return new BlobProperties
-            {
-                Container = properties.Container,
-                Name = properties.Name,
-                VersionId = properties.VersionId,
-                Size = properties.Size,
-                ContentType = properties.ContentType,
-                ETag = properties.ETag,
-                ContentHash = properties.ContentHash,
-                StorageClass = properties.StorageClass,
-                CreatedOn = properties.CreatedOn,
-                LastModified = properties.LastModified,
-                AccessCount = properties.AccessCount + entry.Count,
-                LastAccessedOn = properties.LastAccessedOn is { } last && last > entry.Last ? last : entry.Last,
-                Tags = properties.Tags,
-                Metadata = properties.Metadata,
-            };
+            var key = (properties.Container, properties.Name, properties.VersionId);
+            _pending.TryGetValue(key, out var pending);
+            _flushing.TryGetValue(key, out var flushing);
+            if (pending is null && flushing is null) return properties;
+            var count = (pending?.Count ?? 0) + (flushing?.Count ?? 0);
+            var last = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last);
+            return properties with { AccessCount = properties.AccessCount + count, LastAccessedOn = last };
         }
     }
+
+    private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) =>
+        a is null ? b : b is null ? a : a > b ? a : b;
 
     public void Dispose() => _flushLock.Dispose();
 
@@ -86,18 +83,21 @@ internal sealed class AccessTracker : IDisposable
                 if (_pending.Count == 0) return 0;
                 batch = _pending;
                 _pending = [];
+                _flushing = batch;
             }
 
             var accesses = batch.Select(p => new BlobAccess(p.Key.Container, p.Key.Name, p.Key.VersionId, p.Value.Count, p.Value.Bytes, p.Value.Last)).ToList();
             try
             {
                 await _metadata.RecordAccessAsync(accesses, cancellationToken).ConfigureAwait(false);
+                lock (_gate) _flushing = [];
                 return accesses.Count;
             }
             catch
             {
                 lock (_gate)
                 {
+                    _flushing = [];
                     foreach (var (key, entry) in batch)
                     {
                         if (_pending.TryGetValue(key, out var newer))

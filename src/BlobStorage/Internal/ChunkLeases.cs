@@ -14,6 +14,10 @@ internal sealed class ChunkLeases
     private readonly Lock _gate = new();
     private readonly Dictionary<ChunkId, int> _pins = [];
     private readonly Dictionary<ChunkId, TaskCompletionSource> _collecting = [];
+    private long _epoch;
+
+    /// <summary>Counts ended collections: a reader that sees it unchanged across its pins knows none of its chunks was deleted meanwhile.</summary>
+    public long CollectionEpoch => Interlocked.Read(ref _epoch);
 
     public async ValueTask PinAsync(ChunkId id, CancellationToken cancellationToken)
     {
@@ -72,6 +76,7 @@ internal sealed class ChunkLeases
         lock (_gate)
         {
             if (!_collecting.Remove(id, out collection)) return;
+            Interlocked.Increment(ref _epoch);
         }
 
         collection.TrySetResult();

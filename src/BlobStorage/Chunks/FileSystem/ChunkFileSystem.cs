@@ -19,8 +19,8 @@ internal abstract class ChunkFileSystem
     /// <summary>Opens a file for reading; throws <see cref="FileNotFoundException"/> when there is none.</summary>
     public abstract ReadableFile OpenRead(string path);
 
-    /// <summary>Renames a file over any file of the destination name (atomic on POSIX).</summary>
-    public abstract void Move(string source, string destination);
+    /// <summary>Renames a file (atomic on POSIX); with <paramref name="overwrite"/> over any file of the destination name. Throws <see cref="FileNotFoundException"/> when the source is absent.</summary>
+    public abstract void Move(string source, string destination, bool overwrite = true);
 
     /// <summary>Makes every create, rename and delete in the directory durable.</summary>
     public abstract void FlushDirectory(string path);

@@ -19,13 +19,16 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
 {
     internal const int HeaderSize = 32;
     internal static ReadOnlySpan<byte> Magic => "BSCHUNK1"u8;
-    private const string TempFolderName = ".tmp";
-    private const string LockFileName = ".lock";
+    internal const string TempFolderName = ".tmp";
+    internal const string LockFileName = ".lock";
 
     private readonly ChunkFileSystem _files;
     private readonly string _root;
     private readonly string _temp;
     private readonly string[] _shards = new string[256];
+    private readonly Lock _writesGate = new();
+    private readonly Dictionary<ChunkId, TaskCompletionSource> _writing = [];
+    private readonly HashSet<ChunkId> _notDurable = [];
     private FileStream? _lock;
 
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
@@ -41,31 +44,44 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         _files = files;
         _root = Path.GetFullPath(directory);
-        _files.CreateDirectory(_root);
-        try
-        {
-            _lock = new FileStream(Path.Combine(_root, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-        }
-        catch (IOException ex)
-        {
-            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{_root}' is in use by another store (process or instance); open it in one place at a time.", ex);
-        }
-
         _temp = Path.Combine(_root, TempFolderName);
-        _files.CreateDirectory(_temp);
-        var created = false;
         for (var i = 0; i < _shards.Length; i++)
         {
             _shards[i] = Path.Combine(_root, i.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-            if (!_files.DirectoryExists(_shards[i]))
-            {
-                _files.CreateDirectory(_shards[i]);
-                created = true;
-            }
         }
 
-        if (created) _files.FlushDirectory(_root);
-        RemoveTemporaryFiles();
+        try
+        {
+            var existing = DeepestExisting(_root);
+            _files.CreateDirectory(_root);
+            _lock = TakeLock(_root);
+            try
+            {
+                _files.CreateDirectory(_temp);
+                foreach (var shard in _shards) _files.CreateDirectory(shard);
+
+                // The root unconditionally: a previous open may have created the shards and crashed
+                // before its flush, leaving entries that exist now but would not survive a power cut.
+                _files.FlushDirectory(_root);
+                for (var folder = Path.GetDirectoryName(_root); folder is not null && folder.Length >= existing.Length; folder = Path.GetDirectoryName(folder))
+                {
+                    // Every folder this open created needs its own entry made durable in its parent.
+                    _files.FlushDirectory(folder);
+                }
+
+                // Safe only under the lock: no other store can be writing into .tmp.
+                RemoveTemporaryFiles();
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{_root}' could not be opened: {ex.Message}", ex);
+        }
     }
 
     /// <summary>The folder that holds the chunks.</summary>
@@ -80,15 +96,71 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// "Already stored" must mean durable: a file another writer has renamed into place but whose
+    /// directory is not flushed yet would vanish in a power cut after this caller's commit. So a
+    /// write of a chunk waits for any write of the same chunk in flight, and a chunk whose last write
+    /// failed after its rename is written again rather than trusted.
+    /// </remarks>
+    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         var path = GetPath(id);
-        if (_files.FileExists(path)) return ValueTask.FromResult(false);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Task? inFlight;
+            TaskCompletionSource? mine = null;
+            lock (_writesGate)
+            {
+                _writing.TryGetValue(id, out var other);
+                inFlight = other?.Task;
+            }
 
+            if (inFlight is null && _files.FileExists(path))
+            {
+                lock (_writesGate)
+                {
+                    // Asked again after the look at the disk: a write may have begun and renamed meanwhile.
+                    _writing.TryGetValue(id, out var other);
+                    inFlight = other?.Task;
+                    if (inFlight is null && !_notDurable.Contains(id)) return false;
+                }
+            }
+
+            if (inFlight is null)
+            {
+                lock (_writesGate)
+                {
+                    if (_writing.TryGetValue(id, out var other)) inFlight = other.Task;
+                    else _writing[id] = mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+
+            if (mine is null)
+            {
+                await inFlight!.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                WriteDurably(id, path, content);
+                return true;
+            }
+            finally
+            {
+                lock (_writesGate) _writing.Remove(id);
+                mine.SetResult();
+            }
+        }
+    }
+
+    private void WriteDurably(ChunkId id, string path, ReadOnlyMemory<byte> content)
+    {
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        var renamed = false;
         try
         {
             WriteHeader(header.AsSpan(0, HeaderSize), content.Span);
@@ -100,16 +172,24 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
                 CrashPoints.Reach(CrashPoints.ChunkFlushed);
             }
 
-            // Identical bytes under an identical name: a concurrent writer of the same chunk may win the rename.
             _files.Move(temp, path);
+            renamed = true;
             CrashPoints.Reach(CrashPoints.ChunkRenamed);
             _files.FlushDirectory(Path.GetDirectoryName(path)!);
             CrashPoints.Reach(CrashPoints.ChunkDirectoryFlushed);
-            return ValueTask.FromResult(true);
+            lock (_writesGate) _notDurable.Remove(id);
         }
         catch
         {
-            TryDelete(temp);
+            if (renamed)
+            {
+                lock (_writesGate) _notDurable.Add(id);
+            }
+            else
+            {
+                TryDelete(temp);
+            }
+
             throw;
         }
         finally
@@ -140,11 +220,22 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
 
         using (file)
         {
-            var fileLength = file.Length;
+            long fileLength;
             Span<byte> header = stackalloc byte[HeaderSize];
-            if (fileLength < HeaderSize || file.Read(header, 0) != HeaderSize)
+            int headerRead;
+            try
             {
-                throw new DataCorruptionException($"Chunk {id} is truncated: {fileLength} bytes, shorter than its {HeaderSize}-byte header.");
+                fileLength = file.Length;
+                headerRead = ReadExactly(file, header, 0);
+            }
+            catch (IOException ex)
+            {
+                throw Unreadable(id, ex);
+            }
+
+            if (headerRead != HeaderSize)
+            {
+                throw new DataCorruptionException($"Chunk {id} is truncated: the file holds {fileLength} bytes, fewer than its {HeaderSize}-byte header.");
             }
 
             if (!header[..8].SequenceEqual(Magic))
@@ -156,7 +247,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
             var checksum = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
             if (length < 0 || length > int.MaxValue || fileLength != HeaderSize + length)
             {
-                throw new DataCorruptionException($"Chunk {id} is damaged: its header says {length} bytes of content, the file holds {fileLength - HeaderSize}.");
+                throw new DataCorruptionException($"Chunk {id} is truncated or damaged: its header says {length} bytes of content, the file holds {fileLength - HeaderSize}.");
             }
 
             if (destination.Length < length)
@@ -165,16 +256,20 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
             }
 
             var content = destination[..(int)length];
-            var read = 0;
-            while (read < content.Length)
+            int read;
+            try
             {
-                var n = file.Read(content[read..], HeaderSize + read);
-                if (n == 0) break;
-                read += n;
+                read = ReadExactly(file, content, HeaderSize);
+            }
+            catch (IOException ex)
+            {
+                content.Clear();
+                throw Unreadable(id, ex);
             }
 
             if (read != length)
             {
+                content.Clear();
                 throw new DataCorruptionException($"Chunk {id} is truncated: {read} of {length} bytes could be read.");
             }
 
@@ -194,9 +289,21 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        var path = GetPath(id);
-        if (!_files.FileExists(path)) return ValueTask.FromResult(false);
-        _files.DeleteFile(path);
+
+        // A plain delete is silent when the file is absent, so two concurrent deletes would both report
+        // success. Renaming into .tmp first lets exactly one of them claim the file; a crash between
+        // the rename and the delete leaves a temporary file, removed at the next open.
+        var claimed = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        try
+        {
+            _files.Move(GetPath(id), claimed, overwrite: false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        TryDelete(claimed);
         return ValueTask.FromResult(true);
     }
 
@@ -231,13 +338,47 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         return removed;
     }
 
-    /// <summary>Releases the folder's lock. Idempotent.</summary>
-    public void Dispose()
+    /// <summary>Releases the folder's lock so another store may open it. Calling it again does nothing.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Dispose();
+
+    private static FileStream TakeLock(string root)
     {
-        Interlocked.Exchange(ref _lock, null)?.Dispose();
+        // FileShare.None is an exclusive lock on every platform (flock on Unix), held for the store's life.
+        var path = Path.Combine(root, LockFileName);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.None);
+        }
+        catch (IOException ex)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The chunk folder '{root}' is in use by another store, in this process or another; open it in one place at a time.", ex);
+        }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_lock is null, this);
+    private string DeepestExisting(string path)
+    {
+        var folder = path;
+        while (!_files.DirectoryExists(folder) && Path.GetDirectoryName(folder) is { } parent) folder = parent;
+        return folder;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _lock) is null, this);
+
+    private static DataCorruptionException Unreadable(ChunkId id, IOException ex) =>
+        new($"Chunk {id} could not be read: {ex.Message}", ex);
+
+    private static int ReadExactly(ChunkFileSystem.ReadableFile file, Span<byte> buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = file.Read(buffer[read..], offset + read);
+            if (n == 0) break;
+            read += n;
+        }
+
+        return read;
+    }
 
     private static void WriteHeader(Span<byte> header, ReadOnlySpan<byte> content)
     {

@@ -28,7 +28,17 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
         }
     }
 
-    public override void Move(string source, string destination) => File.Move(source, destination, overwrite: true);
+    public override void Move(string source, string destination, bool overwrite = true)
+    {
+        try
+        {
+            File.Move(source, destination, overwrite);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new FileNotFoundException(ex.Message, source, ex);
+        }
+    }
 
     public override void FlushDirectory(string path) => DirectoryFlush.Flush(path);
 

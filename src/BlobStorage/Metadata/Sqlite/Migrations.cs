@@ -88,6 +88,19 @@ internal static class Migrations
             PRIMARY KEY (upload_id, part_number)
         ) WITHOUT ROWID;
         """,
+
+        // 3: small blobs kept whole in a table of their own (rows of the blobs table stay small, so
+        // updating access counts or listing never touches content), shared by copies through a
+        // reference count, each with a checksum verified on every read.
+        """
+        CREATE TABLE inline_content (
+            id INTEGER PRIMARY KEY,
+            refcount INTEGER NOT NULL,
+            checksum INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        ALTER TABLE blobs ADD COLUMN inline_id INTEGER NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;

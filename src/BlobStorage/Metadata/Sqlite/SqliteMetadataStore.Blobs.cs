@@ -11,6 +11,11 @@ public sealed partial class SqliteMetadataStore
     private const string BlobColumns =
         "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count";
 
+    // A single blob's read also takes its inline content and checksum (columns 15 and 16).
+    private const string BlobWithContent =
+        "SELECT blobs.name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count, " +
+        "ic.checksum, ic.data FROM blobs LEFT JOIN inline_content ic ON ic.id = blobs.inline_id";
+
     /// <inheritdoc />
     public ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default) =>
         ReadAsync(session => FindBlob(session, null, container, name), cancellationToken);
@@ -28,9 +33,10 @@ public sealed partial class SqliteMetadataStore
                 conditions?.Check(p.Container, p.Name, current?.Properties.ETag, current?.Properties.LastModified);
                 var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size };
                 AddReferences(session, tx, blob.Chunks, delta);
-                if (current is not null) Release(session, tx, current.Chunks, p.LastModified, delta);
-                var stored = new BlobRecord(CopyOf(p, createdOn: current?.Properties.CreatedOn ?? p.CreatedOn), blob.Chunks);
-                Upsert(session, tx, containerId, stored);
+                var inlineId = blob.InlineContent is { } inline ? AddInline(session, tx, inline, delta) : (long?)null;
+                if (current is not null) ReleaseVersion(session, tx, containerId, current, p.LastModified, delta);
+                var stored = new BlobRecord(CopyOf(p, createdOn: current?.Properties.CreatedOn ?? p.CreatedOn), blob.Chunks) { InlineContent = blob.InlineContent };
+                Upsert(session, tx, containerId, stored, inlineId);
                 AdjustContainer(session, tx, containerId, current is null ? 1 : 0, p.Size - (current?.Properties.Size ?? 0));
                 ApplyStats(session, tx, delta);
                 return stored;
@@ -75,8 +81,12 @@ public sealed partial class SqliteMetadataStore
                     source.Chunks);
                 var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
                 AddReferences(session, tx, source.Chunks, delta);
-                if (current is not null) Release(session, tx, current.Chunks, request.Now, delta);
-                Upsert(session, tx, destinationContainerId, copy);
+
+                // Inline content is shared like chunks: the copy counts a reference to the same row.
+                var inlineId = InlineIdOf(session, tx, sourceContainerId, NameBytes(request.SourceName));
+                if (inlineId is { } shared) With(session.Command("UPDATE inline_content SET refcount = refcount + 1 WHERE id = @id;", tx), "@id", shared).ExecuteNonQuery();
+                if (current is not null) ReleaseVersion(session, tx, destinationContainerId, current, request.Now, delta);
+                Upsert(session, tx, destinationContainerId, copy, inlineId);
                 AdjustContainer(session, tx, destinationContainerId, current is null ? 1 : 0, s.Size - (current?.Properties.Size ?? 0));
                 ApplyStats(session, tx, delta);
                 return copy;
@@ -94,7 +104,7 @@ public sealed partial class SqliteMetadataStore
                 var current = ReadBlob(session, tx, containerId, container, nameBytes) ?? throw new BlobNotFoundException(container, name);
                 conditions?.Check(container, name, current.Properties.ETag, current.Properties.LastModified);
                 var delta = new StatsDelta { Deletes = 1 };
-                Release(session, tx, current.Chunks, now, delta);
+                ReleaseVersion(session, tx, containerId, current, now, delta);
                 var delete = session.Command("DELETE FROM blobs WHERE container_id = @container AND name = @name;", tx);
                 With(delete, "@container", containerId);
                 With(delete, "@name", nameBytes);
@@ -203,13 +213,14 @@ public sealed partial class SqliteMetadataStore
     private static BlobRecord? FindBlob(SqliteSession session, SqliteTransaction? tx, string container, string name)
     {
         var command = session.Command(
-            $"SELECT {BlobColumns} FROM blobs WHERE container_id = (SELECT id FROM containers WHERE name = @container) AND name = @name;", tx);
+            $"{BlobWithContent} WHERE blobs.container_id = (SELECT id FROM containers WHERE name = @container) AND blobs.name = @name;", tx);
         With(command, "@container", container);
         With(command, "@name", NameBytes(name));
         using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadBlobRow(reader, container) : null;
+        return reader.Read() ? ReadBlobRowWithContent(reader, container, verify: true) : null;
     }
 
+    /// <summary>Reads a blob inside a write transaction, without its inline content: a damaged blob can still be overwritten or deleted.</summary>
     private static BlobRecord? ReadBlob(SqliteSession session, SqliteTransaction tx, long containerId, string container, byte[] name)
     {
         var command = session.Command($"SELECT {BlobColumns} FROM blobs WHERE container_id = @container AND name = @name;", tx);
@@ -217,6 +228,64 @@ public sealed partial class SqliteMetadataStore
         With(command, "@name", name);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadBlobRow(reader, container) : null;
+    }
+
+    private static long? InlineIdOf(SqliteSession session, SqliteTransaction tx, long containerId, byte[] name)
+    {
+        var command = session.Command("SELECT inline_id FROM blobs WHERE container_id = @container AND name = @name;", tx);
+        With(command, "@container", containerId);
+        With(command, "@name", name);
+        return command.ExecuteScalar() as long?;
+    }
+
+    private static long AddInline(SqliteSession session, SqliteTransaction tx, byte[] content, StatsDelta delta)
+    {
+        var insert = session.Command("INSERT INTO inline_content (refcount, checksum, data) VALUES (1, @checksum, @data) RETURNING id;", tx);
+        With(insert, "@checksum", (long)System.IO.Hashing.XxHash3.HashToUInt64(content));
+        With(insert, "@data", content);
+        delta.StoredBytes += content.Length;
+        return (long)insert.ExecuteScalar()!;
+    }
+
+    /// <summary>Releases what the current version of a name holds: its chunks and its share of inline content.</summary>
+    private static void ReleaseVersion(SqliteSession session, SqliteTransaction tx, long containerId, BlobRecord current, DateTimeOffset now, StatsDelta delta)
+    {
+        Release(session, tx, current.Chunks, now, delta);
+        if (InlineIdOf(session, tx, containerId, NameBytes(current.Properties.Name)) is { } inlineId) ReleaseInline(session, tx, inlineId, delta);
+    }
+
+    /// <summary>Drops one reference to inline content; the last one deletes it (a reader holds the bytes it read, not the row).</summary>
+    private static void ReleaseInline(SqliteSession session, SqliteTransaction tx, long inlineId, StatsDelta delta)
+    {
+        var update = session.Command("UPDATE inline_content SET refcount = refcount - 1 WHERE id = @id RETURNING refcount, length(data);", tx);
+        With(update, "@id", inlineId);
+        long remaining, length;
+        using (var reader = update.ExecuteReader())
+        {
+            if (!reader.Read()) return;
+            remaining = reader.GetInt64(0);
+            length = reader.GetInt64(1);
+        }
+
+        if (remaining > 0) return;
+        With(session.Command("DELETE FROM inline_content WHERE id = @id;", tx), "@id", inlineId).ExecuteNonQuery();
+        delta.StoredBytes -= length;
+    }
+
+    private static bool InlineIntact(SqliteDataReader reader, byte[] content) =>
+        !reader.IsDBNull(15) && (ulong)reader.GetInt64(15) == System.IO.Hashing.XxHash3.HashToUInt64(content);
+
+    private static BlobRecord ReadBlobRowWithContent(SqliteDataReader reader, string container, bool verify)
+    {
+        var record = ReadBlobRow(reader, container);
+        if (reader.IsDBNull(16)) return record;
+        var content = (byte[])reader[16];
+        if (verify && !InlineIntact(reader, content))
+        {
+            throw new DataCorruptionException($"The content of blob '{record.Properties.Name}' in container '{container}', kept in the metadata database, fails its checksum.");
+        }
+
+        return record with { InlineContent = content };
     }
 
     private static BlobRecord ReadBlobRow(SqliteDataReader reader, string container) => new(
@@ -240,13 +309,13 @@ public sealed partial class SqliteMetadataStore
         },
         ChunkListCodec.Decode((byte[])reader[13]));
 
-    private static void Upsert(SqliteSession session, SqliteTransaction tx, long containerId, BlobRecord record)
+    private static void Upsert(SqliteSession session, SqliteTransaction tx, long containerId, BlobRecord record, long? inlineId)
     {
         var p = record.Properties;
         var command = session.Command(
             $"""
-            INSERT OR REPLACE INTO blobs (container_id, {BlobColumns})
-            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks, @part_count);
+            INSERT OR REPLACE INTO blobs (container_id, {BlobColumns}, inline_id)
+            VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @chunks, @part_count, @inline_id);
             """,
             tx);
         With(command, "@container", containerId);
@@ -265,6 +334,7 @@ public sealed partial class SqliteMetadataStore
         With(command, "@metadata", ToJson(p.Metadata));
         With(command, "@chunks", ChunkListCodec.Encode(record.Chunks));
         With(command, "@part_count", p.PartCount);
+        With(command, "@inline_id", inlineId);
         command.ExecuteNonQuery();
     }
 
@@ -274,22 +344,12 @@ public sealed partial class SqliteMetadataStore
         string? etag = null,
         DateTimeOffset? modified = null,
         IReadOnlyDictionary<string, string>? tags = null,
-        IReadOnlyDictionary<string, string>? metadata = null) => new()
+        IReadOnlyDictionary<string, string>? metadata = null) => p with
         {
-            Container = p.Container,
-            Name = p.Name,
-            VersionId = p.VersionId,
-            Size = p.Size,
-            ContentType = p.ContentType,
             ETag = etag ?? p.ETag,
-            ContentHash = p.ContentHash,
-            StorageClass = p.StorageClass,
             CreatedOn = createdOn,
             LastModified = modified ?? p.LastModified,
-            AccessCount = p.AccessCount,
-            LastAccessedOn = p.LastAccessedOn,
             Tags = tags ?? p.Tags,
             Metadata = metadata ?? p.Metadata,
-            PartCount = p.PartCount,
         };
 }

@@ -65,12 +65,18 @@ public sealed partial class SqliteMetadataStore
                 if (blobCount > 0)
                 {
                     var released = new Dictionary<ChunkId, (long Count, int Length)>();
-                    using (var reader = With(session.Command("SELECT chunks FROM blobs WHERE container_id = @id;", tx), "@id", containerId).ExecuteReader())
+                    var inline = new List<long>();
+                    using (var reader = With(session.Command("SELECT chunks, inline_id FROM blobs WHERE container_id = @id;", tx), "@id", containerId).ExecuteReader())
                     {
-                        while (reader.Read()) Tally(released, ChunkListCodec.Decode((byte[])reader[0]));
+                        while (reader.Read())
+                        {
+                            Tally(released, ChunkListCodec.Decode((byte[])reader[0]));
+                            if (!reader.IsDBNull(1)) inline.Add(reader.GetInt64(1));
+                        }
                     }
 
                     Release(session, tx, released, now, counts);
+                    foreach (var inlineId in inline) ReleaseInline(session, tx, inlineId, counts);
                     With(session.Command("DELETE FROM blobs WHERE container_id = @id;", tx), "@id", containerId).ExecuteNonQuery();
                     counts.Deletes += blobCount;
                 }

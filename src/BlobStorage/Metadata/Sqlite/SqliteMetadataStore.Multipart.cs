@@ -178,7 +178,7 @@ public sealed partial class SqliteMetadataStore
                     if (!named.Contains(number)) Release(session, tx, part.Chunks, completion.Now, delta);
                 }
 
-                if (current is not null) Release(session, tx, current.Chunks, completion.Now, delta);
+                if (current is not null) ReleaseVersion(session, tx, containerId, current, completion.Now, delta);
                 var contentHash = MultipartHash.Composite(hashes);
                 var blob = new BlobRecord(
                     new BlobProperties
@@ -198,7 +198,7 @@ public sealed partial class SqliteMetadataStore
                         PartCount = completion.Parts.Count,
                     },
                     chunks);
-                Upsert(session, tx, containerId, blob);
+                Upsert(session, tx, containerId, blob, inlineId: null);
                 With(session.Command("DELETE FROM parts WHERE upload_id = @id;", tx), "@id", upload.UploadId).ExecuteNonQuery();
                 With(session.Command("DELETE FROM uploads WHERE id = @id;", tx), "@id", upload.UploadId).ExecuteNonQuery();
                 AdjustContainer(session, tx, containerId, current is null ? 1 : 0, size - (current?.Properties.Size ?? 0));

@@ -19,7 +19,9 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     private const int MaxPooledReaders = 8;
     private readonly SqliteMetadataStoreOptions _options;
     private readonly string _connectionString;
+    private const int MaxBatch = 256;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentQueue<PendingWrite> _pendingWrites = new();
     private readonly ConcurrentBag<SqliteSession> _readers = [];
     private SqliteSession? _writer;
     private int _disposed;
@@ -60,6 +62,13 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
             }
 
             Migrations.Apply(session, _options.DatabasePath);
+
+            // Touch every table's root page now, so a damaged file fails at open with a clear error, not at the first call.
+            foreach (var table in new[] { "containers", "blobs", "chunks", "stats", "uploads", "parts", "inline_content" })
+            {
+                session.Command($"SELECT 1 FROM {table} LIMIT 1;").ExecuteScalar();
+            }
+
             _writer = session;
             return ValueTask.CompletedTask;
         }
@@ -77,28 +86,133 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> in one write transaction on the writer connection; any exception rolls it back.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction on the writer connection; an exception it
+    /// throws rolls back its own changes and is rethrown to its caller. Writes arriving while a
+    /// transaction commits are batched (group commit): the next writer to get the connection runs
+    /// every waiting piece of work in one transaction, each inside its own savepoint, and one commit,
+    /// with one flush, acknowledges them all. No work is acknowledged before its commit is durable.
+    /// </summary>
     private async ValueTask<T> WriteAsync<T>(Func<SqliteSession, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
-        var writer = _writer ?? throw NotInitialized();
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_writer is null) throw NotInitialized();
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingWrite<T>(work);
+        _pendingWrites.Enqueue(pending);
+
+        // Not cancellable from here: once queued, the work may run in another caller's batch, and a
+        // caller must never be told "cancelled" about a change that was committed.
+        await _writeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            using var transaction = writer.Connection.BeginTransaction(deferred: false);
-            var result = work(writer, transaction);
-            CrashPoints.Reach(CrashPoints.MidTransaction);
-            transaction.Commit();
-            return result;
-        }
-        catch (SqliteException ex)
-        {
-            throw Translate(ex);
+            if (!pending.IsCompleted) RunBatch();
         }
         finally
         {
             _writeLock.Release();
         }
+
+        return await pending.Task.ConfigureAwait(false);
+    }
+
+    private void RunBatch()
+    {
+        var batch = new List<PendingWrite>();
+        while (batch.Count < MaxBatch && _pendingWrites.TryDequeue(out var next)) batch.Add(next);
+        if (batch.Count == 0) return;
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            var writer = _writer ?? throw NotInitialized();
+            using var transaction = writer.Connection.BeginTransaction(deferred: false);
+            if (batch.Count == 1)
+            {
+                batch[0].Run(writer, transaction);
+                if (batch[0].Failed)
+                {
+                    // A lone piece of work that failed leaves nothing to commit.
+                    transaction.Rollback();
+                    batch[0].Complete(MapError);
+                    return;
+                }
+            }
+            else
+            {
+                foreach (var write in batch)
+                {
+                    transaction.Save("w");
+                    write.Run(writer, transaction);
+                    if (write.Failed) transaction.Rollback("w");
+                    transaction.Release("w");
+                }
+            }
+
+            CrashPoints.Reach(CrashPoints.MidTransaction);
+            transaction.Commit();
+            foreach (var write in batch) write.Complete(MapError);
+        }
+        catch (Exception ex)
+        {
+            var failure = ex is SqliteException sqlite ? Translate(sqlite) : ex;
+            foreach (var write in batch) write.Fail(failure);
+        }
+    }
+
+    private Exception MapError(Exception ex) => ex is SqliteException sqlite ? Translate(sqlite) : ex;
+
+    /// <summary>A piece of write work waiting for a transaction, and its caller's task.</summary>
+    private abstract class PendingWrite
+    {
+        public abstract bool IsCompleted { get; }
+
+        public abstract bool Failed { get; }
+
+        public abstract void Run(SqliteSession session, SqliteTransaction transaction);
+
+        /// <summary>Hands the result or the work's own exception (through <paramref name="map"/>) to the caller, after the commit.</summary>
+        public abstract void Complete(Func<Exception, Exception> map);
+
+        /// <summary>The transaction failed as a whole: nothing of this work was committed.</summary>
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingWrite<T>(Func<SqliteSession, SqliteTransaction, T> work) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+
+        public Task<T> Task => _completion.Task;
+
+        public override bool IsCompleted => _completion.Task.IsCompleted;
+
+        public override bool Failed => _error is not null;
+
+        public override void Run(SqliteSession session, SqliteTransaction transaction)
+        {
+            try
+            {
+                _result = work(session, transaction);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6 or 11 or 26 or 13 or 10)
+            {
+                // Busy, corrupt, full or I/O: the whole transaction is in doubt, not just this work.
+                throw;
+            }
+            catch (Exception ex)
+            {
+                _error = ex;
+            }
+        }
+
+        public override void Complete(Func<Exception, Exception> map)
+        {
+            if (_error is not null) _completion.TrySetException(map(_error));
+            else _completion.TrySetResult(_result!);
+        }
+
+        public override void Fail(Exception exception) => _completion.TrySetException(_error ?? exception);
     }
 
     /// <summary>Runs <paramref name="work"/> on a pooled reader connection (a consistent snapshot when it runs in a transaction).</summary>

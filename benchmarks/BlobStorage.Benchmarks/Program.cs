@@ -1,0 +1,28 @@
+// BlobStorage benchmarks.
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks                  every BenchmarkDotNet benchmark
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- bdn --job short --filter '*.Upload'
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
+using BenchmarkDotNet.Running;
+using BlobStorage.Benchmarks;
+
+if (args.Length > 0 && args[0] == "roundtrip")
+{
+    return await RoundTripCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "multipart")
+{
+    return await MultipartCommand.RunAsync(args[1..]);
+}
+
+var switcherArgs = args.Length > 0 && args[0] == "bdn" ? args[1..] : args;
+
+// Without arguments BenchmarkDotNet would ask which benchmark to run; run them all instead.
+if (switcherArgs.Length == 0)
+{
+    switcherArgs = ["--filter", "*"];
+}
+
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(UploadDownloadBenchmarks).Assembly).Run(switcherArgs);
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
