@@ -32,7 +32,7 @@ public class CorruptionTests
     [Test]
     public async Task Damaged_chunks_are_never_served_and_the_scrub_reports_each()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await TestStore.OpenAsync(NoInline);
         var store = t.Store;
         var blobs = await UploadSampleAsync(store);
         var injected = new Dictionary<Damage, int>();
@@ -112,7 +112,7 @@ public class CorruptionTests
     [Test]
     public async Task A_flip_in_the_reserved_header_bytes_is_reported_by_the_scrub()
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await TestStore.OpenAsync(NoInline);
         await t.Store.CreateContainerAsync(Container);
         var content = Streams.Bytes(5000, seed: 3);
         await t.Store.UploadBytesAsync(Container, "x", content);
@@ -136,7 +136,7 @@ public class CorruptionTests
     [TestCase(2, TestName = "Misdirected chunk file, longer")]
     public async Task A_chunk_file_holding_another_chunk_is_never_served(int shape)
     {
-        await using var t = await TestStore.OpenAsync();
+        await using var t = await TestStore.OpenAsync(NoInline);
         await t.Store.CreateContainerAsync(Container);
         var victim = Streams.Bytes(2 * Chunk, seed: 11);
         await t.Store.UploadBytesAsync(Container, "victim", victim);
@@ -282,7 +282,11 @@ public class CorruptionTests
     [TestCase(true, TestName = "A stream opened before an overwrite reads the original bytes to the end")]
     public async Task A_stream_opened_before_a_delete_reads_to_the_end(bool overwrite)
     {
-        await using var t = await TestStore.OpenAsync(o => o.GarbageCollectionGracePeriod = TimeSpan.Zero);
+        await using var t = await TestStore.OpenAsync(o =>
+        {
+            o.GarbageCollectionGracePeriod = TimeSpan.Zero;
+            NoInline(o);
+        });
         var store = t.Store;
         await store.CreateContainerAsync(Container);
         var content = Streams.Bytes(6 * Chunk + 321, seed: 21);
@@ -398,6 +402,9 @@ public class CorruptionTests
     }
 
     // ---- helpers ----
+
+    /// <summary>Small blobs as chunk files too: these tests damage chunk files.</summary>
+    private static void NoInline(BlobStorageOptions o) => o.InlineThreshold = 0;
 
     private static Task<IBlobStore> Open(string root, TimeProvider time) =>
         new BlobStoreBuilder(root)

@@ -303,7 +303,7 @@ internal sealed class FaultyFileSystem : ChunkFileSystem
         }
     }
 
-    public override void Move(string source, string destination)
+    public override void Move(string source, string destination, bool overwrite = true)
     {
         var from = Path.GetFullPath(source);
         var to = Path.GetFullPath(destination);
@@ -312,7 +312,7 @@ internal sealed class FaultyFileSystem : ChunkFileSystem
         {
             Enter(FileOp.Rename, from + " -> " + to);
             var node = NodeAt(from);
-            _inner.Move(from, to);
+            _inner.Move(from, to, overwrite);
             if (DirectoryOf(from) is { } fromDirectory) fromDirectory.Entries.Remove(Path.GetFileName(from));
             if (DirectoryOf(to) is { } toDirectory && node is not null) toDirectory.Entries[Path.GetFileName(to)] = node;
         }

@@ -45,12 +45,20 @@ internal sealed class FaultyStore : IAsyncDisposable
     /// folder after every file in it is deleted: its 256 shard folders stay, which saves most of the
     /// cost of a new store on a disk where making and removing a folder takes a millisecond.
     /// </summary>
-    public static async Task<FaultyStore> OpenAsync(Action<BlobStorageOptions>? configure = null, Action<FaultyFileSystem>? setup = null, TempFolder? reuse = null)
+    /// <param name="configure">Changes the options.</param>
+    /// <param name="setup">Sets the fault layer up before the store opens.</param>
+    /// <param name="reuse">The folder to make the store in.</param>
+    /// <param name="durableOpen">
+    /// True (the default) declares what opening wrote durable. False keeps the model honest from the
+    /// first operation, with the layer over the whole store folder, so that the chunk folder's own
+    /// entry in it counts too (SQLite's files are not under the layer and are left alone).
+    /// </param>
+    public static async Task<FaultyStore> OpenAsync(Action<BlobStorageOptions>? configure = null, Action<FaultyFileSystem>? setup = null, TempFolder? reuse = null, bool durableOpen = true)
     {
         var folder = reuse ?? new TempFolder("faulty");
         if (reuse is not null) Empty(reuse.Path);
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-        var files = new FaultyFileSystem(Path.Combine(folder.Path, "chunks"));
+        var files = new FaultyFileSystem(durableOpen ? Path.Combine(folder.Path, "chunks") : folder.Path);
         setup?.Invoke(files);
         var store = new FaultyStore(folder, reuse is null, time, files, configure);
         try
@@ -63,7 +71,7 @@ internal sealed class FaultyStore : IAsyncDisposable
             throw;
         }
 
-        files.MarkDurable();
+        if (durableOpen) files.MarkDurable();
         files.ResetCounts();
         return store;
     }

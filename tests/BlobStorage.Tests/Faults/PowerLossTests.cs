@@ -26,6 +26,9 @@ public class PowerLossTests
     /// </summary>
     internal static void SqliteUnsynced(BlobStorageOptions o) => o.SynchronousMode = SynchronousMode.Normal;
 
+    /// <summary>Small blobs as chunk files too, for tests about chunk files.</summary>
+    internal static void NoInline(BlobStorageOptions o) => o.InlineThreshold = 0;
+
     internal static int Soak => int.TryParse(Environment.GetEnvironmentVariable("BLOBSTORAGE_SOAK"), out var k) && k > 0 ? k : 1;
 
     internal static int? ReplaySeed => int.TryParse(Environment.GetEnvironmentVariable("BLOBSTORAGE_POWERLOSS_SEED"), out var s) ? s : null;
@@ -92,7 +95,7 @@ public class PowerLossTests
     [Test]
     public async Task Upload_after_a_failed_directory_flush_of_the_same_chunk_survives_a_power_cut()
     {
-        await using var h = await FaultyStore.OpenAsync();
+        await using var h = await FaultyStore.OpenAsync(NoInline);
         await h.Store.CreateContainerAsync(Container);
         var content = Streams.Bytes(1000, seed: 42);
 
@@ -115,7 +118,7 @@ public class PowerLossTests
     [Test]
     public async Task Concurrent_upload_of_the_same_chunk_is_durable_before_it_is_acknowledged()
     {
-        await using var h = await FaultyStore.OpenAsync();
+        await using var h = await FaultyStore.OpenAsync(NoInline);
         await h.Store.CreateContainerAsync(Container);
         var content = Streams.Bytes(1000, seed: 43);
         var held = new ManualResetEventSlim(false);
@@ -151,6 +154,68 @@ public class PowerLossTests
         await h.ReopenOnPlainDiskAsync();
         var read = await ReadOrExceptionAsync(h.Store, "second");
         read.Should().Be(acknowledged.ContentHash, "'second' was acknowledged before the power cut");
+    }
+
+    /// <summary>A store's first open makes the chunk folder and its shards: a power cut right after its first upload keeps them.</summary>
+    [Test]
+    public async Task A_first_open_makes_its_folders_durable()
+    {
+        await using var h = await FaultyStore.OpenAsync(NoInline, durableOpen: false);
+        await h.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes(2 * FaultyStore.ChunkSize + 5, seed: 44);
+        var acknowledged = await h.Store.UploadBytesAsync(Container, "first", content);
+
+        var cut = h.Files.PowerCut(new Random(1), new PowerCutOptions { TornWriteProbability = 0 });
+        await h.ReopenOnPlainDiskAsync();
+
+        (await ReadOrExceptionAsync(h.Store, "first")).Should().Be(acknowledged.ContentHash, $"the upload was acknowledged; the cut did: {cut}");
+        (await h.Store.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
+    }
+
+    /// <summary>A power cut anywhere in a first open (folders half made): the next open finishes the job.</summary>
+    [Test]
+    public async Task A_power_cut_during_a_first_open_leaves_a_store_that_opens()
+    {
+        // The open's operations: 2 existence checks, the chunk folder, .tmp, 256 shards (up to 260), the
+        // flush of the chunk folder (261) and of the store folder (262), the .tmp scan (263), then the
+        // orphan scan of the shards. A cut before, inside and after each step.
+        var cuts = 0;
+        foreach (var n in new[] { 3, 130, 261, 262, 500, 100_000 })
+        {
+            // A new folder each time: a first open is one that finds nothing.
+            using var folder = new TempFolder("powerloss");
+            var at = n;
+            var cutFired = false;
+            await using var h = await FaultyStore.OpenAsync(NoInline, fs => fs.CutPowerAt(at, new Random(at)), reuse: folder, durableOpen: false)
+                .ContinueWith(t =>
+                {
+                    cutFired = t.IsFaulted;
+                    return t.IsFaulted ? null! : t.Result;
+                });
+            if (h is not null)
+            {
+                // The open made fewer operations than that: nothing was cut.
+                break;
+            }
+
+            cutFired.Should().BeTrue();
+            cuts++;
+            var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+            await using var store = await new BlobStoreBuilder(folder.Path).Configure(o =>
+            {
+                o.ChunkSize = FaultyStore.ChunkSize;
+                o.MaintenanceInterval = Timeout.InfiniteTimeSpan;
+                NoInline(o);
+            }).UseTimeProvider(time).OpenAsync();
+            await store.CreateContainerAsync(Container);
+            var content = Streams.Bytes(FaultyStore.ChunkSize + 5, seed: at);
+            await store.UploadBytesAsync(Container, "x", content);
+            (await store.DownloadBytesAsync(Container, "x")).Should().Equal(content, $"after a power cut at operation {at} of the first open");
+            (await store.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
+        }
+
+        TestContext.Out.WriteLine($"{cuts} power cuts during a first open, each followed by a good open");
+        cuts.Should().Be(5);
     }
 
     internal enum Mutation
