@@ -173,4 +173,76 @@ public class MultipartUploadTests
         actual.Should().Equal(expected.GetHashAndReset());
         (await t.Store.VerifyAsync()).IsClean.Should().BeTrue();
     }
+
+    [Test]
+    public async Task Listing_getting_replacing_and_aborting_parts()
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync("big");
+        var id = await t.Store.StartMultipartUploadAsync("big", "a/b.bin", new MultipartUploadOptions { StorageClass = StorageClass.Archive });
+        var other = await t.Store.StartMultipartUploadAsync("big", "a/a.bin");
+        for (var n = 1; n <= 5; n++) await t.Store.UploadPartAsync(id, n, new MemoryStream(Streams.Bytes(100 * n, n)));
+
+        var first = await t.Store.ListPartsAsync(id, new PartListOptions { PageSize = 2 });
+        first.Parts.Select(p => p.PartNumber).Should().Equal(1, 2);
+        first.NextPartNumberMarker.Should().Be(2);
+        var rest = await t.Store.ListPartsAsync(id, new PartListOptions { PageSize = 10, PartNumberMarker = 2 });
+        rest.Parts.Select(p => p.PartNumber).Should().Equal(3, 4, 5);
+        rest.NextPartNumberMarker.Should().BeNull();
+        await FluentActions.Awaiting(() => t.Store.ListPartsAsync(id, new PartListOptions { PageSize = 0 })).Should().ThrowAsync<ArgumentOutOfRangeException>();
+
+        var info = await t.Store.GetMultipartUploadAsync(id);
+        info.Container.Should().Be("big");
+        info.Name.Should().Be("a/b.bin");
+        info.StorageClass.Should().Be(StorageClass.Archive);
+        info.StartedOn.Should().Be(t.Time.GetUtcNow());
+        info.PartCount.Should().Be(5);
+        info.BytesUploaded.Should().Be(1500);
+        (await t.Store.ListMultipartUploadsAsync("big").ToListAsync()).Select(u => u.UploadId).Should().Equal(other, id);
+
+        // Uploading a part number again replaces it: the old ETag no longer completes the upload.
+        var old = (await t.Store.ListPartsAsync(id)).Parts[0];
+        var replaced = await t.Store.UploadPartAsync(id, 1, new MemoryStream(Streams.Bytes(100, 99)));
+        replaced.ETag.Should().NotBe(old.ETag);
+        (await t.Store.GetMultipartUploadAsync(id)).PartCount.Should().Be(5);
+        await FluentActions.Awaiting(() => t.Store.CompleteMultipartUploadAsync(id, [new(1, old.ETag)])).Should().ThrowAsync<InvalidPartException>();
+
+        await t.Store.AbortMultipartUploadAsync(id);
+        await FluentActions.Awaiting(() => t.Store.UploadPartAsync(id, 6, new MemoryStream([1]))).Should().ThrowAsync<UploadNotFoundException>();
+        await FluentActions.Awaiting(() => t.Store.AbortMultipartUploadAsync(id)).Should().ThrowAsync<UploadNotFoundException>();
+        await FluentActions.Awaiting(() => t.Store.ListPartsAsync(id)).Should().ThrowAsync<UploadNotFoundException>();
+        t.Time.Advance(TimeSpan.FromHours(1));
+        (await t.Store.RunMaintenanceAsync()).ChunksCollected.Should().Be(6, "five parts and the replaced one");
+        (await t.Store.VerifyAsync()).IsClean.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task Conditions_are_checked_at_completion_and_a_failure_leaves_the_upload_open()
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync("big");
+        var id = await t.Store.StartMultipartUploadAsync("big", "once", new MultipartUploadOptions { Conditions = BlobRequestConditions.CreateOnly });
+        var part = await t.Store.UploadPartAsync(id, 1, new MemoryStream(Streams.Bytes(10, 1)));
+        await t.Store.UploadBytesAsync("big", "once", Streams.Bytes(5, 2));
+        await FluentActions.Awaiting(() => t.Store.CompleteMultipartUploadAsync(id, [new(1, part.ETag)])).Should().ThrowAsync<PreconditionFailedException>();
+        (await t.Store.GetMultipartUploadAsync(id)).PartCount.Should().Be(1);
+        await t.Store.DeleteAsync("big", "once");
+        (await t.Store.CompleteMultipartUploadAsync(id, [new(1, part.ETag)])).Size.Should().Be(10);
+        await FluentActions.Awaiting(() => t.Store.StartMultipartUploadAsync("nope", "x")).Should().ThrowAsync<ContainerNotFoundException>();
+        await FluentActions.Awaiting(() => t.Store.StartMultipartUploadAsync("big", "bad/../x")).Should().ThrowAsync<ArgumentException>();
+    }
+
+    [Test]
+    public async Task Deleting_a_container_aborts_its_uploads()
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync("big");
+        var id = await t.Store.StartMultipartUploadAsync("big", "x");
+        await t.Store.UploadPartAsync(id, 1, new MemoryStream(Streams.Bytes(1000, 1)));
+        await t.Store.DeleteContainerAsync("big");
+        await FluentActions.Awaiting(() => t.Store.GetMultipartUploadAsync(id)).Should().ThrowAsync<UploadNotFoundException>();
+        t.Time.Advance(TimeSpan.FromHours(1));
+        (await t.Store.RunMaintenanceAsync()).ChunksCollected.Should().Be(1);
+        (await t.Store.VerifyAsync()).IsClean.Should().BeTrue();
+    }
 }
