@@ -138,7 +138,7 @@ public class PowerLossTests
         BlobProperties? acknowledged = null;
         try
         {
-            acknowledged = await h.Store.UploadBytesAsync(Container, "second", content).WaitAsync(TimeSpan.FromSeconds(5));
+            acknowledged = await h.Store.UploadBytesAsync(Container, "second", content).WaitAsync(TimeSpan.FromSeconds(2));
         }
         catch (TimeoutException)
         {
