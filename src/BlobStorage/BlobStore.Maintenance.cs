@@ -209,14 +209,14 @@ internal sealed partial class BlobStore
         var checkedChunks = new Dictionary<ChunkId, string?>();
         var missing = new List<MissingChunk>();
         long blobs = 0;
-        async Task CountAsync(string container, string name, IReadOnlyList<ChunkReference> chunks)
+        async Task CountAsync(string container, string name, IReadOnlyList<ChunkReference> chunks, ReplicationStrategy strategy)
         {
             foreach (var chunk in chunks)
             {
                 references[chunk.Id] = references.GetValueOrDefault(chunk.Id) + 1;
                 if (!checkedChunks.TryGetValue(chunk.Id, out var problem))
                 {
-                    problem = await CheckChunkAsync(chunk, verifyContent, cancellationToken).ConfigureAwait(false);
+                    problem = await CheckChunkAsync(chunk, verifyContent, strategy, cancellationToken).ConfigureAwait(false);
                     checkedChunks[chunk.Id] = problem;
                 }
 
@@ -227,7 +227,7 @@ internal sealed partial class BlobStore
         await foreach (var blob in _metadata.EnumerateBlobsAsync(cancellationToken).ConfigureAwait(false))
         {
             blobs++;
-            await CountAsync(blob.Properties.Container, blob.Properties.Name, blob.Chunks).ConfigureAwait(false);
+            await CountAsync(blob.Properties.Container, blob.Properties.Name, blob.Chunks, await StrategyOfAsync(blob.Properties.Container, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             if (verifyContent && blob.Chunks.Count == 0 && blob.Properties.Size > 0)
             {
                 // Kept inline: reading it back checks its checksum.
@@ -245,7 +245,9 @@ internal sealed partial class BlobStore
         // Parts of uploads in progress hold references too.
         await foreach (var part in _metadata.EnumeratePartsAsync(cancellationToken).ConfigureAwait(false))
         {
-            await CountAsync($"(multipart upload {part.UploadId})", $"part {part.Part.PartNumber}", part.Chunks).ConfigureAwait(false);
+            var upload = await _metadata.GetMultipartUploadAsync(part.UploadId, cancellationToken).ConfigureAwait(false);
+            var strategy = upload is null ? ReplicationStrategy.Single : await StrategyOfAsync(upload.Container, cancellationToken).ConfigureAwait(false);
+            await CountAsync($"(multipart upload {part.UploadId})", $"part {part.Part.PartNumber}", part.Chunks, strategy).ConfigureAwait(false);
         }
 
         var rows = new Dictionary<ChunkId, long>();
@@ -278,27 +280,34 @@ internal sealed partial class BlobStore
         };
     }
 
-    private async Task<string?> CheckChunkAsync(ChunkReference chunk, bool verifyContent, CancellationToken cancellationToken)
+    private async Task<ReplicationStrategy> StrategyOfAsync(string container, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await ContainerAsync(container, cancellationToken).ConfigureAwait(false)).ReplicationStrategy;
+        }
+        catch (ContainerNotFoundException)
+        {
+            return ReplicationStrategy.Single;
+        }
+    }
+
+    /// <summary>Null when the chunk is fine; with <paramref name="verifyContent"/>, every placed copy is read, checked and repaired.</summary>
+    private async Task<string?> CheckChunkAsync(ChunkReference chunk, bool verifyContent, ReplicationStrategy strategy, CancellationToken cancellationToken)
     {
         if (!verifyContent)
         {
             return await _replicator.ExistsAsync(chunk.Id, cancellationToken).ConfigureAwait(false) ? null : "missing";
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(chunk.Length, 1));
         try
         {
-            var length = await _replicator.ReadAsync(chunk.Id, buffer, cancellationToken).ConfigureAwait(false);
-            if (length != chunk.Length) return $"length {length}, expected {chunk.Length}";
-            return ChunkId.Compute(buffer.AsSpan(0, length)) == chunk.Id ? null : "content does not match its SHA-256";
+            await _replicator.ScrubAsync(chunk.Id, chunk.Length, strategy, cancellationToken).ConfigureAwait(false);
+            return null;
         }
         catch (DataCorruptionException ex)
         {
             return ex.Message;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

@@ -16,6 +16,13 @@ public interface IReplicator
     /// <exception cref="DataCorruptionException">No copy is present and intact.</exception>
     ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads every copy the strategy places, checks each against the chunk's SHA-256, and rewrites
+    /// copies that are missing or bad from a good one. Returns how many copies it repaired.
+    /// </summary>
+    /// <exception cref="DataCorruptionException">No copy of the chunk is present and intact.</exception>
+    ValueTask<int> ScrubAsync(ChunkId id, int length, ReplicationStrategy strategy, CancellationToken cancellationToken = default);
+
     /// <summary>True when at least one copy of the chunk is stored.</summary>
     ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default);
 

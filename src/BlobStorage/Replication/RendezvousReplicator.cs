@@ -91,15 +91,68 @@ public sealed class RendezvousReplicator : IReplicator
             catch (DataCorruptionException ex)
             {
                 lastError = ex;
-                if (order.Length > 1 && await node.Store.ExistsAsync(id, cancellationToken).ConfigureAwait(false))
-                {
-                    // Only a copy that is present but bad is repaired; a node that never held the chunk is not asked to.
-                    (bad ??= []).Add(node);
-                }
+
+                // A node ranked before the one that serves the read is one placement would choose: a bad
+                // or lost copy there is rewritten. (A node that never held the chunk is only ranked after.)
+                if (order.Length > 1) (bad ??= []).Add(node);
             }
         }
 
         throw lastError!;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> ScrubAsync(ChunkId id, int length, ReplicationStrategy strategy, CancellationToken cancellationToken = default)
+    {
+        var placed = Place(id, strategy);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var good = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            var bad = new List<StorageNode>();
+            StorageNode? source = null;
+            string? problem = null;
+            foreach (var node in placed.Concat(RankAll(id).Except(placed)))
+            {
+                var isPlaced = Array.IndexOf(placed, node) >= 0;
+                if (source is not null && !isPlaced) break;
+                try
+                {
+                    var read = await node.Store.ReadAsync(id, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    if (read == length && ChunkId.Compute(buffer.AsSpan(0, read)) == id)
+                    {
+                        if (source is null)
+                        {
+                            source = node;
+                            buffer.AsSpan(0, length).CopyTo(good);
+                        }
+
+                        continue;
+                    }
+
+                    problem = $"a copy on node {node.Name} does not match its SHA-256";
+                }
+                catch (Exception ex) when (ex is DataCorruptionException or ArgumentException)
+                {
+                    problem = ex.Message;
+                }
+
+                if (isPlaced) bad.Add(node);
+            }
+
+            if (source is null)
+            {
+                throw new DataCorruptionException($"Chunk {id} has no intact copy: {problem ?? "missing everywhere"}.");
+            }
+
+            await RepairAsync(id, good.AsMemory(0, length), bad, source, cancellationToken).ConfigureAwait(false);
+            return bad.Count;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            System.Buffers.ArrayPool<byte>.Shared.Return(good);
+        }
     }
 
     /// <inheritdoc />
@@ -172,7 +225,7 @@ public sealed class RendezvousReplicator : IReplicator
         {
             try
             {
-                // A corrupt file still exists, so it must go before the good bytes can be written back.
+                // A corrupt file may still exist, so it must go before the good bytes can be written back.
                 await node.Store.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
                 await node.Store.WriteAsync(id, good, cancellationToken).ConfigureAwait(false);
                 Log.ChunkRepaired(_logger, id.ToString(), node.Name, source.Name);

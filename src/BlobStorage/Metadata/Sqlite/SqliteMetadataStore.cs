@@ -178,14 +178,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (_pendingWrites.IsEmpty && _writeLock.Wait(0, CancellationToken.None))
             {
-                try
-                {
-                    return ValueTask.FromResult(RunAlone(state, work));
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
+                return RunAloneAsync(state, work);
             }
         }
         catch (Exception ex)
@@ -203,8 +196,9 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         await _writeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            // A batch run by another writer may have taken this one already.
-            if (!pending.IsCompleted) RunBatch();
+            // A batch run by another writer may have taken this one already. The batch runs on the
+            // thread pool: waiting for a lock another connection holds must not block the caller's thread.
+            if (!pending.IsCompleted) await Task.Run(RunBatch).ConfigureAwait(false);
         }
         finally
         {
@@ -212,6 +206,20 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         }
 
         return await pending.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <see cref="RunAlone"/> on the thread pool, then releases the write lock the caller took.</summary>
+    private async ValueTask<TResult> RunAloneAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
+    {
+        try
+        {
+            // SQLite waits for a lock held by another connection by sleeping: never on the caller's thread.
+            return await Task.Run(() => RunAlone(state, work)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     /// <summary>One piece of work in a transaction of its own. The caller holds the write lock.</summary>
