@@ -3,8 +3,10 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- bdn --job short --filter '*.Upload'
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
+using BlobStorage.Benchmarks.Compare;
 
 if (args.Length > 0 && args[0] == "roundtrip")
 {
@@ -14,6 +16,11 @@ if (args.Length > 0 && args[0] == "roundtrip")
 if (args.Length > 0 && args[0] == "multipart")
 {
     return await MultipartCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "compare")
+{
+    return await CompareCommand.RunAsync(args[1..]);
 }
 
 var switcherArgs = args.Length > 0 && args[0] == "bdn" ? args[1..] : args;

@@ -1,0 +1,30 @@
+namespace BlobStorage.Benchmarks.Compare;
+
+/// <summary>
+/// One store in the side-by-side comparison, reduced to what every peer can do: named blobs put
+/// from a stream, read into a stream, counted by prefix and deleted. Each peer does it the way a
+/// careful user of that technology would, with its own durability.
+/// </summary>
+internal interface IPeerStore : IAsyncDisposable
+{
+    /// <summary>The peer's name in the table and in <c>--peers</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Whether a put that returned survives a power cut (every write flushed to disk).</summary>
+    bool Durable { get; }
+
+    /// <summary>One line on what a put does to reach the disk, and anything else a reader of the table must know.</summary>
+    string Description { get; }
+
+    /// <summary>Stores <paramref name="content"/> (read to its end) under <paramref name="name"/>, replacing any blob of that name.</summary>
+    ValueTask PutAsync(string name, Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the blob's bytes to <paramref name="destination"/>.</summary>
+    ValueTask GetAsync(string name, Stream destination, CancellationToken cancellationToken = default);
+
+    /// <summary>Enumerates the names that start with <paramref name="prefix"/> and returns how many there are.</summary>
+    ValueTask<int> ListAsync(string prefix, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the blob.</summary>
+    ValueTask DeleteAsync(string name, CancellationToken cancellationToken = default);
+}
