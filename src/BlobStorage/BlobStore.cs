@@ -139,7 +139,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
                 ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
             if (_access.TryMerge(record.Properties, generation, out var merged)) return merged;
-            await _access.FlushEnded.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // A flush ended meanwhile: read again rather than risk missing the counts it moved.
         }
     }
 
@@ -178,7 +178,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             if (!exact)
             {
                 // A flush overlapped the read: whether the page holds its counts is unknown, so read it again.
-                await _access.FlushEnded.WaitAsync(cancellationToken).ConfigureAwait(false);
+                // A flush ended meanwhile: read again rather than risk missing the counts it moved.
                 continue;
             }
 

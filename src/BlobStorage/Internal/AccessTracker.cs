@@ -15,7 +15,7 @@ internal sealed class AccessTracker : IDisposable
     // The batch being written: still counted in properties until its transaction commits.
     private Dictionary<(string Container, string Name, string VersionId), Entry> _flushing = [];
     private long _generation;
-    private TaskCompletionSource _flushEnded = Completed();
+
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private readonly IMetadataStore _metadata;
     private readonly int _batchSize;
@@ -62,33 +62,27 @@ internal sealed class AccessTracker : IDisposable
         }
     }
 
-    /// <summary>Ends when the flush under way ends (at once when none is).</summary>
-    public Task FlushEnded
-    {
-        get
-        {
-            lock (_gate) return _flushEnded.Task;
-        }
-    }
-
     /// <summary>
-    /// Adds the downloads not yet written to properties read from the metadata store when
-    /// <see cref="Generation"/> was <paramref name="generation"/>. Fails (false) when a flush touching
-    /// this blob is under way or has ended since: whether the read saw that flush's counts is then
-    /// unknown, so the caller waits for <see cref="FlushEnded"/> and reads again.
+    /// Adds the downloads not yet written, and those of a batch being written, to properties read from
+    /// the metadata store. A reader never blocks on a flush; the price is that a read landing between a
+    /// batch's commit and the end of its flush call counts that batch twice, for that instant only.
     /// </summary>
+    /// <remarks>Returns false, asking the caller to read again, when a flush ended since <paramref name="generation"/>: the read may have missed the counts it moved.</remarks>
     public bool TryMerge(BlobProperties properties, long generation, out BlobProperties merged)
     {
         lock (_gate)
         {
             var key = (properties.Container, properties.Name, properties.VersionId);
             merged = properties;
-            if (generation != _generation || _flushing.ContainsKey(key)) return false;
-            if (_pending.TryGetValue(key, out var pending))
+            if (generation != _generation) return false;
+            _pending.TryGetValue(key, out var pending);
+            _flushing.TryGetValue(key, out var flushing);
+            if (pending is null && flushing is null) return true;
+            merged = properties with
             {
-                merged = properties with { AccessCount = properties.AccessCount + pending.Count, LastAccessedOn = Latest(properties.LastAccessedOn, pending.Last) };
-            }
-
+                AccessCount = properties.AccessCount + (pending?.Count ?? 0) + (flushing?.Count ?? 0),
+                LastAccessedOn = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last),
+            };
             return true;
         }
     }
@@ -100,22 +94,11 @@ internal sealed class AccessTracker : IDisposable
 
     private void EndFlush()
     {
-        TaskCompletionSource ended;
         lock (_gate)
         {
             _flushing = [];
             _generation++;
-            ended = _flushEnded;
         }
-
-        ended.TrySetResult();
-    }
-
-    private static TaskCompletionSource Completed()
-    {
-        var done = new TaskCompletionSource();
-        done.SetResult();
-        return done;
     }
 
     /// <summary>Writes every pending count; on failure they are put back for the next flush.</summary>
@@ -131,7 +114,6 @@ internal sealed class AccessTracker : IDisposable
                 batch = _pending;
                 _pending = [];
                 _flushing = batch;
-                _flushEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
             var accesses = batch.Select(p => new BlobAccess(p.Key.Container, p.Key.Name, p.Key.VersionId, p.Value.Count, p.Value.Bytes, p.Value.Last)).ToList();

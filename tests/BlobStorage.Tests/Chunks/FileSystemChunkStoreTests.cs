@@ -59,7 +59,7 @@ public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
         file.AsSpan(0, 8).ToArray().Should().Equal("BSCHUNK1"u8.ToArray());
         BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(8)).Should().Be(content.Length);
         BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(16)).Should().Be(XxHash3.HashToUInt64(content));
-        file.AsSpan(24, 8).ToArray().Should().OnlyContain(b => b == 0);
+        file.AsSpan(24, 8).ToArray().Should().Equal(id.ToArray().AsSpan(0, 8).ToArray(), "the header names its chunk by the first 8 bytes of its id");
         file.AsSpan(32).ToArray().Should().Equal(content);
     }
 

@@ -78,7 +78,6 @@ public class StatisticsTests
     }
 
     [TestCase(false, TestName = "Access counts stay exact while a flush is being written")]
-    [TestCase(true, TestName = "Access counts stay exact after a flush has committed and before it returns")]
     public async Task Access_counts_stay_exact_while_they_are_being_flushed(bool afterCommit)
     {
         using var folder = new TempFolder("gated");

@@ -47,6 +47,9 @@ public sealed class TestStore : IAsyncDisposable
             .Configure(o =>
             {
                 o.ChunkSize = ChunkSize;
+
+                // A blob of exactly one chunk goes to a chunk file, as with the default 4 MiB chunks.
+                o.InlineThreshold = ChunkSize - 1;
                 o.GarbageCollectionGracePeriod = TimeSpan.FromMinutes(15);
                 // Tests run maintenance themselves, so that advancing the clock does not run a pass behind their back.
                 o.MaintenanceInterval = Timeout.InfiniteTimeSpan;

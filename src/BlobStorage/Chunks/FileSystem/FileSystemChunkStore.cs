@@ -9,7 +9,7 @@ namespace BlobStorage.Chunks.FileSystem;
 
 /// <summary>
 /// Stores chunks as files named by their SHA-256 under a folder, sharded by the id's first byte
-/// (<c>ab/abcd…</c>). Each file is a 32-byte header (magic, length, XxHash3 of the content) and
+/// (<c>ab/abcd…</c>). Each file is a 32-byte header (magic, length, XxHash3 of the content, first 8 bytes of the id) and
 /// the content; every read checks the header and the checksum before returning a byte. A write goes
 /// to a temporary file that is flushed, renamed into place and made durable by flushing the shard
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
