@@ -227,6 +227,7 @@ public sealed class InterleavingTests
                 .Configure(o =>
                 {
                     o.ChunkSize = ChunkSize;
+                    o.InlineThreshold = ChunkSize - 1;
                     configure?.Invoke(o);
                 })
                 .UseTimeProvider(time)

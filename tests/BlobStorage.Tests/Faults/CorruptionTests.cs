@@ -108,7 +108,7 @@ public class CorruptionTests
         problems.Should().BeEmpty();
     }
 
-    /// <summary>Bytes 24 to 31 of a chunk header are reserved (written as zeros): a flip there is damage the scrub should see.</summary>
+    /// <summary>Bytes 24 to 31 of a chunk header name the chunk (the first 8 bytes of its id): a flip there makes the file unreadable and the scrub reports it.</summary>
     [Test]
     public async Task A_flip_in_the_reserved_header_bytes_is_reported_by_the_scrub()
     {
@@ -122,9 +122,9 @@ public class CorruptionTests
         bytes[28] ^= 0x10;
         await File.WriteAllBytesAsync(path, bytes);
 
-        (await t.Store.DownloadBytesAsync(Container, "x")).Should().Equal(content, "the content itself is intact");
+        await FluentActions.Awaiting(() => t.Store.DownloadBytesAsync(Container, "x")).Should().ThrowAsync<DataCorruptionException>("the header no longer names this chunk");
         var report = await t.Store.VerifyAsync(verifyContent: true);
-        report.MissingChunks.Select(m => m.Chunk).Should().Contain(id, "the chunk file was damaged (reserved header bytes are not zero)");
+        report.MissingChunks.Select(m => m.Chunk).Should().Contain(id, "the chunk file was damaged (its header names another chunk)");
     }
 
     /// <summary>
