@@ -52,20 +52,6 @@ internal static class ChunkListCodec
         return chunks;
     }
 
-    /// <summary>Decodes the list in a column through a pooled buffer: only the result is allocated.</summary>
-    public static ChunkReference[] Read(SqliteDataReader reader, int ordinal)
-    {
-        var length = checked((int)reader.GetBytes(ordinal, 0, null, 0, 0));
-        if (length == 0) return [];
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            var read = (int)reader.GetBytes(ordinal, 0, buffer, 0, length);
-            return Decode(buffer.AsSpan(0, read));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    /// <summary>Decodes the list in a column (read as one value: <c>GetBytes</c> would go through a slower blob stream).</summary>
+    public static ChunkReference[] Read(SqliteDataReader reader, int ordinal) => Decode(reader.GetFieldValue<byte[]>(ordinal));
 }

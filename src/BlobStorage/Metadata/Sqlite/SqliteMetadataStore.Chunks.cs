@@ -253,8 +253,8 @@ public sealed partial class SqliteMetadataStore
     /// <summary>Reads a 32-byte id column through the session's buffer.</summary>
     private static ChunkId ReadChunkId(SqliteDataReader reader, int ordinal, SqliteSession session)
     {
-        var read = reader.GetBytes(ordinal, 0, session.NameBuffer, 0, ChunkId.Size + 1);
-        if (read != ChunkId.Size) throw new DataCorruptionException($"A stored chunk id is {read} bytes long, not {ChunkId.Size}.");
-        return new ChunkId(session.NameBuffer.AsSpan(0, ChunkId.Size));
+        var bytes = reader.GetFieldValue<byte[]>(ordinal);
+        if (bytes.Length != ChunkId.Size) throw new DataCorruptionException($"A stored chunk id is {bytes.Length} bytes long, not {ChunkId.Size}.");
+        return new ChunkId(bytes);
     }
 }
