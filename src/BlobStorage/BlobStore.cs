@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
+using BlobStorage.DependencyInjection;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
 using Microsoft.Extensions.Logging;
@@ -274,18 +275,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
 
         _access.Dispose();
         _telemetry.Dispose();
-        foreach (var service in _owned.Reverse())
-        {
-            switch (service)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
-        }
+        await StoreComposition.DisposeAllAsync(_owned).ConfigureAwait(false);
     }
 
     /// <summary>The container's settings, from the cache or the metadata store.</summary>

@@ -105,12 +105,7 @@ public sealed class BlobStoreBuilder
         }
         catch when (owned.Count > 0)
         {
-            foreach (var service in owned)
-            {
-                if (service is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                else if (service is IDisposable disposable) disposable.Dispose();
-            }
-
+            await StoreComposition.DisposeAllAsync(owned).ConfigureAwait(false);
             throw;
         }
     }

@@ -64,7 +64,8 @@ public sealed class BlobRequestConditions
 
     private static bool IsWildcard(string etag) => etag.Trim() == "*";
 
-    private static bool ETagEquals(string a, string b) =>
+    /// <summary>Compares ETags as HTTP does for strong comparison, quoted or not (a weak prefix is ignored).</summary>
+    internal static bool ETagEquals(string a, string b) =>
         Normalize(a).SequenceEqual(Normalize(b));
 
     // An ETag may be given with or without its quotes, or as a weak validator.

@@ -46,4 +46,21 @@ internal static class StoreComposition
 
     public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned) =>
         new(metadata, replicator, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
+
+    /// <summary>Disposes services a store owns, last made first.</summary>
+    public static async ValueTask DisposeAllAsync(IReadOnlyList<object> services)
+    {
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            switch (services[i])
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+    }
 }

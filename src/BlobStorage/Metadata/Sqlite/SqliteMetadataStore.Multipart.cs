@@ -181,7 +181,7 @@ public sealed partial class SqliteMetadataStore
                         throw new InvalidPartException($"Part {given.PartNumber} was never uploaded to upload '{upload.UploadId}'.", given.PartNumber);
                     }
 
-                    if (!ETagsEqual(given.ETag, part.Part.ETag))
+                    if (!BlobRequestConditions.ETagEquals(given.ETag, part.Part.ETag))
                     {
                         throw new InvalidPartException($"Part {given.PartNumber} of upload '{upload.UploadId}' has ETag {part.Part.ETag}, not {given.ETag}: it was replaced or the ETag is wrong.", given.PartNumber);
                     }
@@ -363,12 +363,4 @@ public sealed partial class SqliteMetadataStore
         ContentHash = reader.GetString(first + 3),
         UploadedOn = Time(reader.GetInt64(first + 4)),
     };
-
-    private static bool ETagsEqual(string a, string b) => Unquote(a).SequenceEqual(Unquote(b));
-
-    private static ReadOnlySpan<char> Unquote(string etag)
-    {
-        var span = etag.AsSpan().Trim();
-        return span.Length >= 2 && span[0] == '"' && span[^1] == '"' ? span[1..^1] : span;
-    }
 }
