@@ -4,12 +4,20 @@ using System.Security.Cryptography;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
+using BlobStorage.Replication;
 
 namespace BlobStorage;
 
 internal sealed partial class BlobStore
 {
     private static readonly string EmptyContentHash = Convert.ToHexStringLower(SHA256.HashData([]));
+
+    /// <summary>
+    /// How many chunks of one upload may wait for their flush at once. Each holds an open file and,
+    /// while it flushes, a thread-pool thread; several flushing together let the disk and its journal
+    /// take them as one batch.
+    /// </summary>
+    private const int MaxChunksFlushing = 8;
 
     // Chunks written by uploads that then failed: the next maintenance pass checks whether anything refers to them.
     private readonly Lock _suspectsGate = new();
@@ -123,7 +131,8 @@ internal sealed partial class BlobStore
         allowInline &= _options.InlineThreshold > 0;
         var chunkSize = _options.ChunkSize;
         var result = new WrittenContent();
-        var inflight = new Queue<(Task<ChunkReference> Task, byte[] Buffer)>();
+        var inflight = new Queue<(Task<StoredChunk> Task, byte[] Buffer)>();
+        var flushing = new Queue<Task>();
         using var blobHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var hashedWhole = false;
         try
@@ -187,15 +196,7 @@ internal sealed partial class BlobStore
 
                 while (inflight.Count > _options.UploadConcurrency)
                 {
-                    var (task, done) = inflight.Dequeue();
-                    try
-                    {
-                        result.Chunks.Add(await task.ConfigureAwait(false));
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(done);
-                    }
+                    await TakeWrittenChunkAsync(inflight, flushing, result).ConfigureAwait(false);
                 }
 
                 if (read < chunkSize) break;
@@ -203,15 +204,13 @@ internal sealed partial class BlobStore
 
             while (inflight.Count > 0)
             {
-                var (task, done) = inflight.Dequeue();
-                try
-                {
-                    result.Chunks.Add(await task.ConfigureAwait(false));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(done);
-                }
+                await TakeWrittenChunkAsync(inflight, flushing, result).ConfigureAwait(false);
+            }
+
+            // The commit that follows may refer to the chunks only once every one of them is durable.
+            while (flushing.Count > 0)
+            {
+                await flushing.Dequeue().ConfigureAwait(false);
             }
 
             if (hashedWhole) result.ContentHash = Convert.ToHexStringLower(blobHash.GetHashAndReset());
@@ -225,7 +224,7 @@ internal sealed partial class BlobStore
                 var (task, done) = inflight.Dequeue();
                 try
                 {
-                    await task.ConfigureAwait(false);
+                    flushing.Enqueue((await task.ConfigureAwait(false)).Durable);
                 }
                 catch (Exception)
                 {
@@ -237,21 +236,64 @@ internal sealed partial class BlobStore
                 }
             }
 
+            // Flushes still running finish before the chunks are unpinned and handed to the collector as suspects.
+            await Task.WhenAll(flushing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _leases.UnpinAll(result.Pinned);
             AddSuspects(result.Pinned);
             throw;
         }
     }
 
-    private async Task<ChunkReference> StoreChunkAsync(byte[] buffer, int length, ReplicationStrategy strategy, WrittenContent result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for the oldest chunk write, records the chunk and gives its buffer back; then, while more
+    /// than <see cref="MaxChunksFlushing"/> chunks wait for their flush, waits for the oldest of those.
+    /// </summary>
+    private static async Task TakeWrittenChunkAsync(Queue<(Task<StoredChunk> Task, byte[] Buffer)> inflight, Queue<Task> flushing, WrittenContent result)
+    {
+        var (task, buffer) = inflight.Dequeue();
+        try
+        {
+            var stored = await task.ConfigureAwait(false);
+            result.Chunks.Add(stored.Reference);
+            flushing.Enqueue(stored.Durable);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        while (flushing.Count > MaxChunksFlushing)
+        {
+            await flushing.Dequeue().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Hashes and pins a chunk and hands its bytes to the replicator. Returns once the buffer is free,
+    /// with a task that ends when the chunk is durable: the default replicator flushes chunk files in
+    /// the background, so the upload's next chunks are hashed and written meanwhile.
+    /// </summary>
+    private async Task<StoredChunk> StoreChunkAsync(byte[] buffer, int length, ReplicationStrategy strategy, WrittenContent result, CancellationToken cancellationToken)
     {
         var id = ChunkId.Compute(buffer.AsSpan(0, length));
         await _leases.PinAsync(id, cancellationToken).ConfigureAwait(false);
         lock (result) result.Pinned.Add(id);
-        await _replicator.WriteAsync(id, buffer.AsMemory(0, length), strategy, cancellationToken).ConfigureAwait(false);
+        var content = buffer.AsMemory(0, length);
+        Task durable;
+        if (_replicator is RendezvousReplicator replicator)
+        {
+            durable = await replicator.StageAsync(id, content, strategy, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await _replicator.WriteAsync(id, content, strategy, cancellationToken).ConfigureAwait(false);
+            durable = Task.CompletedTask;
+        }
 
-        return new ChunkReference(id, length);
+        return new StoredChunk(new ChunkReference(id, length), durable);
     }
+
+    private readonly record struct StoredChunk(ChunkReference Reference, Task Durable);
 
     /// <summary>A stream with one byte, read ahead, put back in front of the rest.</summary>
     private sealed class PrependedStream(byte first, Stream rest) : Stream

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using BlobStorage.Abstractions;
+using BlobStorage.Chunks;
 using BlobStorage.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -68,6 +69,50 @@ public sealed class RendezvousReplicator : IReplicator
 
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.Any(written => written);
+    }
+
+    /// <summary>
+    /// Like <see cref="WriteAsync"/>, but returns once <paramref name="content"/> is no longer needed,
+    /// with a task that ends when every copy is durable: stores that can stage a chunk flush it in
+    /// the background, the others are written durably before this returns.
+    /// </summary>
+    internal async ValueTask<Task> StageAsync(ChunkId id, ReadOnlyMemory<byte> content, ReplicationStrategy strategy, CancellationToken cancellationToken)
+    {
+        var targets = Place(id, strategy);
+        if (targets.Length == 1)
+        {
+            return await StageOnAsync(targets[0].Store, id, content, cancellationToken).ConfigureAwait(false);
+        }
+
+        var staged = new Task<Task>[targets.Length];
+        for (var i = 0; i < targets.Length; i++)
+        {
+            staged[i] = StageOnAsync(targets[i].Store, id, content, cancellationToken).AsTask();
+        }
+
+        try
+        {
+            await Task.WhenAll(staged).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Copies that were staged still finish their flush before the failure is reported.
+            await Task.WhenAll(staged.Where(s => s.IsCompletedSuccessfully).Select(s => s.Result)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
+        return Task.WhenAll(staged.Select(s => s.Result));
+    }
+
+    private static async ValueTask<Task> StageOnAsync(IChunkStore store, ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        if (store is IChunkStager stager)
+        {
+            return await stager.StageAsync(id, content, cancellationToken).ConfigureAwait(false) ?? Task.CompletedTask;
+        }
+
+        await store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -15,7 +15,7 @@ namespace BlobStorage.Chunks.FileSystem;
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
 /// One process at a time: the folder is locked while the store is open.
 /// </summary>
-public sealed class FileSystemChunkStore : IChunkStore, IDisposable
+public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposable
 {
     internal const int HeaderSize = 32;
     internal static ReadOnlySpan<byte> Magic => "BSCHUNK1"u8;
@@ -106,6 +106,36 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
     {
         ThrowIfDisposed();
         var path = GetPath(id);
+        var mine = await ClaimAsync(id, path, cancellationToken).ConfigureAwait(false);
+        if (mine is null) return false;
+        var temp = WriteTemporary(id, content, mine, out var file);
+        MakeDurable(id, path, temp, file, mine);
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The same protocol as <see cref="WriteAsync"/>, cut in two: the bytes go to a temporary file
+    /// before this returns, and its flush, rename and directory flush run on the thread pool, so an
+    /// upload hashes and writes its next chunks while the disk makes this one durable. The chunk
+    /// counts as in flight (a second write of it waits) until the returned task ends.
+    /// </remarks>
+    async ValueTask<Task?> IChunkStager.StageAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var path = GetPath(id);
+        var mine = await ClaimAsync(id, path, cancellationToken).ConfigureAwait(false);
+        if (mine is null) return null;
+        var temp = WriteTemporary(id, content, mine, out var file);
+        return Task.Run(() => MakeDurable(id, path, temp, file, mine), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Claims the right to write a chunk, or returns null when it is already stored durably. While
+    /// another write of the same chunk is in flight, waits for it and looks again.
+    /// </summary>
+    private async ValueTask<TaskCompletionSource?> ClaimAsync(ChunkId id, string path, CancellationToken cancellationToken)
+    {
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -124,7 +154,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
                     // Asked again after the look at the disk: a write may have begun and renamed meanwhile.
                     _writing.TryGetValue(id, out var other);
                     inFlight = other?.Task;
-                    if (inFlight is null && !_notDurable.Contains(id)) return false;
+                    if (inFlight is null && !_notDurable.Contains(id)) return null;
                 }
             }
 
@@ -137,37 +167,47 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
                 }
             }
 
-            if (mine is null)
-            {
-                await inFlight!.WaitAsync(cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            try
-            {
-                WriteDurably(id, path, content);
-                return true;
-            }
-            finally
-            {
-                lock (_writesGate) _writing.Remove(id);
-                mine.SetResult();
-            }
+            if (mine is not null) return mine;
+            await inFlight!.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private void WriteDurably(ChunkId id, string path, ReadOnlyMemory<byte> content)
+    /// <summary>Writes header and content to a new temporary file, left open for its flush; on failure releases the claim.</summary>
+    private string WriteTemporary(ChunkId id, ReadOnlyMemory<byte> content, TaskCompletionSource mine, out ChunkFileSystem.WritableFile file)
     {
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
-        var renamed = false;
+        ChunkFileSystem.WritableFile? created = null;
         try
         {
             WriteHeader(header.AsSpan(0, HeaderSize), id, content.Span);
-            using (var file = _files.CreateNew(temp, HeaderSize + content.Length))
+            created = _files.CreateNew(temp, HeaderSize + content.Length);
+            created.Write([header.AsMemory(0, HeaderSize), content], 0);
+            CrashPoints.Reach(CrashPoints.ChunkTempWritten);
+            file = created;
+            return temp;
+        }
+        catch
+        {
+            created?.Dispose();
+            TryDelete(temp);
+            Release(id, mine);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(header);
+        }
+    }
+
+    /// <summary>Flushes the temporary file, renames it into place and flushes the shard folder; then releases the claim.</summary>
+    private void MakeDurable(ChunkId id, string path, string temp, ChunkFileSystem.WritableFile file, TaskCompletionSource mine)
+    {
+        var renamed = false;
+        try
+        {
+            using (file)
             {
-                file.Write([header.AsMemory(0, HeaderSize), content], 0);
-                CrashPoints.Reach(CrashPoints.ChunkTempWritten);
                 file.Flush();
                 CrashPoints.Reach(CrashPoints.ChunkFlushed);
             }
@@ -194,8 +234,14 @@ public sealed class FileSystemChunkStore : IChunkStore, IDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(header);
+            Release(id, mine);
         }
+    }
+
+    private void Release(ChunkId id, TaskCompletionSource mine)
+    {
+        lock (_writesGate) _writing.Remove(id);
+        mine.SetResult();
     }
 
     /// <inheritdoc />
