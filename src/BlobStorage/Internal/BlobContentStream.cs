@@ -7,7 +7,8 @@ namespace BlobStorage.Internal;
 /// <summary>
 /// The stream a download returns. A producer reads whole chunks ahead into a <see cref="Pipe"/>,
 /// each verified before it is made visible, so the caller never sees a byte that failed its
-/// checksum; the pipe's pause threshold bounds the read-ahead to about two chunks. A chunk read
+/// checksum; the pipe's pause threshold bounds the read-ahead to one chunk beyond the one being
+/// read, so a download holds about two chunks of memory whatever the blob's size. A chunk read
 /// whole lands straight in the pipe's memory: no copy between buffers.
 /// </summary>
 internal sealed class BlobContentStream : Stream
@@ -26,7 +27,7 @@ internal sealed class BlobContentStream : Stream
         _onClose = onClose;
         var largest = chunks.Count == 0 ? 4096 : chunks.Max(c => c.Length);
         _pipe = new Pipe(new PipeOptions(
-            pauseWriterThreshold: 2L * largest,
+            pauseWriterThreshold: largest + 1L,
             resumeWriterThreshold: largest,
             minimumSegmentSize: 64 * 1024,
             useSynchronizationContext: false));
