@@ -4,6 +4,7 @@ using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
+using BlobStorage.Internal;
 
 namespace BlobStorage.Chunks.FileSystem;
 
@@ -22,6 +23,9 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
     internal const string TempFolderName = ".tmp";
     internal const string LockFileName = ".lock";
 
+    /// <summary>Chunk flushes that run at once: enough for the disk and its journal to take several together.</summary>
+    private const int FlushThreads = 8;
+
     private readonly ChunkFileSystem _files;
     private readonly string _root;
     private readonly string _temp;
@@ -29,6 +33,9 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
     private readonly Lock _writesGate = new();
     private readonly Dictionary<ChunkId, TaskCompletionSource> _writing = [];
     private readonly HashSet<ChunkId> _notDurable = [];
+
+    // Flushes block in the kernel for milliseconds; on threads of their own they never starve the pool.
+    private readonly DedicatedWorkers _flushers = new(FlushThreads, "BlobStorage chunk flush");
     private FileStream? _lock;
 
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
@@ -116,7 +123,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
     /// <inheritdoc />
     /// <remarks>
     /// The same protocol as <see cref="WriteAsync"/>, cut in two: the bytes go to a temporary file
-    /// before this returns, and its flush, rename and directory flush run on the thread pool, so an
+    /// before this returns, and its flush, rename and directory flush run on a flush thread, so an
     /// upload hashes and writes its next chunks while the disk makes this one durable. The chunk
     /// counts as in flight (a second write of it waits) until the returned task ends.
     /// </remarks>
@@ -127,7 +134,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
         var mine = await ClaimAsync(id, path, cancellationToken).ConfigureAwait(false);
         if (mine is null) return null;
         var temp = WriteTemporary(id, content, mine, out var file);
-        return Task.Run(() => MakeDurable(id, path, temp, file, mine), CancellationToken.None);
+        return _flushers.Run(() => MakeDurable(id, path, temp, file, mine));
     }
 
     /// <summary>
@@ -392,7 +399,11 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
     }
 
     /// <summary>Releases the folder's lock so another store may open it. Calling it again does nothing.</summary>
-    public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Dispose();
+    public void Dispose()
+    {
+        _flushers.Dispose();
+        Interlocked.Exchange(ref _lock, null)?.Dispose();
+    }
 
     private static FileStream TakeLock(string root)
     {
