@@ -8,6 +8,9 @@ internal static class CompareReport
 {
     private const string Baseline = "file-store";
     private const string Engine = "blobstorage";
+
+    /// <summary>Peers that do part of the engine's work: a row's ratio to them shows what bounds the engine's.</summary>
+    private static readonly string[] FloorPeers = ["file-store+sqlite", "sqlite-blobs"];
     private const long WorkingSetAllowance = 32_000_000;
     private const double DuplicateSpeedShare = 0.8;
 
@@ -113,6 +116,19 @@ internal static class CompareReport
             if (op == "get" && Find(Engine, "get-raw", size, tasks)?.Median?.RatioToFileStore is { } raw)
             {
                 detail += Invariant($"; get-raw {raw:F2}x");
+            }
+
+            // What bounds a row, measured in the same run: the peers that do part of the engine's work
+            // (a SQLite commit per put, blobs inside SQLite) and, for large puts, the hashing every byte needs.
+            var floors = FloorPeers
+                .Select(peer => (Peer: peer, Ratio: Find(peer, op, size, tasks)?.Median?.RatioToFileStore))
+                .Where(f => f.Ratio is not null)
+                .Select(f => Invariant($"{f.Peer} {f.Ratio:F2}x"))
+                .ToList();
+            if (floors.Count > 0) detail += "; same run: " + string.Join(", ", floors);
+            if (op == "put" && size is "64m" or "1g" && Find(Baseline, op, size, tasks)?.Median?.MegabytesPerSecond is { } baselineSpeed && sha256MegabytesPerSecond > 0)
+            {
+                detail += Invariant($"; file-store wrote {baselineSpeed:N0} MB/s, SHA-256 runs at {sha256MegabytesPerSecond:N0} MB/s on one core and a put hashes every byte twice (chunk names, content hash) on {Environment.ProcessorCount} cores");
             }
 
             targets.Add(new TargetResult(description, r >= minimum, r, minimum, detail));
