@@ -7,12 +7,27 @@ namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
+    // The listing statements, by the traits asked for and whether the range has an upper bound. A
+    // trait not asked for is selected as NULL: its column is neither copied out nor parsed.
     // A range on the name's bytes, never LIKE: LIKE ignores ASCII case and treats '%' and '_' as wildcards.
-    private const string ListFromSql =
-        $"SELECT {PropertyColumns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name LIMIT @limit;";
+    private static readonly string[] ListSql = ListStatements();
 
-    private const string ListRangeSql =
-        $"SELECT {PropertyColumns} FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper ORDER BY name LIMIT @limit;";
+    private static string[] ListStatements()
+    {
+        var statements = new string[((int)BlobListTraits.All + 1) * 2];
+        for (var include = BlobListTraits.None; include <= BlobListTraits.All; include++)
+        {
+            var tags = (include & BlobListTraits.Tags) != 0 ? "tags" : "NULL";
+            var metadata = (include & BlobListTraits.Metadata) != 0 ? "metadata" : "NULL";
+            var columns = $"name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, {tags}, {metadata}, part_count";
+            statements[(int)include * 2] =
+                $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name LIMIT @limit;";
+            statements[((int)include * 2) + 1] =
+                $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper ORDER BY name LIMIT @limit;";
+        }
+
+        return statements;
+    }
 
     /// <inheritdoc />
     /// <remarks>
@@ -30,6 +45,11 @@ public sealed partial class SqliteMetadataStore
             throw new ArgumentOutOfRangeException(nameof(query), query.PageSize, "query.PageSize must be at least 1.");
         }
 
+        if ((query.Include & ~BlobListTraits.All) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.Include, "query.Include takes only BlobListTraits.Metadata and BlobListTraits.Tags.");
+        }
+
         return ReadAsync((Container: container, Query: query), static (session, request) => List(session, request.Container, request.Query), snapshot: true, cancellationToken);
     }
 
@@ -41,6 +61,7 @@ public sealed partial class SqliteMetadataStore
         var upper = prefix.Length == 0 ? null : BlobNames.PrefixUpperBound(prefix);
         byte[]? lower = query.StartAt is { } startAt && startAt.AsSpan().SequenceCompareTo(prefix) > 0 ? startAt : prefix;
         var pageSize = query.PageSize;
+        var sql = ListSql[((int)query.Include * 2) + (upper is null ? 0 : 1)];
 
         var blobs = new List<BlobProperties>(Math.Min(pageSize, 256));
         var prefixes = new List<string>();
@@ -52,7 +73,7 @@ public sealed partial class SqliteMetadataStore
         {
             // One row more than the page still holds: if it is there, there is a next page.
             var limit = pageSize - blobs.Count - prefixes.Count + 1;
-            var command = session.Command(upper is null ? ListFromSql : ListRangeSql)
+            var command = session.Command(sql)
                 .Set("@container", containerId)
                 .Set("@lower", lower)
                 .Set("@limit", limit);
