@@ -178,13 +178,9 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
                 container,
                 new BlobListQuery { Prefix = options.Prefix, Delimiter = options.Delimiter, StartAt = startAt, PageSize = options.PageSize, Include = options.Include },
                 cancellationToken).ConfigureAwait(false);
-            var blobs = new BlobProperties[listing.Blobs.Count];
-            var exact = true;
-            for (var i = 0; i < blobs.Length && exact; i++) exact = _access.TryMerge(listing.Blobs[i], generation, out blobs[i]);
-            if (!exact)
+            if (!_access.TryMergeAll(listing.Blobs, generation, out var blobs))
             {
                 // A flush overlapped the read: whether the page holds its counts is unknown, so read it again.
-                // A flush ended meanwhile: read again rather than risk missing the counts it moved.
                 continue;
             }
 
