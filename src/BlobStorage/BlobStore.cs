@@ -164,6 +164,11 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
 
         CheckListText(options.Prefix, "options.Prefix", allowEmpty: true);
         CheckListText(options.Delimiter, "options.Delimiter", allowEmpty: false);
+        if ((options.Include & ~BlobListTraits.All) != 0)
+        {
+            throw new ArgumentOutOfRangeException("options.Include", options.Include, "options.Include takes only BlobListTraits.Metadata and BlobListTraits.Tags.");
+        }
+
         var startAt = options.ContinuationToken is null ? null : ContinuationToken.Decode(options.ContinuationToken, container);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         while (true)
@@ -171,15 +176,11 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             var generation = _access.Generation;
             var listing = await _metadata.ListBlobsAsync(
                 container,
-                new BlobListQuery { Prefix = options.Prefix, Delimiter = options.Delimiter, StartAt = startAt, PageSize = options.PageSize },
+                new BlobListQuery { Prefix = options.Prefix, Delimiter = options.Delimiter, StartAt = startAt, PageSize = options.PageSize, Include = options.Include },
                 cancellationToken).ConfigureAwait(false);
-            var blobs = new BlobProperties[listing.Blobs.Count];
-            var exact = true;
-            for (var i = 0; i < blobs.Length && exact; i++) exact = _access.TryMerge(listing.Blobs[i], generation, out blobs[i]);
-            if (!exact)
+            if (!_access.TryMergeAll(listing.Blobs, generation, out var blobs))
             {
                 // A flush overlapped the read: whether the page holds its counts is unknown, so read it again.
-                // A flush ended meanwhile: read again rather than risk missing the counts it moved.
                 continue;
             }
 

@@ -61,11 +61,12 @@ public interface IBlobStore : IAsyncDisposable
 
     /// <summary>
     /// Lists one page of a container's blobs in ordinal order of names. A continuation token stays
-    /// valid while blobs are added and removed.
+    /// valid while blobs are added and removed. Listed blobs carry their tags and custom metadata only
+    /// when <see cref="BlobListOptions.Include"/> asks for them; otherwise both are empty.
     /// </summary>
     Task<BlobListPage> ListAsync(string container, BlobListOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Every blob of a container whose name starts with <paramref name="prefix"/>, page after page.</summary>
+    /// <summary>Every blob of a container whose name starts with <paramref name="prefix"/>, page after page; as a default <see cref="ListAsync"/>, without tags or metadata.</summary>
     IAsyncEnumerable<BlobProperties> ListAllAsync(string container, string? prefix = null, CancellationToken cancellationToken = default);
 
     /// <summary>Changes a blob's tags and custom metadata, merging or replacing; the content is untouched.</summary>

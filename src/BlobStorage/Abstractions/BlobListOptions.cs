@@ -17,4 +17,13 @@ public sealed class BlobListOptions
 
     /// <summary>The token of the previous page, to continue after it.</summary>
     public string? ContinuationToken { get; init; }
+
+    /// <summary>What each listed blob carries beyond its system properties. Default <see cref="BlobListTraits.None"/>.</summary>
+    /// <remarks>
+    /// As in Azure, tags and custom metadata are not listed unless asked for: without
+    /// <see cref="BlobListTraits.Tags"/> a listed blob's <see cref="BlobProperties.Tags"/> is empty,
+    /// and without <see cref="BlobListTraits.Metadata"/> its <see cref="BlobProperties.Metadata"/> is
+    /// empty, whatever the blob holds. <see cref="IBlobStore.GetPropertiesAsync"/> always returns both.
+    /// </remarks>
+    public BlobListTraits Include { get; init; }
 }

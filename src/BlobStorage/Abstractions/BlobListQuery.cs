@@ -14,4 +14,7 @@ public sealed class BlobListQuery
 
     /// <summary>The most entries (blobs plus common prefixes) to return.</summary>
     public int PageSize { get; init; } = 1000;
+
+    /// <summary>Which of tags and metadata to read; the others are returned empty.</summary>
+    public BlobListTraits Include { get; init; }
 }

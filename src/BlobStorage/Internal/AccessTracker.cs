@@ -72,19 +72,42 @@ internal sealed class AccessTracker : IDisposable
     {
         lock (_gate)
         {
-            var key = (properties.Container, properties.Name, properties.VersionId);
             merged = properties;
             if (generation != _generation) return false;
-            _pending.TryGetValue(key, out var pending);
-            _flushing.TryGetValue(key, out var flushing);
-            if (pending is null && flushing is null) return true;
-            merged = properties with
-            {
-                AccessCount = properties.AccessCount + (pending?.Count ?? 0) + (flushing?.Count ?? 0),
-                LastAccessedOn = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last),
-            };
+            merged = MergeLocked(properties);
             return true;
         }
+    }
+
+    /// <summary>
+    /// <see cref="TryMerge"/> for a page of blobs, under one lock. When no download waits to be
+    /// written, as is usual, the page is returned as it is, with no lookup per blob.
+    /// </summary>
+    public bool TryMergeAll(IReadOnlyList<BlobProperties> listed, long generation, out IReadOnlyList<BlobProperties> merged)
+    {
+        lock (_gate)
+        {
+            merged = listed;
+            if (generation != _generation) return false;
+            if (_pending.Count == 0 && _flushing.Count == 0) return true;
+            var blobs = new BlobProperties[listed.Count];
+            for (var i = 0; i < blobs.Length; i++) blobs[i] = MergeLocked(listed[i]);
+            merged = blobs;
+            return true;
+        }
+    }
+
+    private BlobProperties MergeLocked(BlobProperties properties)
+    {
+        var key = (properties.Container, properties.Name, properties.VersionId);
+        _pending.TryGetValue(key, out var pending);
+        _flushing.TryGetValue(key, out var flushing);
+        if (pending is null && flushing is null) return properties;
+        return properties with
+        {
+            AccessCount = properties.AccessCount + (pending?.Count ?? 0) + (flushing?.Count ?? 0),
+            LastAccessedOn = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last),
+        };
     }
 
     private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) =>

@@ -165,12 +165,20 @@ public sealed class RestartTests
         var blobs = new Dictionary<(string, string), BlobProperties>();
         foreach (var container in containers)
         {
-            await foreach (var listed in store.ListAllAsync(container.Name, cancellationToken: cancellationToken))
+            string? token = null;
+            do
             {
-                var properties = await store.GetPropertiesAsync(container.Name, listed.Name, cancellationToken);
-                listed.Should().BeEquivalentTo(properties, "a listing shows the same properties as GetProperties");
-                blobs[(container.Name, listed.Name)] = properties;
+                var page = await store.ListAsync(container.Name, new BlobListOptions { ContinuationToken = token, Include = BlobListTraits.All }, cancellationToken);
+                foreach (var listed in page.Blobs)
+                {
+                    var properties = await store.GetPropertiesAsync(container.Name, listed.Name, cancellationToken);
+                    listed.Should().BeEquivalentTo(properties, "a listing with every trait shows the same properties as GetProperties");
+                    blobs[(container.Name, listed.Name)] = properties;
+                }
+
+                token = page.ContinuationToken;
             }
+            while (token is not null);
         }
 
         return new Snapshot(containers, blobs, await store.GetStatisticsAsync(cancellationToken));

@@ -966,10 +966,33 @@ public abstract class MetadataStoreContractTests
         await CreateContainerAsync();
         var blob = await CommitAsync(BlobWith(Box, "dir/a", T0, [Chunk(1)], new Dictionary<string, string> { ["k"] = "v" }, new Dictionary<string, string> { ["m"] = "n" }, "text/plain", StorageClass.Archive));
         await Store.RecordAccessAsync([new BlobAccess(Box, "dir/a", blob.Properties.VersionId, 2, 10, T(1))]);
-        var listed = (await Store.ListBlobsAsync(Box, new BlobListQuery { Prefix = "dir/" })).Blobs.Single();
+        var listed = (await Store.ListBlobsAsync(Box, new BlobListQuery { Prefix = "dir/", Include = BlobListTraits.All })).Blobs.Single();
         listed.Should().BeEquivalentTo((await Store.GetBlobAsync(Box, "dir/a"))!.Properties, o => o.ComparingRecordsByMembers());
         listed.AccessCount.Should().Be(2);
         listed.Tags.Should().ContainKey("k");
+    }
+
+    [TestCase(BlobListTraits.None)]
+    [TestCase(BlobListTraits.Tags)]
+    [TestCase(BlobListTraits.Metadata)]
+    [TestCase(BlobListTraits.All)]
+    public async Task Listing_reads_tags_and_metadata_only_when_asked(BlobListTraits include)
+    {
+        await CreateContainerAsync();
+        await CommitAsync(BlobWith(Box, "dir/a", T0, [Chunk(1)], new Dictionary<string, string> { ["k"] = "v" }, new Dictionary<string, string> { ["m"] = "n" }, "text/plain", StorageClass.Archive));
+        var stored = (await Store.GetBlobAsync(Box, "dir/a"))!.Properties;
+
+        var listed = (await Store.ListBlobsAsync(Box, new BlobListQuery { Prefix = "dir/", Include = include })).Blobs.Single();
+        listed.Should().BeEquivalentTo(stored, o => o.ComparingRecordsByMembers().Excluding(p => p.Tags).Excluding(p => p.Metadata));
+        listed.Tags.Should().Equal((include & BlobListTraits.Tags) != 0 ? stored.Tags : new Dictionary<string, string>());
+        listed.Metadata.Should().Equal((include & BlobListTraits.Metadata) != 0 ? stored.Metadata : new Dictionary<string, string>());
+    }
+
+    [Test]
+    public async Task Listing_refuses_undefined_traits()
+    {
+        await CreateContainerAsync();
+        await FluentActions.Awaiting(() => Store.ListBlobsAsync(Box, new BlobListQuery { Include = (BlobListTraits)8 }).AsTask()).Should().ThrowAsync<ArgumentOutOfRangeException>();
     }
 
     [Test]

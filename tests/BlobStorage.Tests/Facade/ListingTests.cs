@@ -55,8 +55,91 @@ public class ListingTests
         await t.Store.CreateContainerAsync("data");
         await t.Store.UploadBytesAsync("data", "a", Streams.Bytes(TestStore.ChunkSize + 1), new BlobUploadOptions { ContentType = "x/y", Tags = FacadeTestKit.Map(("k", "v")), Metadata = FacadeTestKit.Map(("m", "n")) });
 
-        var listed = (await t.Store.ListAsync("data")).Blobs.Should().ContainSingle().Subject;
+        var listed = (await t.Store.ListAsync("data", new BlobListOptions { Include = BlobListTraits.All })).Blobs.Should().ContainSingle().Subject;
         listed.Should().BeEquivalentTo(await t.Store.GetPropertiesAsync("data", "a"));
+    }
+
+    [Test]
+    public async Task A_default_listing_leaves_tags_and_metadata_empty()
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.Store.CreateContainerAsync("data");
+        await t.Store.UploadBytesAsync("data", "a", [1, 2, 3], new BlobUploadOptions { ContentType = "x/y", Tags = FacadeTestKit.Map(("k", "v")), Metadata = FacadeTestKit.Map(("m", "n")) });
+        var stored = await t.Store.GetPropertiesAsync("data", "a");
+
+        var listed = (await t.Store.ListAsync("data")).Blobs.Should().ContainSingle().Subject;
+        listed.Tags.Should().BeEmpty();
+        listed.Metadata.Should().BeEmpty();
+        listed.Should().BeEquivalentTo(stored, o => o.Excluding(p => p.Tags).Excluding(p => p.Metadata), "the system properties are all listed");
+        (await t.Store.ListAllAsync("data").SingleAsync()).Tags.Should().BeEmpty("ListAllAsync lists without traits");
+    }
+
+    [TestCase(BlobListTraits.Tags, true, false)]
+    [TestCase(BlobListTraits.Metadata, false, true)]
+    [TestCase(BlobListTraits.All, true, true)]
+    public async Task Listing_traits_bring_tags_or_metadata(BlobListTraits include, bool tags, bool metadata)
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.Store.CreateContainerAsync("data");
+        await t.Store.UploadBytesAsync("data", "a", [1], new BlobUploadOptions { Tags = FacadeTestKit.Map(("k", "v")), Metadata = FacadeTestKit.Map(("m", "n")) });
+        await t.Store.UploadBytesAsync("data", "b", [2]);
+
+        var page = await t.Store.ListAsync("data", new BlobListOptions { Include = include });
+        page.Blobs.Select(b => b.Name).Should().Equal("a", "b");
+        page.Blobs[0].Tags.Should().BeEquivalentTo(tags ? FacadeTestKit.Map(("k", "v")) : FacadeTestKit.Map());
+        page.Blobs[0].Metadata.Should().BeEquivalentTo(metadata ? FacadeTestKit.Map(("m", "n")) : FacadeTestKit.Map());
+        page.Blobs[1].Tags.Should().BeEmpty();
+        page.Blobs[1].Metadata.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task Listing_traits_leave_paging_and_grouping_alone()
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.Store.CreateContainerAsync("data");
+        string[] names = ["a/1", "a/2", "b", "c/x/1", "d", "e", "f/1"];
+        foreach (var name in names) await t.Store.UploadBytesAsync("data", name, [1], new BlobUploadOptions { Tags = FacadeTestKit.Map(("n", name)) });
+
+        foreach (var delimiter in new[] { null, "/" })
+        {
+            for (var pageSize = 1; pageSize <= 4; pageSize++)
+            {
+                var plain = await PagesAsync(BlobListTraits.None);
+                var rich = await PagesAsync(BlobListTraits.All);
+                rich.Should().Equal(plain, $"delimiter '{delimiter}', pages of {pageSize}");
+
+                async Task<List<string>> PagesAsync(BlobListTraits include)
+                {
+                    var entries = new List<string>();
+                    string? token = null;
+                    do
+                    {
+                        var page = await t.Store.ListAsync("data", new BlobListOptions { Delimiter = delimiter, PageSize = pageSize, ContinuationToken = token, Include = include });
+                        foreach (var blob in page.Blobs)
+                        {
+                            blob.Tags.Should().BeEquivalentTo(include == BlobListTraits.None ? FacadeTestKit.Map() : FacadeTestKit.Map(("n", blob.Name)));
+                        }
+
+                        entries.Add(string.Join(",", page.Blobs.Select(b => b.Name).Concat(page.CommonPrefixes.Select(p => "P:" + p))));
+                        token = page.ContinuationToken;
+                    }
+                    while (token is not null);
+                    return entries;
+                }
+            }
+        }
+    }
+
+    [TestCase(4)]
+    [TestCase(-1)]
+    [TestCase(int.MinValue)]
+    public async Task Undefined_listing_traits_are_refused(int include)
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.Store.CreateContainerAsync("data");
+
+        (await FluentActions.Awaiting(() => t.Store.ListAsync("data", new BlobListOptions { Include = (BlobListTraits)include }))
+            .Should().ThrowAsync<ArgumentOutOfRangeException>()).Which.ParamName.Should().Be("options.Include");
     }
 
     [Test]

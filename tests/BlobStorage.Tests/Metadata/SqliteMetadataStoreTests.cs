@@ -188,6 +188,22 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
     }
 
     [Test]
+    public async Task A_read_that_fails_ends_its_snapshot_and_the_connection_serves_the_next_read()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1)));
+        (await Store.ListBlobsAsync(Box, new BlobListQuery())).Blobs.Should().ContainSingle();
+
+        // The listing fails inside its read transaction; the pooled connection must not keep that snapshot.
+        await FluentActions.Awaiting(() => Store.ListBlobsAsync("missing", new BlobListQuery()).AsTask()).Should().ThrowAsync<ContainerNotFoundException>();
+        await CommitAsync(Blob(Box, "b", T0, Chunk(2)));
+
+        (await Store.ListBlobsAsync(Box, new BlobListQuery())).Blobs.Select(b => b.Name).Should().Equal("a", "b");
+        (await Store.GetStatisticsAsync()).TotalBlobs.Should().Be(2, "a snapshot read after the listing sees the commit too");
+        (await Store.ListBlobsAsync(Box, new BlobListQuery { Include = BlobListTraits.All, PageSize = 1 })).NextStartAt.Should().NotBeNull();
+    }
+
+    [Test]
     public async Task Concurrent_commits_from_eight_tasks_all_land()
     {
         await CreateContainerAsync();

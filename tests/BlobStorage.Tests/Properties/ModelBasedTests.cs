@@ -371,7 +371,7 @@ internal sealed class ModelRun(Op[] ops, bool statisticsEveryStep = false)
         var pages = 0;
         do
         {
-            var page = await Store.ListAsync(container, new BlobListOptions { Prefix = prefix, Delimiter = delimiter, PageSize = op.PageSize, ContinuationToken = token });
+            var page = await Store.ListAsync(container, new BlobListOptions { Prefix = prefix, Delimiter = delimiter, PageSize = op.PageSize, ContinuationToken = token, Include = BlobListTraits.All });
             (page.Blobs.Count + page.CommonPrefixes.Count).Should().BeLessThanOrEqualTo(op.PageSize, "a page holds at most PageSize entries");
             foreach (var blob in page.Blobs)
             {

@@ -35,7 +35,20 @@ internal static class JsonMap
         try
         {
             var length = Encoding.UTF8.GetBytes(json, buffer);
-            var reader = new Utf8JsonReader(buffer.AsSpan(0, length));
+            return Parse(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Parses the column's UTF-8 bytes as they are, with no string in between.</summary>
+    public static IReadOnlyDictionary<string, string> Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
             Expect(ref reader, JsonTokenType.StartObject);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -51,10 +64,6 @@ internal static class JsonMap
         catch (JsonException ex)
         {
             throw Malformed(ex);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

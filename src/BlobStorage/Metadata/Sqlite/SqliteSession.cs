@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using BlobStorage.Abstractions;
 using BlobStorage.Internal;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace BlobStorage.Metadata.Sqlite;
 
@@ -12,8 +14,15 @@ namespace BlobStorage.Metadata.Sqlite;
 /// </summary>
 internal sealed partial class SqliteSession : IDisposable
 {
+    // SQLITE_PREPARE_PERSISTENT: the statement is kept for the session's life, so SQLite may place it outside its lookaside memory.
+    private const uint PreparePersistent = 1;
+
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
     private SqliteTransaction? _transaction;
+
+    // A read transaction begun on the raw handle (BEGIN/COMMIT as prepared statements): Microsoft.Data.Sqlite knows nothing of it.
+    private bool _reading;
 
     private SqliteSession(SqliteConnection connection) => Connection = connection;
 
@@ -66,7 +75,62 @@ internal sealed partial class SqliteSession : IDisposable
     }
 
     /// <summary>True while a transaction is open on the session.</summary>
-    public bool InTransaction => _transaction is not null;
+    public bool InTransaction => _transaction is not null || _reading;
+
+    /// <summary>
+    /// A statement prepared once on the connection's own handle, for a hot read that steps it with
+    /// SQLitePCLRaw directly: that skips Microsoft.Data.Sqlite's per-call and per-column costs (its
+    /// reader, its type checks, an array per blob value). Parameters are numbered (<c>?1</c>); the
+    /// caller binds them, steps with <see cref="Step"/>, and resets the statement when done.
+    /// </summary>
+    public sqlite3_stmt Statement(string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            var db = Connection.Handle!;
+            var rc = raw.sqlite3_prepare_v3(db, sql, PreparePersistent, out statement);
+            if (rc != raw.SQLITE_OK)
+            {
+                statement.Dispose();
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            _statements.Add(sql, statement);
+        }
+
+        return statement;
+    }
+
+    /// <summary>
+    /// Steps a raw statement: true for a row, false when done. Waits out SQLITE_BUSY as
+    /// Microsoft.Data.Sqlite does, up to the connection's default timeout; any other failure
+    /// throws the <see cref="SqliteException"/> the store translates.
+    /// </summary>
+    public bool Step(sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        if (rc == raw.SQLITE_ROW) return true;
+        if (rc == raw.SQLITE_DONE) return false;
+        return StepSlow(statement, rc);
+    }
+
+    private bool StepSlow(sqlite3_stmt statement, int rc)
+    {
+        var waited = Stopwatch.StartNew();
+        var timeout = TimeSpan.FromSeconds(Connection.DefaultTimeout);
+        while ((rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && waited.Elapsed < timeout)
+        {
+            raw.sqlite3_reset(statement);
+            Thread.Sleep(1);
+            rc = raw.sqlite3_step(statement);
+        }
+
+        if (rc == raw.SQLITE_ROW) return true;
+        if (rc == raw.SQLITE_DONE) return false;
+        raw.sqlite3_reset(statement);
+        SqliteException.ThrowExceptionForRC(rc, Connection.Handle);
+        return false;
+    }
 
     /// <summary>
     /// The prepared command for <paramref name="sql"/>, enlisted in the session's transaction. Its
@@ -97,7 +161,32 @@ internal sealed partial class SqliteSession : IDisposable
     public void BeginWrite() => _transaction = Connection.BeginTransaction(deferred: false);
 
     /// <summary>Begins a read transaction (<c>BEGIN</c>): the statements that follow see one snapshot.</summary>
-    public void BeginRead() => _transaction = Connection.BeginTransaction(deferred: true);
+    /// <remarks>
+    /// Run as a prepared statement on the raw handle rather than through
+    /// <see cref="SqliteConnection.BeginTransaction(bool)"/>, which prepares <c>BEGIN</c> and
+    /// <c>COMMIT</c> anew each time: a read of one row paid more for those than for its query.
+    /// Commands of the session are not enlisted in it (they need not be: SQLite's transaction is the
+    /// connection's), so they run in it all the same.
+    /// </remarks>
+    public void BeginRead()
+    {
+        if (InTransaction) throw new InvalidOperationException("A transaction is already open.");
+        ExecuteRaw("BEGIN;");
+        _reading = true;
+    }
+
+    private void ExecuteRaw(string sql)
+    {
+        var statement = Statement(sql);
+        try
+        {
+            Step(statement);
+        }
+        finally
+        {
+            raw.sqlite3_reset(statement);
+        }
+    }
 
     /// <summary>Opens a savepoint inside the write transaction, so one piece of a group commit can be undone alone.</summary>
     public void Savepoint() => Command("SAVEPOINT work;").ExecuteNonQuery();
@@ -110,6 +199,13 @@ internal sealed partial class SqliteSession : IDisposable
 
     public void Commit()
     {
+        if (_reading)
+        {
+            ExecuteRaw("COMMIT;");
+            _reading = false;
+            return;
+        }
+
         var transaction = _transaction ?? throw new InvalidOperationException("No transaction is open.");
         transaction.Commit();
         _transaction = null;
@@ -119,6 +215,21 @@ internal sealed partial class SqliteSession : IDisposable
     /// <summary>Rolls back the open transaction, if any. Never throws: it runs while another exception is on its way out.</summary>
     public void Rollback()
     {
+        if (_reading)
+        {
+            _reading = false;
+            try
+            {
+                // A failed statement may have ended the transaction already.
+                if (raw.sqlite3_get_autocommit(Connection.Handle) == 0) ExecuteRaw("ROLLBACK;");
+            }
+            catch (SqliteException)
+            {
+            }
+
+            return;
+        }
+
         var transaction = _transaction;
         if (transaction is null) return;
         _transaction = null;
@@ -156,6 +267,8 @@ internal sealed partial class SqliteSession : IDisposable
         Rollback();
         foreach (var command in _commands.Values) command.Dispose();
         _commands.Clear();
+        foreach (var statement in _statements.Values) statement.Dispose();
+        _statements.Clear();
         Connection.Dispose();
     }
 
