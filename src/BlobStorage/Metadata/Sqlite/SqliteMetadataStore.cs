@@ -75,7 +75,12 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
             // Microsoft.Data.Sqlite retries SQLITE_BUSY until this many seconds have passed (0 would mean forever).
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
-        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount, 2, 8));
+
+        // A reader is held only while a read runs on its thread, so as many are in use at once as threads read at
+        // once: on a small machine the thread pool runs several threads per core. One closed on return costs the
+        // next read a new connection (its PRAGMAs, its statements prepared again, a cold page cache), which costs
+        // many times the read itself; so the pool keeps well more than one per core.
+        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount * 4, 16, 64));
     }
 
     /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
