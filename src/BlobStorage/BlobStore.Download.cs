@@ -74,9 +74,14 @@ internal sealed partial class BlobStore
     }
 
     /// <summary>The properties a download reports, with exact access counts of the version it reads (this download not yet counted).</summary>
-    private async Task<BlobProperties> DownloadedPropertiesAsync(BlobProperties properties, long generation, CancellationToken cancellationToken)
+    private ValueTask<BlobProperties> DownloadedPropertiesAsync(BlobProperties properties, long generation, CancellationToken cancellationToken) =>
+        _access.TryMerge(properties, generation, out var merged)
+            ? ValueTask.FromResult(merged)
+            : new ValueTask<BlobProperties>(CurrentPropertiesAsync(properties, cancellationToken));
+
+    /// <summary>A flush overlapped the read: the properties read again, if they are still those of the version being read.</summary>
+    private async Task<BlobProperties> CurrentPropertiesAsync(BlobProperties properties, CancellationToken cancellationToken)
     {
-        if (_access.TryMerge(properties, generation, out var merged)) return merged;
         try
         {
             var current = await PropertiesAsync(properties.Container, properties.Name, cancellationToken).ConfigureAwait(false);

@@ -7,23 +7,45 @@ namespace BlobStorage.Internal;
 /// read never waits for a metadata write. Counts not yet written are merged into the properties
 /// the store returns, so callers see them at once.
 /// </summary>
+/// <remarks>
+/// Every download passes here twice (merge, then record), so the counts are split into stripes by
+/// blob, each with its own lock: concurrent downloads of different blobs never wait for each other,
+/// and a thread preempted while it holds a lock stalls only the few blobs of its stripe.
+/// </remarks>
 internal sealed class AccessTracker : IDisposable
 {
-    private readonly Lock _gate = new();
-    private Dictionary<(string Container, string Name, string VersionId), Entry> _pending = [];
+    // A power of two, well above the number of threads that read at once.
+    private const int StripeCount = 64;
 
-    // The batch being written: still counted in properties until its transaction commits.
-    private Dictionary<(string Container, string Name, string VersionId), Entry> _flushing = [];
-    private long _generation;
+    private static readonly Dictionary<Key, Entry> None = [];
 
+    private readonly Stripe[] _stripes = new Stripe[StripeCount];
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private readonly IMetadataStore _metadata;
     private readonly int _batchSize;
+
+    // Flushes that have ended; only moves after a batch's transaction has ended.
+    private long _generation;
+
+    // Blobs with pending counts, over all stripes: a flush is asked for when it reaches the batch size.
+    private int _pendingBlobs;
 
     public AccessTracker(IMetadataStore metadata, int batchSize)
     {
         _metadata = metadata;
         _batchSize = batchSize;
+        for (var i = 0; i < _stripes.Length; i++) _stripes[i] = new Stripe();
+    }
+
+    private sealed class Stripe
+    {
+        public readonly Lock Gate = new();
+
+        /// <summary>Downloads not yet written.</summary>
+        public Dictionary<Key, Entry> Pending = [];
+
+        /// <summary>The part of the batch being written that falls in this stripe: still counted in properties until its transaction commits.</summary>
+        public Dictionary<Key, Entry> Flushing = None;
     }
 
     private sealed class Entry
@@ -33,34 +55,67 @@ internal sealed class AccessTracker : IDisposable
         public DateTimeOffset Last;
     }
 
+    /// <summary>A blob version, with its hash computed once for the stripe and the dictionary lookups.</summary>
+    private readonly struct Key : IEquatable<Key>
+    {
+        private readonly int _hash;
+
+        public Key(string container, string name, string versionId)
+        {
+            Container = container;
+            Name = name;
+            VersionId = versionId;
+            _hash = HashCode.Combine(
+                StringComparer.Ordinal.GetHashCode(name),
+                StringComparer.Ordinal.GetHashCode(versionId),
+                StringComparer.Ordinal.GetHashCode(container));
+        }
+
+        public string Container { get; }
+
+        public string Name { get; }
+
+        public string VersionId { get; }
+
+        public int StripeIndex => _hash & (StripeCount - 1);
+
+        public bool Equals(Key other) =>
+            _hash == other._hash
+            && string.Equals(VersionId, other.VersionId, StringComparison.Ordinal)
+            && string.Equals(Name, other.Name, StringComparison.Ordinal)
+            && string.Equals(Container, other.Container, StringComparison.Ordinal);
+
+        public override bool Equals(object? obj) => obj is Key other && Equals(other);
+
+        public override int GetHashCode() => _hash;
+    }
+
     /// <summary>Records one download; true when the batch is full and should be flushed.</summary>
     public bool Record(string container, string name, string versionId, long bytes, DateTimeOffset now)
     {
-        lock (_gate)
+        var key = new Key(container, name, versionId);
+        var stripe = _stripes[key.StripeIndex];
+        bool added;
+        lock (stripe.Gate)
         {
-            if (!_pending.TryGetValue((container, name, versionId), out var entry))
+            added = !stripe.Pending.TryGetValue(key, out var entry);
+            if (added)
             {
                 entry = new Entry();
-                _pending[(container, name, versionId)] = entry;
+                stripe.Pending.Add(key, entry);
             }
 
-            entry.Count++;
+            entry!.Count++;
             entry.Bytes += bytes;
             if (now > entry.Last) entry.Last = now;
-
-            // Only the record that fills the batch asks for a flush; the ones after it ride along.
-            return entry.Count == 1 && _pending.Count == _batchSize;
         }
+
+        // Only the record that fills the batch asks for a flush; the ones after it ride along.
+        return added && Interlocked.Increment(ref _pendingBlobs) == _batchSize;
     }
 
     /// <summary>Counts flushes that have ended; read it before reading properties from the metadata store.</summary>
-    public long Generation
-    {
-        get
-        {
-            lock (_gate) return _generation;
-        }
-    }
+    public long Generation => Interlocked.Read(ref _generation);
 
     /// <summary>
     /// Adds the downloads not yet written, and those of a batch being written, to properties read from
@@ -70,44 +125,50 @@ internal sealed class AccessTracker : IDisposable
     /// <remarks>Returns false, asking the caller to read again, when a flush ended since <paramref name="generation"/>: the read may have missed the counts it moved.</remarks>
     public bool TryMerge(BlobProperties properties, long generation, out BlobProperties merged)
     {
-        lock (_gate)
+        var key = new Key(properties.Container, properties.Name, properties.VersionId);
+        var stripe = _stripes[key.StripeIndex];
+        Entry? pending, flushing;
+        lock (stripe.Gate)
         {
+            // A flush raises the generation before it empties any stripe's batch, so under this lock either the
+            // batch is still here or the generation has moved.
             merged = properties;
-            if (generation != _generation) return false;
-            merged = MergeLocked(properties);
+            if (generation != Interlocked.Read(ref _generation)) return false;
+            stripe.Pending.TryGetValue(key, out pending);
+            stripe.Flushing.TryGetValue(key, out flushing);
+            if (pending is null && flushing is null) return true;
+            merged = properties with
+            {
+                AccessCount = properties.AccessCount + (pending?.Count ?? 0) + (flushing?.Count ?? 0),
+                LastAccessedOn = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last),
+            };
             return true;
         }
     }
 
     /// <summary>
-    /// <see cref="TryMerge"/> for a page of blobs, under one lock. When no download waits to be
-    /// written, as is usual, the page is returned as it is, with no lookup per blob.
+    /// <see cref="TryMerge"/> for a page of blobs. When no download waits to be written and no batch
+    /// is being written, as is usual, the page is returned as it is, with no lookup per blob.
     /// </summary>
     public bool TryMergeAll(IReadOnlyList<BlobProperties> listed, long generation, out IReadOnlyList<BlobProperties> merged)
     {
-        lock (_gate)
+        merged = listed;
+        if (Volatile.Read(ref _pendingBlobs) == 0 && _flushLock.CurrentCount == 1)
         {
-            merged = listed;
-            if (generation != _generation) return false;
-            if (_pending.Count == 0 && _flushing.Count == 0) return true;
-            var blobs = new BlobProperties[listed.Count];
-            for (var i = 0; i < blobs.Length; i++) blobs[i] = MergeLocked(listed[i]);
-            merged = blobs;
-            return true;
+            return generation == Interlocked.Read(ref _generation);
         }
-    }
 
-    private BlobProperties MergeLocked(BlobProperties properties)
-    {
-        var key = (properties.Container, properties.Name, properties.VersionId);
-        _pending.TryGetValue(key, out var pending);
-        _flushing.TryGetValue(key, out var flushing);
-        if (pending is null && flushing is null) return properties;
-        return properties with
+        BlobProperties[]? blobs = null;
+        for (var i = 0; i < listed.Count; i++)
         {
-            AccessCount = properties.AccessCount + (pending?.Count ?? 0) + (flushing?.Count ?? 0),
-            LastAccessedOn = Latest(Latest(properties.LastAccessedOn, pending?.Last), flushing?.Last),
-        };
+            if (!TryMerge(listed[i], generation, out var one)) return false;
+            if (ReferenceEquals(one, listed[i])) continue;
+            blobs ??= [.. listed];
+            blobs[i] = one;
+        }
+
+        if (blobs is not null) merged = blobs;
+        return true;
     }
 
     private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) =>
@@ -115,59 +176,75 @@ internal sealed class AccessTracker : IDisposable
 
     public void Dispose() => _flushLock.Dispose();
 
-    private void EndFlush()
-    {
-        lock (_gate)
-        {
-            _flushing = [];
-            _generation++;
-        }
-    }
-
     /// <summary>Writes every pending count; on failure they are put back for the next flush.</summary>
     public async Task<long> FlushAsync(CancellationToken cancellationToken)
     {
         await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            Dictionary<(string Container, string Name, string VersionId), Entry> batch;
-            lock (_gate)
+            // Each stripe hands over its pending counts at once: a merge finds a blob's counts in one dictionary or the other.
+            var accesses = new List<BlobAccess>();
+            foreach (var stripe in _stripes)
             {
-                if (_pending.Count == 0) return 0;
-                batch = _pending;
-                _pending = [];
-                _flushing = batch;
+                Dictionary<Key, Entry> batch;
+                lock (stripe.Gate)
+                {
+                    if (stripe.Pending.Count == 0) continue;
+                    batch = stripe.Pending;
+                    stripe.Pending = [];
+                    stripe.Flushing = batch;
+                }
+
+                Interlocked.Add(ref _pendingBlobs, -batch.Count);
+                foreach (var (key, entry) in batch)
+                {
+                    accesses.Add(new BlobAccess(key.Container, key.Name, key.VersionId, entry.Count, entry.Bytes, entry.Last));
+                }
             }
 
-            var accesses = batch.Select(p => new BlobAccess(p.Key.Container, p.Key.Name, p.Key.VersionId, p.Value.Count, p.Value.Bytes, p.Value.Last)).ToList();
+            if (accesses.Count == 0) return 0;
             try
             {
                 await _metadata.RecordAccessAsync(accesses, cancellationToken).ConfigureAwait(false);
-                EndFlush();
-                return accesses.Count;
             }
             catch
             {
-                lock (_gate)
+                foreach (var stripe in _stripes)
                 {
-                    foreach (var (key, entry) in batch)
+                    lock (stripe.Gate)
                     {
-                        if (_pending.TryGetValue(key, out var newer))
+                        foreach (var (key, entry) in stripe.Flushing)
                         {
-                            newer.Count += entry.Count;
-                            newer.Bytes += entry.Bytes;
-                            if (entry.Last > newer.Last) newer.Last = entry.Last;
+                            if (stripe.Pending.TryGetValue(key, out var newer))
+                            {
+                                newer.Count += entry.Count;
+                                newer.Bytes += entry.Bytes;
+                                if (entry.Last > newer.Last) newer.Last = entry.Last;
+                            }
+                            else
+                            {
+                                stripe.Pending.Add(key, entry);
+                                Interlocked.Increment(ref _pendingBlobs);
+                            }
                         }
-                        else
-                        {
-                            _pending[key] = entry;
-                        }
+
+                        stripe.Flushing = None;
                     }
                 }
 
-                EndFlush();
+                Interlocked.Increment(ref _generation);
                 throw;
             }
+
+            // The batch is in the metadata store now. The generation moves before any stripe lets go of its part,
+            // so a merge either still finds that part here or is told to read again.
+            Interlocked.Increment(ref _generation);
+            foreach (var stripe in _stripes)
+            {
+                lock (stripe.Gate) stripe.Flushing = None;
+            }
+
+            return accesses.Count;
         }
         finally
         {

@@ -118,6 +118,39 @@ public class StatisticsTests
     }
 
     [Test]
+    public async Task Concurrent_downloads_lose_no_count_while_batches_are_flushed_under_them()
+    {
+        // A batch of two blobs: flushes start all the time, while other downloads record and merge.
+        await using var t = await TestStore.OpenAsync(o => o.AccessFlushBatchSize = 2);
+        await t.Store.CreateContainerAsync("data");
+        const int Blobs = 5;
+        const int Tasks = 8;
+        const int DownloadsPerTask = 60;
+        for (var b = 0; b < Blobs; b++) await t.Store.UploadBytesAsync("data", $"blob-{b}", Streams.Bytes(100 + b, seed: b));
+
+        var downloads = new long[Blobs];
+        await Task.WhenAll(Enumerable.Range(0, Tasks).Select(task => Task.Run(async () =>
+        {
+            for (var i = 0; i < DownloadsPerTask; i++)
+            {
+                var b = (task + i) % Blobs;
+                await using var download = await t.Store.DownloadAsync("data", $"blob-{b}");
+                Interlocked.Increment(ref downloads[b]);
+                download.Properties.AccessCount.Should().BeGreaterThanOrEqualTo(1, "a download counts itself");
+            }
+        })));
+
+        for (var b = 0; b < Blobs; b++)
+        {
+            (await t.Store.GetPropertiesAsync("data", $"blob-{b}")).AccessCount.Should().Be(downloads[b], "blob-{0} was downloaded that often", b);
+        }
+
+        (await t.Store.GetStatisticsAsync()).ReadOperations.Should().Be(Tasks * DownloadsPerTask);
+        await t.ReopenAsync();
+        for (var b = 0; b < Blobs; b++) (await t.Store.GetPropertiesAsync("data", $"blob-{b}")).AccessCount.Should().Be(downloads[b]);
+    }
+
+    [Test]
     public async Task An_overwrite_starts_a_new_access_count()
     {
         await using var t = await TestStore.OpenAsync();

@@ -26,8 +26,11 @@ internal static class JsonMap
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    public static IReadOnlyDictionary<string, string> Read(SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? MetadataRules.Empty : Parse(reader.GetString(ordinal));
+    public static IReadOnlyDictionary<string, string> Read(SqliteDataReader reader, int ordinal) => Read(new ReaderRow(reader), ordinal);
+
+    public static IReadOnlyDictionary<string, string> Read<TRow>(TRow row, int ordinal)
+        where TRow : struct, ISqliteRow =>
+        row.IsNull(ordinal) ? MetadataRules.Empty : Parse(row.GetString(ordinal));
 
     public static IReadOnlyDictionary<string, string> Parse(string json)
     {

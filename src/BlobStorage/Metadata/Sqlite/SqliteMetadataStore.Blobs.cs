@@ -63,12 +63,23 @@ public sealed partial class SqliteMetadataStore
             (Container: container, Name: name),
             static (session, key) =>
             {
-                using var reader = session.Command(SelectBlobByContainerNameSql).Set("@container", key.Container).Set("@name", Utf8(key.Name)).ExecuteReader();
-                if (!reader.Read()) return null;
-                return new BlobRecord(ReadProperties(reader, 0, key.Container, key.Name), ChunkListCodec.Read(reader, ChunksOrdinal))
+                // Every download starts here: SQLite's own API, without a command, parameter or reader object.
+                var statement = session.Statement(SelectBlobByContainerNameSql);
+                try
                 {
-                    InlineContent = ReadInline(reader, InlineOrdinal, key.Container, key.Name),
-                };
+                    statement.BindText("@container", key.Container);
+                    statement.BindBlob("@name", session.NameBuffer.AsSpan(0, Encoding.UTF8.GetBytes(key.Name, session.NameBuffer)));
+                    if (!statement.Step()) return null;
+                    var row = statement.Row;
+                    return new BlobRecord(ReadProperties(row, 0, key.Container, key.Name), ChunkListCodec.Decode(row.GetBlob(ChunksOrdinal)))
+                    {
+                        InlineContent = ReadInline(row, InlineOrdinal, key.Container, key.Name),
+                    };
+                }
+                finally
+                {
+                    statement.Reset();
+                }
             },
             snapshot: false,
             cancellationToken);
@@ -301,24 +312,29 @@ public sealed partial class SqliteMetadataStore
     /// Reads the properties of a row whose <see cref="PropertyColumns"/> start at <paramref name="first"/>.
     /// The name is decoded from the row unless the caller already has it.
     /// </summary>
-    private static BlobProperties ReadProperties(SqliteDataReader reader, int first, string container, string? name) => new()
-    {
-        Container = container,
-        Name = name ?? Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(first)),
-        VersionId = reader.GetString(first + 1),
-        Size = reader.GetInt64(first + 2),
-        ContentType = reader.GetString(first + 3),
-        ETag = reader.GetString(first + 4),
-        ContentHash = reader.GetString(first + 5),
-        StorageClass = (StorageClass)reader.GetInt32(first + 6),
-        CreatedOn = Time(reader.GetInt64(first + 7)),
-        LastModified = Time(reader.GetInt64(first + 8)),
-        AccessCount = reader.GetInt64(first + 9),
-        LastAccessedOn = reader.IsDBNull(first + 10) ? null : Time(reader.GetInt64(first + 10)),
-        Tags = JsonMap.Read(reader, first + 11),
-        Metadata = JsonMap.Read(reader, first + 12),
-        PartCount = reader.GetInt32(first + 13),
-    };
+    private static BlobProperties ReadProperties(SqliteDataReader reader, int first, string container, string? name) =>
+        ReadProperties(new ReaderRow(reader), first, container, name);
+
+    /// <inheritdoc cref="ReadProperties(SqliteDataReader, int, string, string?)"/>
+    private static BlobProperties ReadProperties<TRow>(TRow row, int first, string container, string? name)
+        where TRow : struct, ISqliteRow => new()
+        {
+            Container = container,
+            Name = name ?? Encoding.UTF8.GetString(row.GetBlob(first)),
+            VersionId = row.GetString(first + 1),
+            Size = row.GetInt64(first + 2),
+            ContentType = row.GetString(first + 3),
+            ETag = row.GetString(first + 4),
+            ContentHash = row.GetString(first + 5),
+            StorageClass = (StorageClass)row.GetInt32(first + 6),
+            CreatedOn = Time(row.GetInt64(first + 7)),
+            LastModified = Time(row.GetInt64(first + 8)),
+            AccessCount = row.GetInt64(first + 9),
+            LastAccessedOn = row.IsNull(first + 10) ? null : Time(row.GetInt64(first + 10)),
+            Tags = JsonMap.Read(row, first + 11),
+            Metadata = JsonMap.Read(row, first + 12),
+            PartCount = row.GetInt32(first + 13),
+        };
 
     private static void WriteBlob(SqliteSession session, long containerId, byte[] name, BlobRecord record, long? inlineId)
     {

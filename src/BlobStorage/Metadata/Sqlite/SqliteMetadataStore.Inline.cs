@@ -74,16 +74,21 @@ public sealed partial class SqliteMetadataStore
     /// verified against its checksum; null for a blob kept in chunks.
     /// </summary>
     /// <exception cref="DataCorruptionException">The content is missing or fails its checksum.</exception>
-    private static byte[]? ReadInline(SqliteDataReader reader, int first, string container, string name)
+    private static byte[]? ReadInline<TRow>(TRow row, int first, string container, string name)
+        where TRow : struct, ISqliteRow
     {
-        if (reader.IsDBNull(first)) return null;
-        if (reader.IsDBNull(first + 2))
+        if (row.IsNull(first)) return null;
+        if (row.IsNull(first + 2))
         {
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, is missing.");
         }
 
-        var content = reader.GetFieldValue<byte[]>(first + 2);
-        if (unchecked((ulong)reader.GetInt64(first + 1)) != XxHash3.HashToUInt64(content))
+        // Copied once out of SQLite's memory, into an array that every byte is then written over; the copy
+        // is what gets checked, so the bytes verified are the bytes served.
+        var stored = row.GetBlob(first + 2);
+        var content = GC.AllocateUninitializedArray<byte>(stored.Length);
+        stored.CopyTo(content);
+        if (unchecked((ulong)row.GetInt64(first + 1)) != XxHash3.HashToUInt64(content))
         {
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, fails its checksum.");
         }

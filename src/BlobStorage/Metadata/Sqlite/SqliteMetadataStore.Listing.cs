@@ -85,7 +85,7 @@ public sealed partial class SqliteMetadataStore
         var upper = prefix.Length == 0 ? null : BlobNames.PrefixUpperBound(prefix);
         byte[]? lower = query.StartAt is { } startAt && startAt.AsSpan().SequenceCompareTo(prefix) > 0 ? startAt : prefix;
         var pageSize = query.PageSize;
-        var statement = session.Statement(ListSql[((int)query.Include * 2) + (upper is null ? 0 : 1)]);
+        var statement = session.RawStatement(ListSql[((int)query.Include * 2) + (upper is null ? 0 : 1)]);
         var rows = new ListRowReader(container, query.Include);
 
         var blobs = new List<BlobProperties>(Math.Min(pageSize, 256));
@@ -147,7 +147,7 @@ public sealed partial class SqliteMetadataStore
 
     private static long ListContainerId(SqliteSession session, string name)
     {
-        var statement = session.Statement(ListContainerSql);
+        var statement = session.RawStatement(ListContainerSql);
         try
         {
             raw.sqlite3_bind_text(statement, 1, name);

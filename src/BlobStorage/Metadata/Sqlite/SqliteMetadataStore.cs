@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using BlobStorage.Abstractions;
@@ -75,7 +76,10 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
             // Microsoft.Data.Sqlite retries SQLITE_BUSY until this many seconds have passed (0 would mean forever).
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
-        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount, 2, 8));
+
+        // Reads are CPU work on their thread: two connections a core keep every core busy, and few enough
+        // that each one's page cache stays warm (see SqliteConnectionPool).
+        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount * 2, 4, 32));
     }
 
     /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
@@ -372,39 +376,67 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on a pooled reader connection; with <paramref name="snapshot"/>, inside
-    /// a read transaction so that its statements see one consistent state. SQLite is synchronous underneath,
-    /// so the result is ready when this returns; failures come back through the task, as from any async call.
+    /// a read transaction so that its statements see one consistent state. When a reader is free the work
+    /// runs at once on the caller's thread (SQLite is synchronous underneath) and the result is ready when
+    /// this returns; when all are busy it waits for one without blocking the thread. Failures come back
+    /// through the task, as from any async call.
     /// </summary>
     private ValueTask<TResult> ReadAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot, CancellationToken cancellationToken)
     {
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            return ValueTask.FromResult(Read(state, work, snapshot));
+            CheckReadable();
+            if (TryRentReader(out var session)) return ValueTask.FromResult(Read(session, state, work, snapshot));
         }
         catch (Exception ex)
         {
             return ValueTask.FromException<TResult>(ex);
         }
+
+        return ReadWhenFreeAsync(state, work, snapshot, cancellationToken);
     }
 
-    private TResult Read<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot)
+    private async ValueTask<TResult> ReadWhenFreeAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool snapshot, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_writer is null) throw NotInitialized();
         SqliteSession session;
         try
         {
-            session = _readers.Rent();
+            session = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (SqliteException ex)
         {
             throw Translate(ex);
         }
 
+        return Read(session, state, work, snapshot);
+    }
+
+    private void CheckReadable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_writer is null) throw NotInitialized();
+    }
+
+    private bool TryRentReader([NotNullWhen(true)] out SqliteSession? session)
+    {
+        try
+        {
+            return _readers.TryRent(out session);
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(ex);
+        }
+    }
+
+    /// <summary>Runs the work on a rented reader and gives the reader back (or closes it, after an error of SQLite's).</summary>
+    private TResult Read<TState, TResult>(SqliteSession session, TState state, Func<SqliteSession, TState, TResult> work, bool snapshot)
+    {
         var healthy = true;
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (snapshot) session.BeginRead();
             var result = work(session, state);
             if (snapshot) session.Commit();
@@ -419,7 +451,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         {
             session.Rollback();
             if (healthy) _readers.Return(session);
-            else session.Dispose();
+            else _readers.Discard(session);
         }
     }
 

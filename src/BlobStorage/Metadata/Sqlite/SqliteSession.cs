@@ -18,7 +18,8 @@ internal sealed partial class SqliteSession : IDisposable
     private const uint PreparePersistent = 1;
 
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, sqlite3_stmt> _rawStatements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
     private SqliteTransaction? _transaction;
 
     // A read transaction begun on the raw handle (BEGIN/COMMIT as prepared statements): Microsoft.Data.Sqlite knows nothing of it.
@@ -83,9 +84,9 @@ internal sealed partial class SqliteSession : IDisposable
     /// reader, its type checks, an array per blob value). Parameters are numbered (<c>?1</c>); the
     /// caller binds them, steps with <see cref="Step"/>, and resets the statement when done.
     /// </summary>
-    public sqlite3_stmt Statement(string sql)
+    public sqlite3_stmt RawStatement(string sql)
     {
-        if (!_statements.TryGetValue(sql, out var statement))
+        if (!_rawStatements.TryGetValue(sql, out var statement))
         {
             var db = Connection.Handle!;
             var rc = raw.sqlite3_prepare_v3(db, sql, PreparePersistent, out statement);
@@ -95,7 +96,7 @@ internal sealed partial class SqliteSession : IDisposable
                 SqliteException.ThrowExceptionForRC(rc, db);
             }
 
-            _statements.Add(sql, statement);
+            _rawStatements.Add(sql, statement);
         }
 
         return statement;
@@ -157,6 +158,21 @@ internal sealed partial class SqliteSession : IDisposable
         return command;
     }
 
+    /// <summary>
+    /// The statement for <paramref name="sql"/>, prepared once on this connection and run through SQLite's
+    /// own API (see <see cref="SqliteStatement"/>); for the hottest reads. The caller resets it when done.
+    /// </summary>
+    public SqliteStatement Statement(string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            statement = SqliteStatement.Prepare(Connection, sql);
+            _statements.Add(sql, statement);
+        }
+
+        return statement;
+    }
+
     /// <summary>Begins a write transaction with <c>BEGIN IMMEDIATE</c>: the write lock is taken now, so a read that precedes a write can never fail to upgrade.</summary>
     public void BeginWrite() => _transaction = Connection.BeginTransaction(deferred: false);
 
@@ -177,7 +193,7 @@ internal sealed partial class SqliteSession : IDisposable
 
     private void ExecuteRaw(string sql)
     {
-        var statement = Statement(sql);
+        var statement = RawStatement(sql);
         try
         {
             Step(statement);
@@ -267,8 +283,12 @@ internal sealed partial class SqliteSession : IDisposable
         Rollback();
         foreach (var command in _commands.Values) command.Dispose();
         _commands.Clear();
+
+        // Finalized before the connection closes, or SQLite would keep the database open for them.
         foreach (var statement in _statements.Values) statement.Dispose();
         _statements.Clear();
+        foreach (var statement in _rawStatements.Values) statement.Dispose();
+        _rawStatements.Clear();
         Connection.Dispose();
     }
 
