@@ -107,31 +107,7 @@ internal sealed partial class SqliteSession : IDisposable
     /// Microsoft.Data.Sqlite does, up to the connection's default timeout; any other failure
     /// throws the <see cref="SqliteException"/> the store translates.
     /// </summary>
-    public bool Step(sqlite3_stmt statement)
-    {
-        var rc = raw.sqlite3_step(statement);
-        if (rc == raw.SQLITE_ROW) return true;
-        if (rc == raw.SQLITE_DONE) return false;
-        return StepSlow(statement, rc);
-    }
-
-    private bool StepSlow(sqlite3_stmt statement, int rc)
-    {
-        var waited = Stopwatch.StartNew();
-        var timeout = TimeSpan.FromSeconds(Connection.DefaultTimeout);
-        while ((rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && waited.Elapsed < timeout)
-        {
-            raw.sqlite3_reset(statement);
-            Thread.Sleep(1);
-            rc = raw.sqlite3_step(statement);
-        }
-
-        if (rc == raw.SQLITE_ROW) return true;
-        if (rc == raw.SQLITE_DONE) return false;
-        raw.sqlite3_reset(statement);
-        SqliteException.ThrowExceptionForRC(rc, Connection.Handle);
-        return false;
-    }
+    public bool Step(sqlite3_stmt statement) => SqliteStatement.Step(statement, Connection);
 
     /// <summary>
     /// The prepared command for <paramref name="sql"/>, enlisted in the session's transaction. Its
