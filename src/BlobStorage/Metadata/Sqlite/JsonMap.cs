@@ -28,26 +28,12 @@ internal static class JsonMap
 
     public static IReadOnlyDictionary<string, string> Read(SqliteDataReader reader, int ordinal) => Read(new ReaderRow(reader), ordinal);
 
+    /// <summary>The map in a row's column, parsed from the column's UTF-8 bytes with no string in between.</summary>
     public static IReadOnlyDictionary<string, string> Read<TRow>(TRow row, int ordinal)
         where TRow : struct, ISqliteRow =>
-        row.IsNull(ordinal) ? MetadataRules.Empty : Parse(row.GetString(ordinal));
+        row.IsNull(ordinal) ? MetadataRules.Empty : Parse(row.GetBlob(ordinal));
 
-    public static IReadOnlyDictionary<string, string> Parse(string json)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
-        try
-        {
-            var length = Encoding.UTF8.GetBytes(json, buffer);
-            return Parse(buffer.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>Parses the column's UTF-8 bytes as they are, with no string in between.</summary>
-    public static IReadOnlyDictionary<string, string> Parse(ReadOnlySpan<byte> json)
+    private static Dictionary<string, string> Parse(ReadOnlySpan<byte> json)
     {
         try
         {

@@ -316,7 +316,8 @@ public sealed partial class SqliteMetadataStore
         ReadProperties(new ReaderRow(reader), first, container, name);
 
     /// <inheritdoc cref="ReadProperties(SqliteDataReader, int, string, string?)"/>
-    private static BlobProperties ReadProperties<TRow>(TRow row, int first, string container, string? name)
+    /// <remarks>Of tags and metadata, only those <c>include</c> names are read; the others are left empty, their columns untouched.</remarks>
+    private static BlobProperties ReadProperties<TRow>(TRow row, int first, string container, string? name, BlobListTraits include = BlobListTraits.All)
         where TRow : struct, ISqliteRow => new()
         {
             Container = container,
@@ -331,8 +332,8 @@ public sealed partial class SqliteMetadataStore
             LastModified = Time(row.GetInt64(first + 8)),
             AccessCount = row.GetInt64(first + 9),
             LastAccessedOn = row.IsNull(first + 10) ? null : Time(row.GetInt64(first + 10)),
-            Tags = JsonMap.Read(row, first + 11),
-            Metadata = JsonMap.Read(row, first + 12),
+            Tags = (include & BlobListTraits.Tags) != 0 ? JsonMap.Read(row, first + 11) : MetadataRules.Empty,
+            Metadata = (include & BlobListTraits.Metadata) != 0 ? JsonMap.Read(row, first + 12) : MetadataRules.Empty,
             PartCount = row.GetInt32(first + 13),
         };
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using BlobStorage.Abstractions;
 using BlobStorage.Internal;
@@ -14,11 +13,7 @@ namespace BlobStorage.Metadata.Sqlite;
 /// </summary>
 internal sealed partial class SqliteSession : IDisposable
 {
-    // SQLITE_PREPARE_PERSISTENT: the statement is kept for the session's life, so SQLite may place it outside its lookaside memory.
-    private const uint PreparePersistent = 1;
-
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, sqlite3_stmt> _rawStatements = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
     private SqliteTransaction? _transaction;
 
@@ -77,37 +72,6 @@ internal sealed partial class SqliteSession : IDisposable
 
     /// <summary>True while a transaction is open on the session.</summary>
     public bool InTransaction => _transaction is not null || _reading;
-
-    /// <summary>
-    /// A statement prepared once on the connection's own handle, for a hot read that steps it with
-    /// SQLitePCLRaw directly: that skips Microsoft.Data.Sqlite's per-call and per-column costs (its
-    /// reader, its type checks, an array per blob value). Parameters are numbered (<c>?1</c>); the
-    /// caller binds them, steps with <see cref="Step"/>, and resets the statement when done.
-    /// </summary>
-    public sqlite3_stmt RawStatement(string sql)
-    {
-        if (!_rawStatements.TryGetValue(sql, out var statement))
-        {
-            var db = Connection.Handle!;
-            var rc = raw.sqlite3_prepare_v3(db, sql, PreparePersistent, out statement);
-            if (rc != raw.SQLITE_OK)
-            {
-                statement.Dispose();
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
-
-            _rawStatements.Add(sql, statement);
-        }
-
-        return statement;
-    }
-
-    /// <summary>
-    /// Steps a raw statement: true for a row, false when done. Waits out SQLITE_BUSY as
-    /// Microsoft.Data.Sqlite does, up to the connection's default timeout; any other failure
-    /// throws the <see cref="SqliteException"/> the store translates.
-    /// </summary>
-    public bool Step(sqlite3_stmt statement) => SqliteStatement.Step(statement, Connection);
 
     /// <summary>
     /// The prepared command for <paramref name="sql"/>, enlisted in the session's transaction. Its
@@ -169,14 +133,14 @@ internal sealed partial class SqliteSession : IDisposable
 
     private void ExecuteRaw(string sql)
     {
-        var statement = RawStatement(sql);
+        var statement = Statement(sql);
         try
         {
-            Step(statement);
+            statement.Step();
         }
         finally
         {
-            raw.sqlite3_reset(statement);
+            statement.Reset();
         }
     }
 
@@ -263,8 +227,6 @@ internal sealed partial class SqliteSession : IDisposable
         // Finalized before the connection closes, or SQLite would keep the database open for them.
         foreach (var statement in _statements.Values) statement.Dispose();
         _statements.Clear();
-        foreach (var statement in _rawStatements.Values) statement.Dispose();
-        _rawStatements.Clear();
         Connection.Dispose();
     }
 

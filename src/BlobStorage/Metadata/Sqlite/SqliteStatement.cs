@@ -81,7 +81,7 @@ internal sealed class SqliteStatement : IDisposable
         return new SqliteStatement(connection, statement);
     }
 
-    /// <summary>The row the statement stands on after <see cref="Step()"/> returned true.</summary>
+    /// <summary>The row the statement stands on after <see cref="Step"/> returned true.</summary>
     public StatementRow Row => new(_statement);
 
     /// <summary>Binds <paramref name="value"/> as TEXT.</summary>
@@ -101,6 +101,9 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
+    /// <summary>Binds <paramref name="value"/> as an INTEGER.</summary>
+    public void BindInt64(string parameter, long value) => Check(raw.sqlite3_bind_int64(_statement, Index(parameter), value));
+
     /// <summary>Binds <paramref name="value"/> as a BLOB; SQLite copies it.</summary>
     public void BindBlob(string parameter, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_blob(_statement, Index(parameter), value));
 
@@ -110,37 +113,29 @@ internal sealed class SqliteStatement : IDisposable
     /// connection's timeout has passed.
     /// </summary>
     /// <exception cref="SqliteException">SQLite failed, or stayed busy past the timeout.</exception>
-    public bool Step() => Step(_statement, _connection);
-
-    /// <summary>
-    /// Steps any statement prepared on <paramref name="connection"/>'s handle: true for a row, false
-    /// when done, waiting out SQLITE_BUSY as <see cref="Step()"/> does.
-    /// </summary>
-    /// <exception cref="SqliteException">SQLite failed, or stayed busy past the timeout.</exception>
-    public static bool Step(sqlite3_stmt statement, SqliteConnection connection)
+    public bool Step()
     {
         long started = 0;
         var wait = 1;
         while (true)
         {
-            var rc = raw.sqlite3_step(statement);
+            var rc = raw.sqlite3_step(_statement);
             if (rc == raw.SQLITE_ROW) return true;
             if (rc == raw.SQLITE_DONE) return false;
             if ((rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
             {
                 if (started == 0) started = Stopwatch.GetTimestamp();
-                var timeout = connection.DefaultTimeout;
+                var timeout = _connection.DefaultTimeout;
                 if (timeout == 0 || Stopwatch.GetElapsedTime(started).TotalSeconds < timeout)
                 {
-                    raw.sqlite3_reset(statement);
+                    raw.sqlite3_reset(_statement);
                     Thread.Sleep(wait);
                     wait = Math.Min(wait * 2, MaxBusyWaitMilliseconds);
                     continue;
                 }
             }
 
-            raw.sqlite3_reset(statement);
-            SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+            SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
             return false;
         }
     }
