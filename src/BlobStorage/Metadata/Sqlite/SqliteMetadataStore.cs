@@ -167,7 +167,8 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
     /// throws undoes its own changes and reaches its caller: a failed call changes nothing.
     /// </summary>
     /// <remarks>
-    /// When the writer is free the work runs at once, alone, on the caller's thread. Writes that arrive
+    /// When the writer is free the work runs at once, alone, on the caller's thread when that is a pool
+    /// thread (see <see cref="MayBlockCaller"/>), else on the pool. Writes that arrive
     /// while it is busy queue up, and the first of them to get the writer runs every queued piece in one
     /// transaction (group commit), each inside its own savepoint so that a failure undoes only its own
     /// piece; one commit, with one flush, then acknowledges them all. Nothing is acknowledged before the
@@ -182,7 +183,18 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (_pendingWrites.IsEmpty && _writeLock.Wait(0, CancellationToken.None))
             {
-                return RunAloneAsync(state, work);
+                var handedOff = false;
+                try
+                {
+                    // The database's own lock is tried without waiting: only a write of another process waits, and it waits on the pool.
+                    if (MayBlockCaller && TryRunAlone(state, work, waitForLock: false, out var result)) return ValueTask.FromResult(result);
+                    handedOff = true;
+                    return RunAloneAsync(state, work);
+                }
+                finally
+                {
+                    if (!handedOff) _writeLock.Release();
+                }
             }
         }
         catch (Exception ex)
@@ -193,6 +205,14 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         return WriteQueuedAsync(state, work);
     }
 
+    /// <summary>
+    /// True when the calling thread may wait out a commit's flush itself: a thread-pool thread without a
+    /// synchronization context. Handing the work to another pool thread would cost a wake-up and a switch
+    /// per write and free nothing; any other thread (a UI thread, a context that serializes its work) hands
+    /// the work off. Waiting for a database lock another process holds is always handed off: SQLite waits by sleeping.
+    /// </summary>
+    private static bool MayBlockCaller => Thread.CurrentThread.IsThreadPoolThread && SynchronizationContext.Current is null;
+
     private async ValueTask<TResult> WriteQueuedAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
     {
         var pending = new PendingWrite<TState, TResult>(state, work);
@@ -200,9 +220,13 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         await _writeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            // A batch run by another writer may have taken this one already. The batch runs on the
-            // thread pool: waiting for a lock another connection holds must not block the caller's thread.
-            if (!pending.IsCompleted) await Task.Run(RunBatch).ConfigureAwait(false);
+            // A batch run by another writer may have taken this one already. The semaphore resumes its
+            // waiters on the thread pool, so the batch runs here unless a context brought it elsewhere.
+            if (!pending.IsCompleted)
+            {
+                var batch = TakeBatch();
+                if (!MayBlockCaller || !RunBatch(batch, waitForLock: false)) await Task.Run(() => RunBatch(batch, waitForLock: true)).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -212,13 +236,16 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         return await pending.Task.ConfigureAwait(false);
     }
 
-    /// <summary>Runs <see cref="RunAlone"/> on the thread pool, then releases the write lock the caller took.</summary>
+    /// <summary>Runs the work alone on the thread pool, waiting for the database's lock if need be, then releases the write lock the caller took.</summary>
     private async ValueTask<TResult> RunAloneAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
     {
         try
         {
-            // SQLite waits for a lock held by another connection by sleeping: never on the caller's thread.
-            return await Task.Run(() => RunAlone(state, work)).ConfigureAwait(false);
+            return await Task.Run(() =>
+            {
+                TryRunAlone(state, work, waitForLock: true, out var result);
+                return result;
+            }).ConfigureAwait(false);
         }
         finally
         {
@@ -226,19 +253,27 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         }
     }
 
-    /// <summary>One piece of work in a transaction of its own. The caller holds the write lock.</summary>
-    private TResult RunAlone<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work)
+    /// <summary>
+    /// One piece of work in a transaction of its own; false, with nothing run, when the database's lock was
+    /// taken and <paramref name="waitForLock"/> is false. The caller holds the write lock.
+    /// </summary>
+    private bool TryRunAlone<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, bool waitForLock, out TResult result)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var writer = _writer ?? throw NotInitialized();
         WriteTransactionStarting?.Invoke();
         try
         {
-            writer.BeginWrite();
-            var result = work(writer, state);
+            if (!Begin(writer, waitForLock))
+            {
+                result = default!;
+                return false;
+            }
+
+            result = work(writer, state);
             CrashPoints.Reach(CrashPoints.MidTransaction);
             writer.Commit();
-            return result;
+            return true;
         }
         catch (SqliteException ex)
         {
@@ -252,19 +287,29 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
         }
     }
 
-    /// <summary>Runs the queued writes in one transaction, each in its own savepoint. The caller holds the write lock.</summary>
-    private void RunBatch()
+    /// <summary>The queued writes the next group commit takes. The caller holds the write lock.</summary>
+    private List<PendingWrite> TakeBatch()
     {
         var batch = new List<PendingWrite>();
         while (batch.Count < MaxBatch && _pendingWrites.TryDequeue(out var next)) batch.Add(next);
-        if (batch.Count == 0) return;
+        return batch;
+    }
+
+    /// <summary>
+    /// Runs the writes of <paramref name="batch"/> in one transaction, each in its own savepoint; false,
+    /// with nothing run, when the database's lock was taken and <paramref name="waitForLock"/> is false.
+    /// The caller holds the write lock.
+    /// </summary>
+    private bool RunBatch(List<PendingWrite> batch, bool waitForLock)
+    {
+        if (batch.Count == 0) return true;
         SqliteSession? writer = null;
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             writer = _writer ?? throw NotInitialized();
             WriteTransactionStarting?.Invoke();
-            writer.BeginWrite();
+            if (!Begin(writer, waitForLock)) return false;
             if (batch.Count == 1)
             {
                 batch[0].Run(writer, this);
@@ -273,7 +318,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
                     // A lone piece of work that failed leaves nothing to commit.
                     writer.Rollback();
                     batch[0].Complete();
-                    return;
+                    return true;
                 }
             }
             else
@@ -296,10 +341,19 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
             writer?.Rollback();
             var failure = ex is SqliteException sqlite ? Translate(sqlite) : ex;
             foreach (var write in batch) write.Fail(failure);
-            return;
+            return true;
         }
 
         foreach (var write in batch) write.Complete();
+        return true;
+    }
+
+    /// <summary>Begins the write transaction: waiting for the database's lock, or only when it is free at once.</summary>
+    private static bool Begin(SqliteSession writer, bool waitForLock)
+    {
+        if (!waitForLock) return writer.TryBeginWrite();
+        writer.BeginWrite();
+        return true;
     }
 
     /// <summary>True for the SQLite errors that doom the whole transaction, not just the statement: busy, locked, out of memory, I/O, corrupt, full, not a database.</summary>

@@ -15,10 +15,10 @@ internal sealed partial class SqliteSession : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
-    private SqliteTransaction? _transaction;
-
-    // A read transaction begun on the raw handle (BEGIN/COMMIT as prepared statements): Microsoft.Data.Sqlite knows nothing of it.
-    private bool _reading;
+    // Transactions are begun and ended on the raw handle (BEGIN/COMMIT as prepared statements):
+    // Microsoft.Data.Sqlite knows nothing of them, and its commands need not be enlisted, since
+    // SQLite's transaction is the connection's.
+    private bool _inTransaction;
 
     private SqliteSession(SqliteConnection connection) => Connection = connection;
 
@@ -71,10 +71,10 @@ internal sealed partial class SqliteSession : IDisposable
     }
 
     /// <summary>True while a transaction is open on the session.</summary>
-    public bool InTransaction => _transaction is not null || _reading;
+    public bool InTransaction => _inTransaction;
 
     /// <summary>
-    /// The prepared command for <paramref name="sql"/>, enlisted in the session's transaction. Its
+    /// The prepared command for <paramref name="sql"/>, run in the session's open transaction if any. Its
     /// parameters (every <c>@name</c> in the text) exist already; the caller sets each value.
     /// </summary>
     public SqliteCommand Command(string sql)
@@ -89,12 +89,10 @@ internal sealed partial class SqliteSession : IDisposable
                 if (!command.Parameters.Contains(name)) command.Parameters.Add(new SqliteParameter { ParameterName = name });
             }
 
-            command.Transaction = _transaction;
             command.Prepare();
             _commands.Add(sql, command);
         }
 
-        command.Transaction = _transaction;
         return command;
     }
 
@@ -113,22 +111,50 @@ internal sealed partial class SqliteSession : IDisposable
         return statement;
     }
 
-    /// <summary>Begins a write transaction with <c>BEGIN IMMEDIATE</c>: the write lock is taken now, so a read that precedes a write can never fail to upgrade.</summary>
-    public void BeginWrite() => _transaction = Connection.BeginTransaction(deferred: false);
-
-    /// <summary>Begins a read transaction (<c>BEGIN</c>): the statements that follow see one snapshot.</summary>
+    /// <summary>
+    /// Begins a write transaction with <c>BEGIN IMMEDIATE</c>: the write lock is taken now, so a read that
+    /// precedes a write can never fail to upgrade. While another connection holds the lock, it waits for
+    /// it until the connection's timeout has passed.
+    /// </summary>
     /// <remarks>
-    /// Run as a prepared statement on the raw handle rather than through
+    /// Transactions run as prepared statements on the raw handle rather than through
     /// <see cref="SqliteConnection.BeginTransaction(bool)"/>, which prepares <c>BEGIN</c> and
     /// <c>COMMIT</c> anew each time: a read of one row paid more for those than for its query.
-    /// Commands of the session are not enlisted in it (they need not be: SQLite's transaction is the
-    /// connection's), so they run in it all the same.
     /// </remarks>
+    public void BeginWrite()
+    {
+        if (InTransaction) throw new InvalidOperationException("A transaction is already open.");
+        ExecuteRaw("BEGIN IMMEDIATE;");
+        _inTransaction = true;
+    }
+
+    /// <summary>
+    /// Begins a write transaction as <see cref="BeginWrite"/> does when the write lock is free at once;
+    /// false, with nothing begun, when another connection holds it.
+    /// </summary>
+    public bool TryBeginWrite()
+    {
+        if (InTransaction) throw new InvalidOperationException("A transaction is already open.");
+        var statement = Statement("BEGIN IMMEDIATE;");
+        try
+        {
+            if (!statement.TryStep()) return false;
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        _inTransaction = true;
+        return true;
+    }
+
+    /// <summary>Begins a read transaction (<c>BEGIN</c>): the statements that follow see one snapshot.</summary>
     public void BeginRead()
     {
         if (InTransaction) throw new InvalidOperationException("A transaction is already open.");
         ExecuteRaw("BEGIN;");
-        _reading = true;
+        _inTransaction = true;
     }
 
     private void ExecuteRaw(string sql)
@@ -153,52 +179,28 @@ internal sealed partial class SqliteSession : IDisposable
     /// <summary>Ends the savepoint, keeping its changes in the transaction.</summary>
     public void ReleaseSavepoint() => Command("RELEASE work;").ExecuteNonQuery();
 
+    /// <summary>Commits the open transaction; a write is durable when this returns (with <c>synchronous=FULL</c>).</summary>
+    /// <remarks>When the commit fails, the transaction may still be open: the caller rolls it back.</remarks>
     public void Commit()
     {
-        if (_reading)
-        {
-            ExecuteRaw("COMMIT;");
-            _reading = false;
-            return;
-        }
-
-        var transaction = _transaction ?? throw new InvalidOperationException("No transaction is open.");
-        transaction.Commit();
-        _transaction = null;
-        transaction.Dispose();
+        if (!InTransaction) throw new InvalidOperationException("No transaction is open.");
+        ExecuteRaw("COMMIT;");
+        _inTransaction = false;
     }
 
     /// <summary>Rolls back the open transaction, if any. Never throws: it runs while another exception is on its way out.</summary>
     public void Rollback()
     {
-        if (_reading)
-        {
-            _reading = false;
-            try
-            {
-                // A failed statement may have ended the transaction already.
-                if (raw.sqlite3_get_autocommit(Connection.Handle) == 0) ExecuteRaw("ROLLBACK;");
-            }
-            catch (SqliteException)
-            {
-            }
-
-            return;
-        }
-
-        var transaction = _transaction;
-        if (transaction is null) return;
-        _transaction = null;
+        if (!InTransaction) return;
+        _inTransaction = false;
         try
         {
-            transaction.Dispose();
+            // A failed statement may have ended the transaction already: SQLite rolls one back on its own when it must.
+            if (raw.sqlite3_get_autocommit(Connection.Handle) == 0) ExecuteRaw("ROLLBACK;");
         }
         catch (SqliteException)
         {
-            // SQLite rolls a failed transaction back on its own when it must; the original error matters more.
-        }
-        catch (InvalidOperationException)
-        {
+            // The original error matters more.
         }
     }
 
@@ -206,7 +208,6 @@ internal sealed partial class SqliteSession : IDisposable
     {
         using var command = Connection.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = _transaction;
         command.ExecuteNonQuery();
     }
 
@@ -214,7 +215,6 @@ internal sealed partial class SqliteSession : IDisposable
     {
         using var command = Connection.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = _transaction;
         return command.ExecuteScalar();
     }
 

@@ -140,6 +140,20 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
+    /// <summary>
+    /// Steps once without waiting: true when SQLite ran it (a row or done), false when the database is
+    /// locked by another connection. The caller resets the statement either way.
+    /// </summary>
+    /// <exception cref="SqliteException">SQLite failed otherwise.</exception>
+    public bool TryStep()
+    {
+        var rc = raw.sqlite3_step(_statement);
+        if (rc is raw.SQLITE_ROW or raw.SQLITE_DONE) return true;
+        if ((rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) return false;
+        SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+        return false;
+    }
+
     /// <summary>Ends the run: the statement lets go of its snapshot and its bound values. Never throws.</summary>
     public void Reset()
     {
