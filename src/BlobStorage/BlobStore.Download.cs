@@ -68,7 +68,7 @@ internal sealed partial class BlobStore
                 throw;
             }
 
-            var stream = new BlobContentStream(_replicator, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
+            var stream = new BlobContentStream(_replicator, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
             return new BlobDownload(CountThisRead(merged, length), stream, offset, length);
         }
     }

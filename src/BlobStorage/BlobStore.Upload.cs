@@ -139,7 +139,7 @@ internal sealed partial class BlobStore
         {
             while (true)
             {
-                var buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+                var buffer = _buffers.RentArray(chunkSize);
                 int read;
                 try
                 {
@@ -147,13 +147,13 @@ internal sealed partial class BlobStore
                 }
                 catch
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    _buffers.ReturnArray(buffer);
                     throw;
                 }
 
                 if (read == 0)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    _buffers.ReturnArray(buffer);
                     if (result.Size == 0 && allowInline) result.Inline = [];
                     break;
                 }
@@ -170,7 +170,7 @@ internal sealed partial class BlobStore
                 if (isOnlyChunk && allowInline && read <= _options.InlineThreshold && read <= maxSize)
                 {
                     result.Inline = buffer.AsSpan(0, read).ToArray();
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    _buffers.ReturnArray(buffer);
                     result.Size = read;
                     result.ContentHash = Convert.ToHexStringLower(SHA256.HashData(result.Inline));
                     progress?.Report(read);
@@ -180,7 +180,7 @@ internal sealed partial class BlobStore
                 result.Size += read;
                 if (result.Size > maxSize)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    _buffers.ReturnArray(buffer);
                     throw new ArgumentException($"The content is larger than the {maxSize} bytes allowed.", nameof(content));
                 }
 
@@ -232,7 +232,7 @@ internal sealed partial class BlobStore
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(done);
+                    _buffers.ReturnArray(done);
                 }
             }
 
@@ -248,7 +248,7 @@ internal sealed partial class BlobStore
     /// Waits for the oldest chunk write, records the chunk and gives its buffer back; then, while more
     /// than <see cref="MaxChunksFlushing"/> chunks wait for their flush, waits for the oldest of those.
     /// </summary>
-    private static async Task TakeWrittenChunkAsync(Queue<(Task<StoredChunk> Task, byte[] Buffer)> inflight, Queue<Task> flushing, WrittenContent result)
+    private async Task TakeWrittenChunkAsync(Queue<(Task<StoredChunk> Task, byte[] Buffer)> inflight, Queue<Task> flushing, WrittenContent result)
     {
         var (task, buffer) = inflight.Dequeue();
         try
@@ -259,7 +259,7 @@ internal sealed partial class BlobStore
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _buffers.ReturnArray(buffer);
         }
 
         while (flushing.Count > MaxChunksFlushing)

@@ -26,6 +26,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     private readonly IReadOnlyList<object> _owned;
     private readonly ChunkLeases _leases = new();
     private readonly AccessTracker _access;
+    private readonly ChunkBufferPool _buffers;
     private readonly BlobStorageTelemetry _telemetry = new();
     private readonly Lock _openGate = new();
 
@@ -50,6 +51,9 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         _logger = logger;
         _owned = owned;
         _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
+
+        // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
+        _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));
     }
 
     /// <summary>Opens the store: migrates the schema, recovers from a crash, starts the schedules. Idempotent.</summary>
@@ -276,6 +280,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
 
         _access.Dispose();
         _telemetry.Dispose();
+        _buffers.Dispose();
         await StoreComposition.DisposeAllAsync(_owned).ConfigureAwait(false);
     }
 

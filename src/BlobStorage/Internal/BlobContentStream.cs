@@ -9,7 +9,8 @@ namespace BlobStorage.Internal;
 /// each verified before it is made visible, so the caller never sees a byte that failed its
 /// checksum; the pipe's pause threshold bounds the read-ahead to one chunk beyond the one being
 /// read, so a download holds about two chunks of memory whatever the blob's size. A chunk read
-/// whole lands straight in the pipe's memory: no copy between buffers.
+/// whole lands straight in the pipe's memory, which comes from the store's <see cref="ChunkBufferPool"/>
+/// (the buffers its uploads use): no copy between buffers, and no new buffers after an upload.
 /// </summary>
 internal sealed class BlobContentStream : Stream
 {
@@ -21,20 +22,21 @@ internal sealed class BlobContentStream : Stream
     private long _position;
     private int _closed;
 
-    public BlobContentStream(IReplicator replicator, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
+    public BlobContentStream(IReplicator replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
     {
         _length = length;
         _onClose = onClose;
         var largest = chunks.Count == 0 ? 4096 : chunks.Max(c => c.Length);
         _pipe = new Pipe(new PipeOptions(
+            pool: buffers,
             pauseWriterThreshold: largest + 1L,
             resumeWriterThreshold: largest,
             minimumSegmentSize: 64 * 1024,
             useSynchronizationContext: false));
-        _producer = Task.Run(() => ProduceAsync(replicator, chunks, offset, length, _pipe.Writer, _cts.Token));
+        _producer = Task.Run(() => ProduceAsync(replicator, buffers, chunks, offset, length, _pipe.Writer, _cts.Token));
     }
 
-    private static async Task ProduceAsync(IReplicator replicator, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
+    private static async Task ProduceAsync(IReplicator replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
     {
         try
         {
@@ -61,7 +63,7 @@ internal sealed class BlobContentStream : Stream
                 else
                 {
                     // A chunk is verified whole; only the requested slice of it goes on.
-                    var buffer = ArrayPool<byte>.Shared.Rent(chunk.Length);
+                    var buffer = buffers.RentArray(chunk.Length);
                     try
                     {
                         ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false));
@@ -69,7 +71,7 @@ internal sealed class BlobContentStream : Stream
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffers.ReturnArray(buffer);
                     }
                 }
 

@@ -1,0 +1,62 @@
+using BlobStorage.Internal;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace BlobStorage.Tests.Streaming;
+
+public sealed class ChunkBufferPoolTests
+{
+    private const int ChunkSize = 256 * 1024;
+
+    [Test]
+    public async Task A_chunk_buffer_returned_on_one_thread_is_rented_again_on_another()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 4);
+        var first = pool.RentArray(ChunkSize);
+        await Task.Run(() => pool.ReturnArray(first));
+
+        var again = await Task.Run(() => pool.RentArray(ChunkSize));
+
+        again.Should().BeSameAs(first, "every thread shares the pool's chunk buffers");
+    }
+
+    [Test]
+    public void The_pool_keeps_no_more_chunk_buffers_than_it_retains()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2);
+        var rented = Enumerable.Range(0, 3).Select(_ => pool.RentArray(ChunkSize)).ToList();
+        foreach (var buffer in rented) pool.ReturnArray(buffer);
+
+        var again = Enumerable.Range(0, 3).Select(_ => pool.RentArray(ChunkSize)).ToList();
+
+        again.Count(buffer => rented.Contains(buffer)).Should().Be(2, "the third returned buffer went to the collector");
+        again.Should().OnlyContain(buffer => buffer.Length == ChunkSize);
+    }
+
+    [Test]
+    public void A_request_larger_than_half_a_chunk_gets_a_whole_chunk_buffer_and_a_larger_one_gets_its_own()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2);
+
+        pool.RentArray((ChunkSize / 2) + 1).Should().HaveCount(ChunkSize);
+        pool.RentArray(ChunkSize * 3).Should().HaveCount(ChunkSize * 3, "a chunk written with a larger chunk size is read whole");
+        pool.RentArray(100).Length.Should().BeInRange(100, ChunkSize / 2);
+    }
+
+    [Test]
+    public void A_lease_through_MemoryPool_gives_its_buffer_back_once()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2);
+        var lease = pool.Rent(ChunkSize);
+        var memory = lease.Memory;
+        memory.Length.Should().Be(ChunkSize);
+
+        lease.Dispose();
+        lease.Dispose();
+
+        var first = pool.RentArray(ChunkSize);
+        var second = pool.RentArray(ChunkSize);
+        new[] { first, second }.Count(buffer => memory.Span.Overlaps(buffer)).Should().Be(1, "a second Dispose must not return the buffer twice");
+        FluentActions.Invoking(() => lease.Memory).Should().Throw<ObjectDisposedException>();
+    }
+}
