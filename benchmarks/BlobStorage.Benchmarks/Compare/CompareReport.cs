@@ -49,7 +49,7 @@ internal static class CompareReport
     public static string ProbeTable(IReadOnlyDictionary<string, List<ProbeResult>> probes, IReadOnlyDictionary<string, (bool Durable, string Description)> peers)
     {
         var text = new StringBuilder();
-        text.AppendLine("One 1 GiB put, then one 1 GiB get (hashed and checked), each peer in a fresh process of its own (median over runs):");
+        text.AppendLine("One 1 GiB put, then one 1 GiB get (hashed and checked), each peer in a fresh process of its own, after three rounds of a 64 MiB put, get and delete so that the JIT has finished its recompiles (median over runs):");
         text.AppendLine();
         text.AppendLine("| peer | put: peak WS MB | WS at start MB | put s | get: peak WS MB | WS at start MB | get s | durable |");
         text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");

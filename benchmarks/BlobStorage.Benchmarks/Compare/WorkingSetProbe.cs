@@ -17,7 +17,9 @@ internal static class WorkingSetProbe
     public const long Size = 1024L * 1024 * 1024;
 
     private const ulong Seed = 0x5A5A_0000_0000_0001;
-    private const int WarmUpSize = 1024 * 1024;
+    private const int WarmUpSize = 64 * 1024 * 1024;
+    private const int WarmUpRounds = 3;
+    private static readonly TimeSpan WarmUpPause = TimeSpan.FromMilliseconds(300);
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -78,15 +80,25 @@ internal static class WorkingSetProbe
         {
             await using var store = await PeerCatalog.OpenAsync(args[0], args[1], CancellationToken.None);
 
-            // First use of every path, so that the peaks are the transfers' and not JIT compilation's.
-            using (var content = new GeneratedStream(WarmUpSize, Seed + 1))
+            // Every path used often enough, with pauses, for tiered compilation to finish its recompiles
+            // (after 30 calls, on a background thread): the peaks are then the transfers' and not the JIT's,
+            // as in a process that has been running. A single short transfer left the recompiles to happen
+            // during the measured one.
+            for (var round = 0; round < WarmUpRounds; round++)
             {
-                await store.PutAsync("probe/warm", content);
-            }
+                var name = string.Create(CultureInfo.InvariantCulture, $"probe/warm{round}");
+                using (var content = new GeneratedStream(WarmUpSize, Seed + 1 + (ulong)round))
+                {
+                    await store.PutAsync(name, content);
+                }
 
-            using (var sink = new VerifyingSink(hashing: true))
-            {
-                await store.GetAsync("probe/warm", sink);
+                using (var sink = new VerifyingSink(hashing: true))
+                {
+                    await store.GetAsync(name, sink);
+                }
+
+                await store.DeleteAsync(name);
+                await Task.Delay(WarmUpPause);
             }
 
             Collect();
