@@ -12,6 +12,8 @@ public sealed partial class SqliteMetadataStore
     // columns are PropertyColumns', but a trait not asked for is selected as NULL: its column is
     // neither copied out nor parsed, and the row reads as a blob without tags or metadata.
     // A range on the name's bytes, never LIKE: LIKE ignores ASCII case and treats '%' and '_' as wildcards.
+    // No LIMIT: the walk stops itself one row past a full page. SQLite's planner reads a LIMIT's bound
+    // value, so binding one expires the statement and every run would compile it again.
     private static readonly string[] ListSql = ListStatements();
 
     private static string[] ListStatements()
@@ -23,9 +25,9 @@ public sealed partial class SqliteMetadataStore
             var metadata = (include & BlobListTraits.Metadata) != 0 ? "metadata" : "NULL";
             var columns = $"name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, {tags}, {metadata}, part_count";
             statements[(int)include * 2] =
-                $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name LIMIT @limit;";
+                $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name;";
             statements[((int)include * 2) + 1] =
-                $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper ORDER BY name LIMIT @limit;";
+                $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower AND name < @upper ORDER BY name;";
         }
 
         return statements;
@@ -78,20 +80,16 @@ public sealed partial class SqliteMetadataStore
         string? lastBlob = null;
         while (lower is not null)
         {
-            // One row more than the page still holds: if it is there, there is a next page.
-            var limit = pageSize - blobs.Count - prefixes.Count + 1;
             statement.BindInt64("@container", containerId);
             statement.BindBlob("@lower", lower);
-            statement.BindInt64("@limit", limit);
             if (upper is not null) statement.BindBlob("@upper", upper);
 
-            var count = 0;
             var seek = false;
             try
             {
                 while (statement.Step())
                 {
-                    count++;
+                    // A row beyond a full page: there is a next page, and it starts here.
                     if (blobs.Count + prefixes.Count == pageSize)
                     {
                         next = lastBlob is null ? lower : BlobNames.Successor(Utf8(lastBlob));
@@ -121,8 +119,8 @@ public sealed partial class SqliteMetadataStore
                 statement.Reset();
             }
 
-            // Fewer rows than asked, and no jump to make: the range is exhausted and this is the last page.
-            if (next is not null || (!seek && count < limit)) break;
+            // A full page, or the range ran out with no jump to make: this was the last page.
+            if (next is not null || !seek) break;
         }
 
         return new BlobListing { Blobs = blobs, CommonPrefixes = prefixes, NextStartAt = next };
