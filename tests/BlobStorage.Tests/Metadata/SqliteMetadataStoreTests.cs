@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BlobStorage.Abstractions;
+using BlobStorage.Internal;
 using BlobStorage.Metadata.Sqlite;
 using BlobStorage.Tests.Contracts;
 using BlobStorage.Tests.Support;
@@ -104,6 +105,98 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         Scalar(foreign, "PRAGMA user_version;").Should().Be((long)Migrations.Latest);
         Scalar(foreign, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('containers', 'blobs', 'chunks', 'stats', 'uploads', 'parts');").Should().Be(6L);
         Scalar(foreign, "SELECT COUNT(*) FROM stats;").Should().Be(1L);
+    }
+
+    [Test]
+    public async Task A_version_3_database_is_brought_up_to_date_with_its_blobs_intact()
+    {
+        await Store.DisposeAsync();
+        var path = Path.Combine(_folder!.Path, "v3.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            foreach (var step in Migrations.Steps.Take(3)) Scalar(connection, step);
+            Scalar(connection, "PRAGMA user_version = 3;");
+            Scalar(connection, $"INSERT INTO containers VALUES (1, 'box', 0, 0, 0, {T0.UtcTicks}, 2, 0);");
+            Scalar(
+                connection,
+                $$"""
+                INSERT INTO blobs (container_id, name, version_id, size, content_type, etag, content_hash, storage_class, created,
+                    modified, access_count, last_accessed, tags, metadata, chunks, part_count, inline_id)
+                VALUES
+                    (1, CAST('a' AS BLOB), 'v1', 0, 'text/plain; charset=utf-8', '"e1"', 'h1', 1, {{T0.UtcTicks}}, {{T(1).UtcTicks}}, 5, {{T(2).UtcTicks}}, '{"k":"v"}', NULL, x'', 0, NULL),
+                    (1, CAST('b' AS BLOB), 'v2', 0, 'application/octet-stream', '"e2"', 'h2', 0, {{T0.UtcTicks}}, {{T0.UtcTicks}}, 0, NULL, NULL, '{"m":"n"}', x'', 3, NULL);
+                """);
+        }
+
+        await using var store = await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = path });
+        (await store.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.UserVersion, onWriter: true)).Should().Be((long)Migrations.Latest);
+        var a = new BlobProperties
+        {
+            Container = Box,
+            Name = "a",
+            VersionId = "v1",
+            ContentType = "text/plain; charset=utf-8",
+            ETag = "\"e1\"",
+            ContentHash = "h1",
+            StorageClass = StorageClass.InfrequentAccess,
+            CreatedOn = T0,
+            LastModified = T(1),
+            AccessCount = 5,
+            LastAccessedOn = T(2),
+            Tags = new Dictionary<string, string> { ["k"] = "v" },
+        };
+        var b = new BlobProperties
+        {
+            Container = Box,
+            Name = "b",
+            VersionId = "v2",
+            ETag = "\"e2\"",
+            ContentHash = "h2",
+            CreatedOn = T0,
+            LastModified = T0,
+            PartCount = 3,
+            Metadata = new Dictionary<string, string> { ["m"] = "n" },
+        };
+        (await store.GetBlobAsync(Box, "a"))!.Properties.Should().BeEquivalentTo(a);
+        (await store.GetBlobAsync(Box, "b"))!.Properties.Should().BeEquivalentTo(b);
+        (await store.ListBlobsAsync(Box, new BlobListQuery { Include = BlobListTraits.All })).Blobs.Should().BeEquivalentTo([a, b], o => o.WithStrictOrdering());
+    }
+
+    [Test]
+    public async Task Listed_and_read_properties_agree_after_every_kind_of_change()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(BlobWith(Box, "a", T0, [Chunk(1)], contentType: "text/plain; charset=utf-8; q=\"x y\"", storageClass: StorageClass.InfrequentAccess, tags: new Dictionary<string, string> { ["t"] = "1" }));
+        await CommitAsync(BlobWith(Box, "b", T0, [Chunk(2)], inline: [1, 2, 3]));
+        await Store.UpdateBlobMetadataAsync(Box, "a", new BlobMetadataUpdate { Metadata = new Dictionary<string, string?> { ["m"] = "2" } }, "\"0xNEW\"", T(3));
+        var b = (await Store.GetBlobAsync(Box, "b"))!.Properties;
+        await Store.RecordAccessAsync([new BlobAccess(Box, "b", b.VersionId, 4, 12, T(5))]);
+
+        var listed = (await Store.ListBlobsAsync(Box, new BlobListQuery { Include = BlobListTraits.All })).Blobs;
+        listed.Should().HaveCount(2);
+        foreach (var blob in listed)
+        {
+            blob.Should().BeEquivalentTo((await Store.GetBlobAsync(Box, blob.Name))!.Properties);
+        }
+
+        listed[0].ContentType.Should().Be("text/plain; charset=utf-8; q=\"x y\"");
+        listed[0].ETag.Should().Be("\"0xNEW\"");
+        listed[0].LastModified.Should().Be(T(3));
+        listed[0].StorageClass.Should().Be(StorageClass.InfrequentAccess);
+        listed[1].AccessCount.Should().Be(4);
+        listed[1].LastAccessedOn.Should().Be(T(5));
+    }
+
+    [TestCase("")]
+    [TestCase("v\u001f1")]
+    [TestCase("v\u001f1\u001f\u001f\u001f\u001f\u001f\u001f\u001f\u001f\u001f\u001ftext/plain")]
+    [TestCase("v\u001fx\u001fe\u001fh\u001f0\u001f1\u001f2\u001f0\u001f\u001f0\u001ftext/plain")]
+    [TestCase("v\u001f1\u001fe\u001fh\u001f0\u001f-1\u001f2\u001f0\u001f\u001f0\u001ftext/plain")]
+    public void A_properties_value_that_cannot_be_read_is_reported_as_corruption(string value)
+    {
+        var act = () => PropertiesColumn.Read(System.Text.Encoding.UTF8.GetBytes(value), Box, "a", MetadataRules.Empty, MetadataRules.Empty);
+        act.Should().Throw<DataCorruptionException>().WithMessage("*'a'*'box'*");
     }
 
     [Test]

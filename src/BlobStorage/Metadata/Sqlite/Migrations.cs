@@ -6,7 +6,8 @@ namespace BlobStorage.Metadata.Sqlite;
 /// <summary>The schema, as numbered migrations applied in order; <c>PRAGMA user_version</c> records the last one applied.</summary>
 internal static class Migrations
 {
-    private static readonly string[] Steps =
+    /// <summary>The migrations' SQL, in order: <c>Steps[n]</c> takes a database from version n to n + 1.</summary>
+    internal static readonly IReadOnlyList<string> Steps =
     [
         // 1: containers, blobs with packed chunk lists, reference-counted chunks, statistics.
         """
@@ -102,6 +103,40 @@ internal static class Migrations
         );
         ALTER TABLE blobs ADD COLUMN inline_id INTEGER NULL;
         """,
+
+        // 4: the blobs table again, with the properties column SQLite keeps for listings and downloads
+        // (see PropertiesColumn). A stored generated column cannot be added to a table, so the table is
+        // made anew and its rows copied.
+        $"""
+        CREATE TABLE blobs_4 (
+            container_id INTEGER NOT NULL,
+            name BLOB NOT NULL,
+            version_id TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            content_type TEXT NOT NULL,
+            etag TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            storage_class INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            modified INTEGER NOT NULL,
+            access_count INTEGER NOT NULL DEFAULT 0,
+            last_accessed INTEGER NULL,
+            tags TEXT NULL,
+            metadata TEXT NULL,
+            chunks BLOB NOT NULL,
+            part_count INTEGER NOT NULL DEFAULT 0,
+            inline_id INTEGER NULL,
+            {PropertiesColumn.Definition},
+            PRIMARY KEY (container_id, name)
+        ) WITHOUT ROWID;
+        INSERT INTO blobs_4 (container_id, name, version_id, size, content_type, etag, content_hash, storage_class, created,
+            modified, access_count, last_accessed, tags, metadata, chunks, part_count, inline_id)
+        SELECT container_id, name, version_id, size, content_type, etag, content_hash, storage_class, created,
+            modified, access_count, last_accessed, tags, metadata, chunks, part_count, inline_id
+        FROM blobs;
+        DROP TABLE blobs;
+        ALTER TABLE blobs_4 RENAME TO blobs;
+        """,
     ];
 
     /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
@@ -116,7 +151,7 @@ internal static class Migrations
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>
-    public static int Latest => Steps.Length;
+    public static int Latest => Steps.Count;
 
     /// <summary>
     /// Brings the database up to <see cref="Latest"/>, one migration per transaction. Each transaction

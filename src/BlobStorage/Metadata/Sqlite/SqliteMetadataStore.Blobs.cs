@@ -9,12 +9,15 @@ namespace BlobStorage.Metadata.Sqlite;
 public sealed partial class SqliteMetadataStore
 {
     // The properties first and the chunk list last, so a listing reads the same ordinals without the list.
-    private const string PropertyColumns =
-        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, part_count";
+    // The columns the properties are stored in are written; they are read back as one (PropertiesColumn).
+    private const string PropertyColumns = "name, properties, tags, metadata";
+
+    private const string WrittenColumns =
+        "name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, part_count, chunks";
 
     private const string BlobColumns = PropertyColumns + ", chunks";
-    private const int ChunksOrdinal = 14;
-    private const int InlineOrdinal = 15;
+    private const int ChunksOrdinal = 4;
+    private const int InlineOrdinal = 5;
 
     // Inside a write transaction the content of a small blob is not read: a damaged one can still be overwritten or deleted.
     private const string SelectBlobSql = $"SELECT {BlobColumns}, inline_id FROM blobs WHERE container_id = @container AND name = @name;";
@@ -29,7 +32,7 @@ public sealed partial class SqliteMetadataStore
 
     private const string UpsertBlobSql =
         $"""
-        INSERT OR REPLACE INTO blobs (container_id, {BlobColumns}, inline_id)
+        INSERT OR REPLACE INTO blobs (container_id, {WrittenColumns}, inline_id)
         VALUES (@container, @name, @version, @size, @type, @etag, @hash, @class, @created, @modified, @access_count, @last_accessed, @tags, @metadata, @part_count, @chunks, @inline_id);
         """;
 
@@ -47,8 +50,7 @@ public sealed partial class SqliteMetadataStore
 
     private const string EnumerateBlobsSql =
         """
-        SELECT c.id, c.name, b.name, b.version_id, b.size, b.content_type, b.etag, b.content_hash, b.storage_class, b.created,
-            b.modified, b.access_count, b.last_accessed, b.tags, b.metadata, b.part_count, b.chunks
+        SELECT c.id, c.name, b.name, b.properties, b.tags, b.metadata, b.chunks
         FROM blobs b JOIN containers c ON c.id = b.container_id
         WHERE (b.container_id, b.name) > (@container, @after)
         ORDER BY b.container_id, b.name LIMIT @limit;
@@ -318,24 +320,13 @@ public sealed partial class SqliteMetadataStore
     /// <inheritdoc cref="ReadProperties(SqliteDataReader, int, string, string?)"/>
     /// <remarks>Of tags and metadata, only those <c>include</c> names are read; the others are left empty, their columns untouched.</remarks>
     private static BlobProperties ReadProperties<TRow>(TRow row, int first, string container, string? name, BlobListTraits include = BlobListTraits.All)
-        where TRow : struct, ISqliteRow => new()
-        {
-            Container = container,
-            Name = name ?? Encoding.UTF8.GetString(row.GetBlob(first)),
-            VersionId = row.GetString(first + 1),
-            Size = row.GetInt64(first + 2),
-            ContentType = row.GetString(first + 3),
-            ETag = row.GetString(first + 4),
-            ContentHash = row.GetString(first + 5),
-            StorageClass = (StorageClass)row.GetInt32(first + 6),
-            CreatedOn = Time(row.GetInt64(first + 7)),
-            LastModified = Time(row.GetInt64(first + 8)),
-            AccessCount = row.GetInt64(first + 9),
-            LastAccessedOn = row.IsNull(first + 10) ? null : Time(row.GetInt64(first + 10)),
-            Tags = (include & BlobListTraits.Tags) != 0 ? JsonMap.Read(row, first + 11) : MetadataRules.Empty,
-            Metadata = (include & BlobListTraits.Metadata) != 0 ? JsonMap.Read(row, first + 12) : MetadataRules.Empty,
-            PartCount = row.GetInt32(first + 13),
-        };
+        where TRow : struct, ISqliteRow =>
+        PropertiesColumn.Read(
+            row.GetBlob(first + 1),
+            container,
+            name ?? Encoding.UTF8.GetString(row.GetBlob(first)),
+            (include & BlobListTraits.Tags) != 0 ? JsonMap.Read(row, first + 2) : MetadataRules.Empty,
+            (include & BlobListTraits.Metadata) != 0 ? JsonMap.Read(row, first + 3) : MetadataRules.Empty);
 
     private static void WriteBlob(SqliteSession session, long containerId, byte[] name, BlobRecord record, long? inlineId)
     {

@@ -23,7 +23,7 @@ public sealed partial class SqliteMetadataStore
         {
             var tags = (include & BlobListTraits.Tags) != 0 ? "tags" : "NULL";
             var metadata = (include & BlobListTraits.Metadata) != 0 ? "metadata" : "NULL";
-            var columns = $"name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, {tags}, {metadata}, part_count";
+            var columns = $"name, properties, {tags}, {metadata}";
             statements[(int)include * 2] =
                 $"SELECT {columns} FROM blobs WHERE container_id = @container AND name >= @lower ORDER BY name;";
             statements[((int)include * 2) + 1] =

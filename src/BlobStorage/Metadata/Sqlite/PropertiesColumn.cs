@@ -1,0 +1,125 @@
+using System.Buffers.Text;
+using System.Text;
+using BlobStorage.Abstractions;
+
+namespace BlobStorage.Metadata.Sqlite;
+
+/// <summary>
+/// The <c>properties</c> column of the blobs table: every listed property of a row but tags and
+/// metadata, in one value SQLite computes and stores itself (a STORED generated column), so it can
+/// never disagree with the columns it is made of. A listing or a download reads two columns a row
+/// (the name and this one) instead of thirteen: each column read is a call into SQLite, and
+/// reading the columns one by one cost more than walking the rows.
+/// </summary>
+/// <remarks>
+/// The value is the columns' text joined by U+001F (unit separator), integers in decimal, a null last
+/// access as an empty field. The content type goes last: it is the one field a caller writes, and the
+/// only one that may hold spaces or punctuation (never a control character); every field before it is
+/// made by the store.
+/// </remarks>
+internal static class PropertiesColumn
+{
+    /// <summary>The column's definition, for the table that holds it.</summary>
+    public const string Definition =
+        """
+        properties BLOB GENERATED ALWAYS AS (CAST(
+            version_id || char(31) || size || char(31) || etag || char(31) || content_hash || char(31) ||
+            storage_class || char(31) || created || char(31) || modified || char(31) || access_count || char(31) ||
+            COALESCE(last_accessed, '') || char(31) || part_count || char(31) || content_type AS BLOB)) STORED
+        """;
+
+    private const byte Separator = 0x1F;
+
+    /// <summary>Reads the properties of blob <paramref name="name"/> from its <c>properties</c> value.</summary>
+    /// <exception cref="DataCorruptionException">The value is not one this column holds.</exception>
+    public static BlobProperties Read(
+        ReadOnlySpan<byte> value,
+        string container,
+        string name,
+        IReadOnlyDictionary<string, string> tags,
+        IReadOnlyDictionary<string, string> metadata)
+    {
+        var fields = new Fields(value);
+        var versionId = fields.NextString();
+        var size = fields.NextInt64();
+        var etag = fields.NextString();
+        var contentHash = fields.NextString();
+        var storageClass = fields.NextInt64();
+        var created = fields.NextInt64();
+        var modified = fields.NextInt64();
+        var accessCount = fields.NextInt64();
+        var lastAccessed = fields.NextOptionalInt64();
+        var partCount = fields.NextInt64();
+        var contentType = fields.Rest();
+        if (!fields.Valid || storageClass is < int.MinValue or > int.MaxValue || partCount is < 0 or > int.MaxValue || created < 0 || modified < 0)
+        {
+            throw new DataCorruptionException($"The metadata row of blob '{name}' in container '{container}' is damaged: its properties cannot be read.");
+        }
+
+        return new BlobProperties
+        {
+            Container = container,
+            Name = name,
+            VersionId = versionId,
+            Size = size,
+            ContentType = contentType,
+            ETag = etag,
+            ContentHash = contentHash,
+            StorageClass = (StorageClass)storageClass,
+            CreatedOn = new DateTimeOffset(created, TimeSpan.Zero),
+            LastModified = new DateTimeOffset(modified, TimeSpan.Zero),
+            AccessCount = accessCount,
+            LastAccessedOn = lastAccessed is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null,
+            PartCount = (int)partCount,
+            Tags = tags,
+            Metadata = metadata,
+        };
+    }
+
+    /// <summary>The fields of a value, taken in order; a field that is missing or malformed clears <see cref="Valid"/>.</summary>
+    private ref struct Fields(ReadOnlySpan<byte> value)
+    {
+        private ReadOnlySpan<byte> _rest = value;
+
+        public bool Valid { get; private set; } = true;
+
+        public string NextString() => Encoding.UTF8.GetString(Next());
+
+        public long NextInt64()
+        {
+            var field = Next();
+            if (Utf8Parser.TryParse(field, out long number, out var consumed) && consumed == field.Length && field.Length > 0) return number;
+            Valid = false;
+            return 0;
+        }
+
+        public long? NextOptionalInt64()
+        {
+            if (_rest.Length > 0 && _rest[0] == Separator)
+            {
+                _rest = _rest[1..];
+                return null;
+            }
+
+            return NextInt64();
+        }
+
+        /// <summary>The last field: everything after the last separator taken.</summary>
+        public string Rest() =>
+            _rest.SequenceEqual("application/octet-stream"u8) ? "application/octet-stream" : Encoding.UTF8.GetString(_rest);
+
+        private ReadOnlySpan<byte> Next()
+        {
+            var end = _rest.IndexOf(Separator);
+            if (end < 0)
+            {
+                Valid = false;
+                return default;
+            }
+
+            var field = _rest[..end];
+            _rest = _rest[(end + 1)..];
+            return field;
+        }
+    }
+}
