@@ -52,12 +52,15 @@ internal sealed class SqliteStatement : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
+    // The statement's native pointer, for SqliteNative; valid while _statement is, which this object owns.
+    private readonly nint _handle;
     private readonly Dictionary<string, int> _parameters = new(StringComparer.Ordinal);
 
     private SqliteStatement(SqliteConnection connection, sqlite3_stmt statement)
     {
         _connection = connection;
         _statement = statement;
+        _handle = statement.DangerousGetHandle();
         var count = raw.sqlite3_bind_parameter_count(statement);
         for (var i = 1; i <= count; i++)
         {
@@ -82,7 +85,7 @@ internal sealed class SqliteStatement : IDisposable
     }
 
     /// <summary>The row the statement stands on after <see cref="Step"/> returned true.</summary>
-    public StatementRow Row => new(_statement);
+    public StatementRow Row => new(_statement, _handle);
 
     /// <summary>Binds <paramref name="value"/> as TEXT.</summary>
     public void BindText(string parameter, string value)
@@ -119,7 +122,7 @@ internal sealed class SqliteStatement : IDisposable
         var wait = 1;
         while (true)
         {
-            var rc = raw.sqlite3_step(_statement);
+            var rc = SqliteNative.Available ? SqliteNative.Step(_handle) : raw.sqlite3_step(_statement);
             if (rc == raw.SQLITE_ROW) return true;
             if (rc == raw.SQLITE_DONE) return false;
             if ((rc & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
@@ -174,16 +177,20 @@ internal sealed class SqliteStatement : IDisposable
 }
 
 /// <summary>The current row of a <see cref="SqliteStatement"/>; its values are valid until the statement steps or resets.</summary>
-internal readonly struct StatementRow(sqlite3_stmt statement) : ISqliteRow
+/// <remarks>Read through <see cref="SqliteNative"/> when it is available, else through SQLitePCLRaw.</remarks>
+internal readonly struct StatementRow(sqlite3_stmt statement, nint handle) : ISqliteRow
 {
-    public bool IsNull(int ordinal) => raw.sqlite3_column_type(statement, ordinal) == raw.SQLITE_NULL;
+    public bool IsNull(int ordinal) =>
+        (SqliteNative.Available ? SqliteNative.ColumnType(handle, ordinal) : raw.sqlite3_column_type(statement, ordinal)) == raw.SQLITE_NULL;
 
-    public long GetInt64(int ordinal) => raw.sqlite3_column_int64(statement, ordinal);
+    public long GetInt64(int ordinal) =>
+        SqliteNative.Available ? SqliteNative.ColumnInt64(handle, ordinal) : raw.sqlite3_column_int64(statement, ordinal);
 
-    public int GetInt32(int ordinal) => raw.sqlite3_column_int(statement, ordinal);
+    public int GetInt32(int ordinal) => (int)GetInt64(ordinal);
 
     // SQLite hands TEXT out as its UTF-8 bytes when asked for a blob.
-    public string GetString(int ordinal) => Encoding.UTF8.GetString(raw.sqlite3_column_blob(statement, ordinal));
+    public string GetString(int ordinal) => Encoding.UTF8.GetString(GetBlob(ordinal));
 
-    public ReadOnlySpan<byte> GetBlob(int ordinal) => raw.sqlite3_column_blob(statement, ordinal);
+    public ReadOnlySpan<byte> GetBlob(int ordinal) =>
+        SqliteNative.Available ? SqliteNative.ColumnBlob(handle, ordinal) : raw.sqlite3_column_blob(statement, ordinal);
 }
