@@ -101,7 +101,8 @@ internal sealed partial class BlobStore
         var now = _time.GetUtcNow();
         if (_access.Record(properties.Container, properties.Name, properties.VersionId, length, now))
         {
-            _ = FlushAccessInBackgroundAsync();
+            // Queued, not called: a write may run on the thread that starts it, and this download must not wait for that commit.
+            ThreadPool.UnsafeQueueUserWorkItem(static store => _ = store.FlushAccessInBackgroundAsync(), this, preferLocal: false);
         }
 
         _telemetry.Read(length);

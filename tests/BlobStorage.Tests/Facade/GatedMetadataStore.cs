@@ -15,6 +15,7 @@ public class GatedMetadataStore : DispatchProxy
     private IMetadataStore _inner = null!;
     private TaskCompletionSource? _accessGate;
     private bool _holdAfterCommit;
+    private TaskCompletionSource? _blockingGate;
     private TaskCompletionSource? _lookupGate;
     private int _lookupArmed;
 
@@ -40,6 +41,16 @@ public class GatedMetadataStore : DispatchProxy
         _accessGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
+    /// <summary>
+    /// Holds every following access-count write on the thread that makes it, before it reaches the
+    /// store, until <see cref="Release"/>: as a write that runs its commit on its caller's thread would.
+    /// </summary>
+    public void BlockAccessWrites()
+    {
+        Entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _blockingGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     /// <summary>Holds the next container lookup, after it has read its answer, until <see cref="Release"/>.</summary>
     public void HoldNextContainerLookup()
     {
@@ -51,6 +62,7 @@ public class GatedMetadataStore : DispatchProxy
     public void Release()
     {
         Interlocked.Exchange(ref _accessGate, null)?.TrySetResult();
+        Interlocked.Exchange(ref _blockingGate, null)?.TrySetResult();
         Interlocked.Exchange(ref _lookupGate, null)?.TrySetResult();
     }
 
@@ -61,6 +73,12 @@ public class GatedMetadataStore : DispatchProxy
         {
             // The interface method returns a ValueTask; a Task-backed one carries the held write.
             return new ValueTask(HeldWriteAsync(accessGate, targetMethod, args));
+        }
+
+        if (targetMethod.Name == nameof(IMetadataStore.RecordAccessAsync) && _blockingGate is { } blockingGate)
+        {
+            Entered.TrySetResult();
+            blockingGate.Task.Wait(TimeSpan.FromMinutes(1));
         }
 
         if (targetMethod.Name == nameof(IMetadataStore.GetContainerAsync) && Interlocked.Exchange(ref _lookupArmed, 0) == 1 && _lookupGate is { } lookupGate)

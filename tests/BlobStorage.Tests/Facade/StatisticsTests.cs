@@ -118,6 +118,41 @@ public class StatisticsTests
     }
 
     [Test]
+    public async Task A_download_that_fills_an_access_batch_does_not_wait_for_the_batch_to_be_written()
+    {
+        using var folder = new TempFolder("gated");
+        var (metadata, gate) = GatedMetadataStore.Wrap(new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(folder.Path, "metadata.db") }));
+        await using var disposeMetadata = metadata;
+        await using var store = await new BlobStoreBuilder(folder.Path)
+            .Configure(o =>
+            {
+                o.ChunkSize = TestStore.ChunkSize;
+                o.MaintenanceInterval = Timeout.InfiniteTimeSpan;
+                o.AccessFlushBatchSize = 1;
+            })
+            .UseTimeProvider(new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero)))
+            .UseMetadataStore(metadata)
+            .OpenAsync();
+        await store.CreateContainerAsync("data");
+        await store.UploadBytesAsync("data", "blob", [1, 2, 3]);
+
+        // The batch's write blocks the thread that runs it, as a commit run on its caller's thread does.
+        gate.BlockAccessWrites();
+        try
+        {
+            var download = Task.Run(() => store.DownloadBytesAsync("data", "blob"));
+            (await download.WaitAsync(TimeSpan.FromSeconds(30))).Should().Equal(1, 2, 3);
+            await gate.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        (await store.GetPropertiesAsync("data", "blob")).AccessCount.Should().Be(1);
+    }
+
+    [Test]
     public async Task Concurrent_downloads_lose_no_count_while_batches_are_flushed_under_them()
     {
         // A batch of two blobs: flushes start all the time, while other downloads record and merge.
