@@ -200,10 +200,36 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         listed[1].LastAccessedOn.Should().Be(T(5));
     }
 
+    [Test]
+    public void A_properties_value_is_read_field_by_field()
+    {
+        var max = DateTimeOffset.MaxValue.UtcTicks;
+        var value = $"v\u001f{long.MaxValue}\u001f\"0x1\"\u001fh\u001f2\u001f0\u001f{max}\u001f7\u001f\u001f3\u001ftext/plain; charset=utf-8";
+        var properties = PropertiesColumn.Read(System.Text.Encoding.UTF8.GetBytes(value), Box, "a", MetadataRules.Empty, MetadataRules.Empty);
+        properties.Should().BeEquivalentTo(new BlobProperties
+        {
+            Container = Box,
+            Name = "a",
+            VersionId = "v",
+            Size = long.MaxValue,
+            ETag = "\"0x1\"",
+            ContentHash = "h",
+            StorageClass = StorageClass.Archive,
+            CreatedOn = DateTimeOffset.MinValue,
+            LastModified = DateTimeOffset.MaxValue,
+            AccessCount = 7,
+            LastAccessedOn = null,
+            PartCount = 3,
+            ContentType = "text/plain; charset=utf-8",
+        });
+    }
+
     [TestCase("")]
     [TestCase("v\u001f1")]
     [TestCase("v\u001f1\u001f\u001f\u001f\u001f\u001f\u001f\u001f\u001f\u001f\u001ftext/plain")]
     [TestCase("v\u001fx\u001fe\u001fh\u001f0\u001f1\u001f2\u001f0\u001f\u001f0\u001ftext/plain")]
+    [TestCase("v\u001f99999999999999999999\u001fe\u001fh\u001f0\u001f1\u001f2\u001f0\u001f\u001f0\u001ftext/plain")]
+    [TestCase("v\u001f9223372036854775808\u001fe\u001fh\u001f0\u001f1\u001f2\u001f0\u001f\u001f0\u001ftext/plain")]
     [TestCase("v\u001f1\u001fe\u001fh\u001f0\u001f-1\u001f2\u001f0\u001f\u001f0\u001ftext/plain")]
     public void A_properties_value_that_cannot_be_read_is_reported_as_corruption(string value)
     {

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Text;
 using BlobStorage.Abstractions;
 
@@ -83,14 +82,21 @@ internal static class PropertiesColumn
 
         public bool Valid { get; private set; } = true;
 
-        public string NextString() => Encoding.UTF8.GetString(Next());
+        public string NextString() => Decode(Next());
 
+        /// <summary>A field of decimal digits: the store writes no sign, and 19 digits fit a ulong.</summary>
         public long NextInt64()
         {
             var field = Next();
-            if (Utf8Parser.TryParse(field, out long number, out var consumed) && consumed == field.Length && field.Length > 0) return number;
-            Valid = false;
-            return 0;
+            ulong number = 0;
+            foreach (var digit in field)
+            {
+                var value = (uint)(digit - '0');
+                if (value > 9) return Invalid();
+                number = (number * 10) + value;
+            }
+
+            return field.Length is 0 or > 19 || number > long.MaxValue ? Invalid() : (long)number;
         }
 
         public long? NextOptionalInt64()
@@ -106,7 +112,19 @@ internal static class PropertiesColumn
 
         /// <summary>The last field: everything after the last separator taken.</summary>
         public string Rest() =>
-            _rest.SequenceEqual("application/octet-stream"u8) ? "application/octet-stream" : Encoding.UTF8.GetString(_rest);
+            _rest.SequenceEqual("application/octet-stream"u8) ? "application/octet-stream" : Decode(_rest);
+
+        /// <summary>UTF-8 to a string; the fields are ASCII in practice, widened without UTF-8's validation.</summary>
+        private static string Decode(ReadOnlySpan<byte> field) =>
+            Ascii.IsValid(field)
+                ? string.Create(field.Length, field, static (chars, bytes) => Ascii.ToUtf16(bytes, chars, out _))
+                : Encoding.UTF8.GetString(field);
+
+        private long Invalid()
+        {
+            Valid = false;
+            return 0;
+        }
 
         private ReadOnlySpan<byte> Next()
         {
