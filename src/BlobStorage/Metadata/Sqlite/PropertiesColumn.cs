@@ -20,12 +20,8 @@ internal static class PropertiesColumn
 {
     /// <summary>The column's definition, for the table that holds it.</summary>
     public const string Definition =
-        """
-        properties BLOB GENERATED ALWAYS AS (CAST(
-            version_id || char(31) || size || char(31) || etag || char(31) || content_hash || char(31) ||
-            storage_class || char(31) || created || char(31) || modified || char(31) || access_count || char(31) ||
-            COALESCE(last_accessed, '') || char(31) || part_count || char(31) || content_type AS BLOB)) STORED
-        """;
+        "properties TEXT GENERATED ALWAYS AS (printf('%s\u001f%d\u001f%s\u001f%s\u001f%d\u001f%d\u001f%d\u001f%d\u001f%s\u001f%d\u001f%s', " +
+        "version_id, size, etag, content_hash, storage_class, created, modified, access_count, COALESCE(last_accessed, ''), part_count, content_type)) STORED";
 
     private const byte Separator = 0x1F;
 
