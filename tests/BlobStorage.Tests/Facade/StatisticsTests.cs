@@ -77,21 +77,26 @@ public class StatisticsTests
         (await t.Store.GetStatisticsAsync()).ReadOperations.Should().Be(2);
     }
 
+    /// <summary>A store in <paramref name="folder"/> over <paramref name="metadata"/>, on a fake clock, with no maintenance timer.</summary>
+    private static Task<IBlobStore> OpenOverAsync(TempFolder folder, IMetadataStore metadata, int? accessFlushBatchSize = null) =>
+        new BlobStoreBuilder(folder.Path)
+            .Configure(o =>
+            {
+                o.ChunkSize = TestStore.ChunkSize;
+                o.MaintenanceInterval = Timeout.InfiniteTimeSpan;
+                if (accessFlushBatchSize is { } batch) o.AccessFlushBatchSize = batch;
+            })
+            .UseTimeProvider(new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero)))
+            .UseMetadataStore(metadata)
+            .OpenAsync();
+
     [TestCase(false, TestName = "Access counts stay exact while a flush is being written")]
     public async Task Access_counts_stay_exact_while_they_are_being_flushed(bool afterCommit)
     {
         using var folder = new TempFolder("gated");
         var (metadata, gate) = GatedMetadataStore.Wrap(new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(folder.Path, "metadata.db") }));
         await using var disposeMetadata = metadata;
-        await using var store = await new BlobStoreBuilder(folder.Path)
-            .Configure(o =>
-            {
-                o.ChunkSize = TestStore.ChunkSize;
-                o.MaintenanceInterval = Timeout.InfiniteTimeSpan;
-            })
-            .UseTimeProvider(new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero)))
-            .UseMetadataStore(metadata)
-            .OpenAsync();
+        await using var store = await OpenOverAsync(folder, metadata);
         await store.CreateContainerAsync("data");
         await store.UploadBytesAsync("data", "blob", [1, 2, 3]);
         await store.DownloadBytesAsync("data", "blob");
@@ -123,16 +128,7 @@ public class StatisticsTests
         using var folder = new TempFolder("gated");
         var (metadata, gate) = GatedMetadataStore.Wrap(new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(folder.Path, "metadata.db") }));
         await using var disposeMetadata = metadata;
-        await using var store = await new BlobStoreBuilder(folder.Path)
-            .Configure(o =>
-            {
-                o.ChunkSize = TestStore.ChunkSize;
-                o.MaintenanceInterval = Timeout.InfiniteTimeSpan;
-                o.AccessFlushBatchSize = 1;
-            })
-            .UseTimeProvider(new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero)))
-            .UseMetadataStore(metadata)
-            .OpenAsync();
+        await using var store = await OpenOverAsync(folder, metadata, accessFlushBatchSize: 1);
         await store.CreateContainerAsync("data");
         await store.UploadBytesAsync("data", "blob", [1, 2, 3]);
 

@@ -6,6 +6,10 @@ namespace BlobStorage.Metadata.Sqlite;
 /// <summary>The schema, as numbered migrations applied in order; <c>PRAGMA user_version</c> records the last one applied.</summary>
 internal static class Migrations
 {
+    // The columns of the blobs table after migration 3, which migration 4 copies.
+    private const string Version3BlobColumns =
+        "container_id, name, version_id, size, content_type, etag, content_hash, storage_class, created, modified, access_count, last_accessed, tags, metadata, chunks, part_count, inline_id";
+
     /// <summary>The migrations' SQL, in order: <c>Steps[n]</c> takes a database from version n to n + 1.</summary>
     internal static readonly IReadOnlyList<string> Steps =
     [
@@ -129,11 +133,7 @@ internal static class Migrations
             {PropertiesColumn.Definition},
             PRIMARY KEY (container_id, name)
         ) WITHOUT ROWID;
-        INSERT INTO blobs_4 (container_id, name, version_id, size, content_type, etag, content_hash, storage_class, created,
-            modified, access_count, last_accessed, tags, metadata, chunks, part_count, inline_id)
-        SELECT container_id, name, version_id, size, content_type, etag, content_hash, storage_class, created,
-            modified, access_count, last_accessed, tags, metadata, chunks, part_count, inline_id
-        FROM blobs;
+        INSERT INTO blobs_4 ({Version3BlobColumns}) SELECT {Version3BlobColumns} FROM blobs;
         DROP TABLE blobs;
         ALTER TABLE blobs_4 RENAME TO blobs;
         """,

@@ -46,7 +46,8 @@ internal static class PropertiesColumn
         var lastAccessed = fields.NextOptionalInt64();
         var partCount = fields.NextInt64();
         var contentType = fields.Rest();
-        if (!fields.Valid || storageClass is < int.MinValue or > int.MaxValue || partCount is < 0 or > int.MaxValue || created < 0 || modified < 0)
+        // Fields are unsigned decimal: a value read is never negative.
+        if (!fields.Valid || storageClass > int.MaxValue || partCount > int.MaxValue)
         {
             throw new DataCorruptionException($"The metadata row of blob '{name}' in container '{container}' is damaged: its properties cannot be read.");
         }
@@ -61,10 +62,10 @@ internal static class PropertiesColumn
             ETag = etag,
             ContentHash = contentHash,
             StorageClass = (StorageClass)storageClass,
-            CreatedOn = new DateTimeOffset(created, TimeSpan.Zero),
-            LastModified = new DateTimeOffset(modified, TimeSpan.Zero),
+            CreatedOn = SqliteMetadataStore.Time(created),
+            LastModified = SqliteMetadataStore.Time(modified),
             AccessCount = accessCount,
-            LastAccessedOn = lastAccessed is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null,
+            LastAccessedOn = lastAccessed is { } at ? SqliteMetadataStore.Time(at) : null,
             PartCount = (int)partCount,
             Tags = tags,
             Metadata = metadata,

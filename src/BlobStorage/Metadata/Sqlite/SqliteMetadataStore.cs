@@ -567,7 +567,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
 
     private static long Ticks(DateTimeOffset time) => time.UtcTicks;
 
-    private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
+    internal static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 
     private static object NullableTicks(DateTimeOffset? time) => time is { } t ? t.UtcTicks : DBNull.Value;
 }
