@@ -1,3 +1,4 @@
+using System.Buffers;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
@@ -22,17 +23,29 @@ internal sealed partial class BlobStore
             // one of them (the blob overwritten and its old chunks past their grace period): then read again.
             var epoch = _leases.CollectionEpoch;
             var generation = _access.Generation;
-            var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
+            var (record, rented, rentedLength) = await ReadForDownloadAsync(container, name, cancellationToken).ConfigureAwait(false)
                 ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
             var properties = record.Properties;
-            options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
-            var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
-
-            if (record.InlineContent is { } inline)
+            long offset, length;
+            try
             {
-                // Verified by the metadata store as it read the row; served from memory.
-                var inlineProperties = await DownloadedPropertiesAsync(properties, generation, cancellationToken).ConfigureAwait(false);
-                return new BlobDownload(CountThisRead(inlineProperties, length), new MemoryStream(inline, (int)offset, (int)length, writable: false), offset, length);
+                options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
+                var size = rented is null ? properties.Size : rentedLength;
+                (offset, length) = options.Range is { } range ? range.Resolve(size, container, name) : (0L, size);
+                if (rented is not null || record.InlineContent is not null)
+                {
+                    // Verified by the metadata store as it read the row; served from memory (a rented array goes back when the stream is disposed).
+                    var inlineProperties = await DownloadedPropertiesAsync(properties, generation, cancellationToken).ConfigureAwait(false);
+                    Stream content = rented is not null
+                        ? new PooledContentStream(rented, (int)offset, (int)length)
+                        : new MemoryStream(record.InlineContent!, (int)offset, (int)length, writable: false);
+                    rented = null;
+                    return new BlobDownload(CountThisRead(inlineProperties, length), content, offset, length);
+                }
+            }
+            finally
+            {
+                if (rented is { Length: > 0 }) ArrayPool<byte>.Shared.Return(rented);
             }
 
             // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.
@@ -71,6 +84,13 @@ internal sealed partial class BlobStore
             var stream = new BlobContentStream(_replicator, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
             return new BlobDownload(CountThisRead(merged, length), stream, offset, length);
         }
+    }
+
+    /// <summary>The blob's record, with a small blob's content in a rented array when the metadata store can rent one.</summary>
+    private async ValueTask<PooledBlobRecord?> ReadForDownloadAsync(string container, string name, CancellationToken cancellationToken)
+    {
+        if (_metadata is IPooledInlineSource pooled) return await pooled.GetBlobPooledAsync(container, name, cancellationToken).ConfigureAwait(false);
+        return await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false) is { } record ? new PooledBlobRecord(record, null, 0) : null;
     }
 
     /// <summary>The properties a download reports, with exact access counts of the version it reads (this download not yet counted).</summary>

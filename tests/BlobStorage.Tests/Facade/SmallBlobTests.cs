@@ -1,4 +1,5 @@
 using BlobStorage.Abstractions;
+using BlobStorage.Internal;
 using BlobStorage.Tests.Support;
 using Microsoft.Data.Sqlite;
 
@@ -41,6 +42,37 @@ public class SmallBlobTests
         await t.ReopenAsync();
         (await t.Store.DownloadBytesAsync("data", "small")).Should().Equal(content);
         (await t.Store.GetPropertiesAsync("data", "small")).Should().BeEquivalentTo(uploaded, o => o.Excluding(p => p.AccessCount).Excluding(p => p.LastAccessedOn));
+    }
+
+    [Test]
+    public async Task A_small_blobs_download_stream_seeks_and_refuses_to_read_once_disposed()
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.Store.CreateContainerAsync("data");
+        var content = Streams.Bytes(5000, seed: 2);
+        var uploaded = await t.Store.UploadBytesAsync("data", "small", content);
+
+        var download = await t.Store.DownloadAsync("data", "small");
+        download.Content.Should().BeOfType<PooledContentStream>("the default store lends a small blob's content from the shared pool");
+        download.Content.CanSeek.Should().BeTrue();
+        download.Content.Seek(-10, SeekOrigin.End);
+        var tail = new byte[10];
+        (await download.Content.ReadAsync(tail)).Should().Be(10);
+        tail.Should().Equal(content.AsSpan(4990).ToArray());
+        await download.DisposeAsync();
+        await download.DisposeAsync();
+
+        await FluentActions.Awaiting(async () => await download.Content.ReadAsync(new byte[1])).Should().ThrowAsync<ObjectDisposedException>();
+        download.Content.CanRead.Should().BeFalse();
+
+        // Refused downloads hand their content back too; the reads after them still get their own bytes.
+        await FluentActions.Awaiting(() => t.Store.DownloadAsync("data", "small", new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = "\"other\"" } }))
+            .Should().ThrowAsync<PreconditionFailedException>();
+        await FluentActions.Awaiting(() => t.Store.DownloadAsync("data", "small", FacadeTestKit.Range(new BlobRange(5000))))
+            .Should().ThrowAsync<InvalidRangeException>();
+        var reads = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(() => t.Store.DownloadBytesAsync("data", "small"))));
+        reads.Should().AllSatisfy(read => read.Should().Equal(content));
+        (await t.Store.GetPropertiesAsync("data", "small")).ETag.Should().Be(uploaded.ETag);
     }
 
     [Test]

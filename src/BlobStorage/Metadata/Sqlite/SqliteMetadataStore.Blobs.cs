@@ -61,30 +61,39 @@ public sealed partial class SqliteMetadataStore
     {
         ArgumentNullException.ThrowIfNull(container);
         ArgumentNullException.ThrowIfNull(name);
-        return ReadAsync(
-            (Container: container, Name: name),
-            static (session, key) =>
-            {
-                // Every download starts here: SQLite's own API, without a command, parameter or reader object.
-                var statement = session.Statement(SelectBlobByContainerNameSql);
-                try
-                {
-                    statement.BindText("@container", key.Container);
-                    statement.BindBlob("@name", session.NameBuffer.AsSpan(0, Encoding.UTF8.GetBytes(key.Name, session.NameBuffer)));
-                    if (!statement.Step()) return null;
-                    var row = statement.Row;
-                    return new BlobRecord(ReadProperties(row, 0, key.Container, key.Name), ChunkListCodec.Decode(row.GetBlob(ChunksOrdinal)))
-                    {
-                        InlineContent = ReadInline(row, InlineOrdinal, key.Container, key.Name),
-                    };
-                }
-                finally
-                {
-                    statement.Reset();
-                }
-            },
-            snapshot: false,
-            cancellationToken);
+        return ReadAsync((Container: container, Name: name), static (session, key) => SelectBlob(session, key.Container, key.Name, rentInline: false)?.Record, snapshot: false, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    ValueTask<PooledBlobRecord?> IPooledInlineSource.GetBlobPooledAsync(string container, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        ArgumentNullException.ThrowIfNull(name);
+        return ReadAsync((Container: container, Name: name), static (session, key) => SelectBlob(session, key.Container, key.Name, rentInline: true), snapshot: false, cancellationToken);
+    }
+
+    /// <summary>The blob and its verified inline content, in a new array or (<paramref name="rentInline"/>) a rented one; null when there is none.</summary>
+    private static PooledBlobRecord? SelectBlob(SqliteSession session, string container, string name, bool rentInline)
+    {
+        // Every download starts here: SQLite's own API, without a command, parameter or reader object.
+        var statement = session.Statement(SelectBlobByContainerNameSql);
+        try
+        {
+            statement.BindText("@container", container);
+            statement.BindBlob("@name", session.NameBuffer.AsSpan(0, Encoding.UTF8.GetBytes(name, session.NameBuffer)));
+            if (!statement.Step()) return null;
+            var row = statement.Row;
+            var properties = ReadProperties(row, 0, container, name);
+            var chunks = ChunkListCodec.Decode(row.GetBlob(ChunksOrdinal));
+            var inline = ReadInline(row, InlineOrdinal, container, name, rentInline, out var length);
+            return rentInline
+                ? new PooledBlobRecord(new BlobRecord(properties, chunks), inline, length)
+                : new PooledBlobRecord(new BlobRecord(properties, chunks) { InlineContent = inline }, null, 0);
+        }
+        finally
+        {
+            statement.Reset();
+        }
     }
 
     /// <inheritdoc />

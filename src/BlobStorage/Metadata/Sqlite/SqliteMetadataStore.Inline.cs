@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using BlobStorage.Abstractions;
 using Microsoft.Data.Sqlite;
@@ -71,12 +72,14 @@ public sealed partial class SqliteMetadataStore
 
     /// <summary>
     /// The inline content of the row being read (its id, checksum and data at <paramref name="first"/>),
-    /// verified against its checksum; null for a blob kept in chunks.
+    /// verified against its checksum, in a new array or, when <paramref name="rent"/>, in the first
+    /// <paramref name="length"/> bytes of one rented from the shared pool; null for a blob kept in chunks.
     /// </summary>
     /// <exception cref="DataCorruptionException">The content is missing or fails its checksum.</exception>
-    private static byte[]? ReadInline<TRow>(TRow row, int first, string container, string name)
+    private static byte[]? ReadInline<TRow>(TRow row, int first, string container, string name, bool rent, out int length)
         where TRow : struct, ISqliteRow
     {
+        length = 0;
         if (row.IsNull(first)) return null;
         if (row.IsNull(first + 2))
         {
@@ -86,13 +89,15 @@ public sealed partial class SqliteMetadataStore
         // Copied once out of SQLite's memory, into an array that every byte is then written over; the copy
         // is what gets checked, so the bytes verified are the bytes served.
         var stored = row.GetBlob(first + 2);
-        var content = GC.AllocateUninitializedArray<byte>(stored.Length);
+        var content = rent ? ArrayPool<byte>.Shared.Rent(stored.Length) : GC.AllocateUninitializedArray<byte>(stored.Length);
         stored.CopyTo(content);
-        if (unchecked((ulong)row.GetInt64(first + 1)) != XxHash3.HashToUInt64(content))
+        if (unchecked((ulong)row.GetInt64(first + 1)) != XxHash3.HashToUInt64(content.AsSpan(0, stored.Length)))
         {
+            if (rent && content.Length > 0) ArrayPool<byte>.Shared.Return(content);
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, fails its checksum.");
         }
 
+        length = stored.Length;
         return content;
     }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
+using BlobStorage.Internal;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
@@ -20,7 +21,7 @@ namespace BlobStorage.Metadata.Sqlite;
 /// transaction as the blob rows that hold them, which is what makes the store crash-safe: a chunk
 /// whose count falls to zero is only marked, and collected after a grace period.
 /// </remarks>
-public sealed partial class SqliteMetadataStore : IMetadataStore, IDisposable
+public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineSource, IDisposable
 {
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
