@@ -319,6 +319,42 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
     }
 
     [Test]
+    [Platform(Exclude = "Win")]
+    public async Task On_Unix_the_write_ahead_log_index_lives_in_the_process_not_in_a_shared_memory_file()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a", T0, Chunk(1)));
+        (await Store.GetBlobAsync(Box, "a")).Should().NotBeNull();
+
+        // The unix-excl VFS: the process holds the file exclusively, so its connections share the WAL index in memory.
+        _folder!.Files().Should().Equal("metadata.db", "metadata.db-wal");
+        (await Sqlite.ReadPragmaAsync(SqliteMetadataStore.ConnectionPragma.JournalMode, onWriter: false)).Should().Be("wal");
+    }
+
+    [Platform(Exclude = "Win")]
+    [TestCase("per%20cent")]
+    [TestCase("what?vfs=unix")]
+    [TestCase("hash#tag")]
+    [TestCase("file:name")]
+    [TestCase("//double slash")]
+    public async Task A_database_path_with_URI_characters_opens_that_very_file(string folderName)
+    {
+        await Store.DisposeAsync();
+        var folder = _folder!.Path + "/" + folderName;
+        var path = Path.Combine(folder, "meta%2e.db");
+        await using (var store = await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = path }))
+        {
+            await store.CreateContainerAsync(new ContainerProperties { Name = Box, CreatedOn = T0 });
+        }
+
+        Directory.EnumerateFiles(_folder.Path, "*", SearchOption.AllDirectories).Where(f => f != DatabasePath).Should().Equal(Path.GetFullPath(path));
+        await using (var store = await OpenAsync(new SqliteMetadataStoreOptions { DatabasePath = path }))
+        {
+            (await store.GetContainerAsync(Box)).Should().NotBeNull();
+        }
+    }
+
+    [Test]
     public async Task A_read_that_fails_ends_its_snapshot_and_the_connection_serves_the_next_read()
     {
         await CreateContainerAsync();
