@@ -10,6 +10,7 @@ namespace BlobStorage.Tests.Facade;
 public class UploadDownloadTests
 {
     private const int Chunk = TestStore.ChunkSize;
+    private const int LargeChunk = 1024 * 1024;
 
     [TestCase(0)]
     [TestCase(1)]
@@ -39,6 +40,25 @@ public class UploadDownloadTests
         (await Streams.ReadAllAsync(download.Content)).Should().Equal(content);
         (await t.Store.GetPropertiesAsync("data", "blob")).Size.Should().Be(size);
         (await t.Store.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
+    }
+
+    [TestCase(300_000)]
+    [TestCase(LargeChunk)]
+    [TestCase(LargeChunk + 1)]
+    [TestCase(3 * LargeChunk - 5)]
+    public async Task Hashes_and_chunk_files_hold_when_chunks_span_many_slices_and_the_stream_trickles(int size)
+    {
+        // Chunks of 1 MiB are read, hashed, checksummed and written in slices; reads of odd sizes cross every slice boundary.
+        await using var t = await TestStore.OpenAsync(o => o.ChunkSize = LargeChunk);
+        await t.Store.CreateContainerAsync("data");
+        var content = Streams.Bytes(size, seed: size);
+
+        var uploaded = await t.Store.UploadAsync("data", "blob", new TricklingStream(content));
+
+        uploaded.ContentHash.Should().Be(Streams.Sha256(content));
+        (await t.Store.DownloadBytesAsync("data", "blob")).Should().Equal(content);
+        FacadeTestKit.ChunkFiles(t.RootPath).Should().HaveCount((size + LargeChunk - 1) / LargeChunk);
+        (await t.Store.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue("every chunk file carries its SHA-256 name and the checksum of its bytes");
     }
 
     [Test]
@@ -538,5 +558,45 @@ public class UploadDownloadTests
         {
             if (value >= after) cancel.Cancel();
         }
+    }
+
+    /// <summary>Hands out its bytes in reads of irregular sizes, from 1 byte to 200,000.</summary>
+    private sealed class TricklingStream(byte[] content) : Stream
+    {
+        private static readonly int[] Sizes = [1, 7, 4096, 131_071, 200_000, 3, 65_537];
+        private int _position;
+        private int _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(Math.Min(buffer.Length, Sizes[_read++ % Sizes.Length]), content.Length - _position);
+            content.AsSpan(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
