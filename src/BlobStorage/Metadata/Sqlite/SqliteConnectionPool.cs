@@ -8,11 +8,13 @@ namespace BlobStorage.Metadata.Sqlite;
 /// else waits, without blocking its thread, for one to come back.
 /// </summary>
 /// <remarks>
-/// Why a bound, and a small one: a read is pure CPU work on its thread, so more connections than a
-/// couple per core add no throughput; and each connection has a page cache of its own, which it fills
-/// from the write-ahead log by system calls the first time it reads a page. Blobs just written sit in
-/// the log, so every connection more is one more copy of the hot pages to read in and keep. A
-/// connection is kept for the store's life, with its prepared statements and its warm cache.
+/// Why a bound: each connection has a page cache of its own, which it fills from the write-ahead log
+/// by system calls the first time it reads a page. Blobs just written sit in the log, so every
+/// connection more is one more copy of the hot pages to read in and keep. Why not a tight one: a read
+/// is CPU work, but its thread can be descheduled while it holds a connection, and reads beyond the
+/// bound then wait behind it. Idle connections are handed out last-used first, so a store that reads
+/// on a few threads keeps using (and warming) the same few. A connection is kept for the store's
+/// life, with its prepared statements and its warm cache.
 /// </remarks>
 internal sealed class SqliteConnectionPool : IDisposable
 {
