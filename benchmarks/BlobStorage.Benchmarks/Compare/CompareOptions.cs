@@ -9,7 +9,8 @@ internal sealed class CompareOptions
         usage: compare [--peers a,b] [--sizes 4k,64k,1m,64m,1g] [--ops put,get,get-raw,list,delete,put-dup]
                        [--tasks 1,8] [--runs N] [--quick] [--dir PATH] [--json PATH]
 
-          --peers   file-store, file-store+sqlite, sqlite-blobs, litedb, blobstorage (default: all)
+          --peers   file-store, file-store+sqlite, file-store-chunked (64m and 1g only), sqlite-blobs,
+                    litedb, blobstorage (default: all)
           --sizes   4k, 64k, 1m, 64m, 1g (default: all; --quick: 4k, 64k, 1m)
           --ops     put, get (every byte hashed and checked), get-raw (bytes only counted), list,
                     delete, put-dup (64m only) (default: all; --quick: all but get-raw)
@@ -20,7 +21,7 @@ internal sealed class CompareOptions
           --json    where all the numbers go (default: compare-results.json)
         """;
 
-    public static readonly string[] AllPeers = ["file-store", "file-store+sqlite", "sqlite-blobs", "litedb", "blobstorage"];
+    public static readonly string[] AllPeers = ["file-store", "file-store+sqlite", "file-store-chunked", "sqlite-blobs", "litedb", "blobstorage"];
 
     public static readonly string[] AllOps = ["put", "get", "get-raw", "list", "delete", "put-dup"];
 

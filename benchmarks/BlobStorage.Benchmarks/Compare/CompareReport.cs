@@ -10,7 +10,7 @@ internal static class CompareReport
     private const string Engine = "blobstorage";
 
     /// <summary>Peers that do part of the engine's work: a row's ratio to them shows what bounds the engine's.</summary>
-    private static readonly string[] FloorPeers = ["file-store+sqlite", "sqlite-blobs"];
+    private static readonly string[] FloorPeers = ["file-store+sqlite", "file-store-chunked", "sqlite-blobs"];
     private const long WorkingSetAllowance = 32_000_000;
     private const double DuplicateSpeedShare = 0.8;
 

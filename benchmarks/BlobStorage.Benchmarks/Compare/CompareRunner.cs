@@ -62,7 +62,7 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
                 // to the next peer.
                 if (options.Has("list"))
                 {
-                    foreach (var (store, _) in open)
+                    foreach (var (store, _) in open.Where(o => o.Store.SmallestSize <= ListBlobSize))
                     {
                         await GuardAsync(run, store, "list", () => RunListAsync(store, run, cancellationToken));
                     }
@@ -73,7 +73,11 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
                     var last = size == options.Sizes[^1];
                     foreach (var (store, folder) in open.ToArray())
                     {
-                        await GuardAsync(run, store, size.Display, () => RunSizeAsync(store, folder, size, run, cleanUp: !last, cancellationToken));
+                        if (size.Bytes >= store.SmallestSize)
+                        {
+                            await GuardAsync(run, store, size.Display, () => RunSizeAsync(store, folder, size, run, cleanUp: !last, cancellationToken));
+                        }
+
                         if (last)
                         {
                             // Done with this peer: its folder goes before the next peer fills the disk.

@@ -16,6 +16,9 @@ internal interface IPeerStore : IAsyncDisposable
     /// <summary>One line on what a put does to reach the disk, and anything else a reader of the table must know.</summary>
     string Description { get; }
 
+    /// <summary>The smallest blob size the peer is run at; below it the peer is another peer under a second name.</summary>
+    long SmallestSize => 0;
+
     /// <summary>Stores <paramref name="content"/> (read to its end) under <paramref name="name"/>, replacing any blob of that name.</summary>
     ValueTask PutAsync(string name, Stream content, CancellationToken cancellationToken = default);
 

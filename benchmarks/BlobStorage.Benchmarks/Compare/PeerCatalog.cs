@@ -10,6 +10,7 @@ internal static class PeerCatalog
         {
             "file-store" => new FilePeerStore(folder),
             "file-store+sqlite" => new FileSqlitePeerStore(folder),
+            "file-store-chunked" => new ChunkedFilePeerStore(folder),
             "sqlite-blobs" => new SqliteBlobPeerStore(folder),
             "litedb" => new LiteDbPeerStore(folder),
             "blobstorage" => await BlobStoragePeerStore.OpenAsync(folder, cancellationToken),
