@@ -42,7 +42,7 @@ internal sealed class ChunkedFilePeerStore : IPeerStore
     public async ValueTask PutAsync(string name, Stream content, CancellationToken cancellationToken = default)
     {
         var folder = FolderOf(name);
-        EnsureFolder(folder);
+        FilePeerStore.CreateFolders(folder);
         using var blobHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var flushing = new Queue<Task>();
         var written = new ConcurrentBag<string>();
@@ -144,35 +144,5 @@ internal sealed class ChunkedFilePeerStore : IPeerStore
         return target;
     }
 
-    /// <summary>Creates the missing folders top-down, flushing each new one's parent so its entry is durable.</summary>
-    private static void EnsureFolder(string folder)
-    {
-        var missing = new Stack<string>();
-        for (var f = folder; !Directory.Exists(f); f = Path.GetDirectoryName(f)!)
-        {
-            missing.Push(f);
-        }
-
-        while (missing.TryPop(out var f))
-        {
-            Directory.CreateDirectory(f);
-            DirectorySync.Flush(Path.GetDirectoryName(f)!);
-        }
-    }
-
-    private string FolderOf(string name)
-    {
-        // The names the runner uses are plain; still, no name may leave the folder.
-        if (name.Length == 0 || name[0] == '/' || name[^1] == '/' || name.Contains('\\', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"'{name}' is not a valid blob name for the file store.", nameof(name));
-        }
-
-        if (name.Split('/').Any(segment => segment is "" or "." or ".."))
-        {
-            throw new ArgumentException($"'{name}' has an empty, '.' or '..' segment.", nameof(name));
-        }
-
-        return Path.Combine(_blobs, name);
-    }
+    private string FolderOf(string name) => FilePeerStore.PathUnder(_blobs, name);
 }

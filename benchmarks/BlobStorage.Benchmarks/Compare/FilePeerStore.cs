@@ -137,9 +137,11 @@ internal sealed class FilePeerStore : IPeerStore
 
     private static int BufferSizeFor(long length) => (int)Math.Clamp(length, 1, MaxBufferSize);
 
-    private string PathOf(string name)
+    private string PathOf(string name) => PathUnder(_blobs, name);
+
+    /// <summary>Where a blob name lands below <paramref name="folder"/>; the names the runner uses are plain, but still no name may leave the folder.</summary>
+    internal static string PathUnder(string folder, string name)
     {
-        // The names the runner uses are plain; still, no name may leave the folder.
         if (name.Length == 0 || name[0] == '/' || name[^1] == '/' || name.Contains('\\', StringComparison.Ordinal))
         {
             throw new ArgumentException($"'{name}' is not a valid blob name for the file store.", nameof(name));
@@ -153,17 +155,12 @@ internal sealed class FilePeerStore : IPeerStore
             }
         }
 
-        return Path.Combine(_blobs, name);
+        return Path.Combine(folder, name);
     }
 
-    private void EnsureFolder(string folder)
+    /// <summary>Creates the missing folders top-down, flushing each new one's parent so its entry is durable.</summary>
+    internal static void CreateFolders(string folder)
     {
-        if (_knownFolders.ContainsKey(folder))
-        {
-            return;
-        }
-
-        // Create the missing folders top-down, flushing each new one's parent so its entry is durable.
         var missing = new Stack<string>();
         for (var f = folder; !Directory.Exists(f); f = Path.GetDirectoryName(f)!)
         {
@@ -175,7 +172,16 @@ internal sealed class FilePeerStore : IPeerStore
             Directory.CreateDirectory(f);
             DirectorySync.Flush(Path.GetDirectoryName(f)!);
         }
+    }
 
+    private void EnsureFolder(string folder)
+    {
+        if (_knownFolders.ContainsKey(folder))
+        {
+            return;
+        }
+
+        CreateFolders(folder);
         _knownFolders.TryAdd(folder, true);
     }
 }

@@ -512,43 +512,15 @@ public class UploadDownloadTests
     }
 
     /// <summary>Reads from an inner stream and throws an IOException once a given number of bytes has passed.</summary>
-    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    private sealed class FailingStream(Stream inner, long failAfter) : ForwardStream
     {
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
-            if (_position >= failAfter) throw new IOException("The disk on fire.");
-            var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, failAfter - _position)]);
-            _position += read;
+            if (Consumed >= failAfter) throw new IOException("The disk on fire.");
+            var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, failAfter - Consumed)]);
+            Consumed += read;
             return read;
         }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Cancels a token once the upload has reported a given number of bytes.</summary>
@@ -561,12 +533,23 @@ public class UploadDownloadTests
     }
 
     /// <summary>Hands out its bytes in reads of irregular sizes, from 1 byte to 200,000.</summary>
-    private sealed class TricklingStream(byte[] content) : Stream
+    private sealed class TricklingStream(byte[] content) : ForwardStream
     {
         private static readonly int[] Sizes = [1, 7, 4096, 131_071, 200_000, 3, 65_537];
-        private int _position;
-        private int _read;
+        private int _reads;
 
+        public override int Read(Span<byte> buffer)
+        {
+            var n = (int)Math.Min(Math.Min(buffer.Length, Sizes[_reads++ % Sizes.Length]), content.Length - Consumed);
+            content.AsSpan((int)Consumed, n).CopyTo(buffer);
+            Consumed += n;
+            return n;
+        }
+    }
+
+    /// <summary>A stream read forward only; a subclass says what <see cref="Read(Span{byte})"/> returns and counts it in <see cref="Consumed"/>.</summary>
+    private abstract class ForwardStream : Stream
+    {
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -575,19 +558,18 @@ public class UploadDownloadTests
 
         public override long Length => throw new NotSupportedException();
 
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override long Position { get => Consumed; set => throw new NotSupportedException(); }
+
+        /// <summary>The bytes read so far.</summary>
+        protected long Consumed { get; set; }
+
+        public abstract override int Read(Span<byte> buffer);
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
-        public override int Read(Span<byte> buffer)
-        {
-            var n = Math.Min(Math.Min(buffer.Length, Sizes[_read++ % Sizes.Length]), content.Length - _position);
-            content.AsSpan(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
-        }
-
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
 
         public override void Flush()
         {
