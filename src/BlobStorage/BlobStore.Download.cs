@@ -45,7 +45,7 @@ internal sealed partial class BlobStore
             }
             finally
             {
-                if (rented is { Length: > 0 }) ArrayPool<byte>.Shared.Return(rented);
+                if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
             }
 
             // The version being read keeps its chunks while the stream is open, even if the blob is overwritten or deleted.

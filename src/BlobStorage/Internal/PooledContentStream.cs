@@ -132,7 +132,7 @@ internal sealed class PooledContentStream : Stream
     protected override void Dispose(bool disposing)
     {
         // Once only, whichever thread gets here first.
-        if (Interlocked.Exchange(ref _rented, null) is { Length: > 0 } rented) ArrayPool<byte>.Shared.Return(rented);
+        if (Interlocked.Exchange(ref _rented, null) is { } rented) ArrayPool<byte>.Shared.Return(rented);
         base.Dispose(disposing);
     }
 

@@ -93,7 +93,7 @@ public sealed partial class SqliteMetadataStore
         stored.CopyTo(content);
         if (unchecked((ulong)row.GetInt64(first + 1)) != XxHash3.HashToUInt64(content.AsSpan(0, stored.Length)))
         {
-            if (rent && content.Length > 0) ArrayPool<byte>.Shared.Return(content);
+            if (rent) ArrayPool<byte>.Shared.Return(content);
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, fails its checksum.");
         }
 
