@@ -313,10 +313,18 @@ public sealed partial class SqliteMetadataStore
     /// <summary>The current version inside a write transaction, or null; a small blob's content is not read.</summary>
     private static StoredBlob? ReadBlob(SqliteSession session, long containerId, string container, string name, byte[] nameBytes)
     {
-        using var reader = session.Command(SelectBlobSql).Set("@container", containerId).Set("@name", nameBytes).ExecuteReader();
-        if (!reader.Read()) return null;
-        var record = new BlobRecord(ReadProperties(reader, 0, container, name), ChunkListCodec.Read(reader, ChunksOrdinal));
-        return new StoredBlob(record, reader.IsDBNull(InlineOrdinal) ? null : reader.GetInt64(InlineOrdinal));
+        var statement = session.Statement(SelectBlobSql).Set("@container", containerId).Set("@name", nameBytes);
+        try
+        {
+            if (!statement.Step()) return null;
+            var row = statement.Row;
+            var record = new BlobRecord(ReadProperties(row, 0, container, name), ChunkListCodec.Decode(row.GetBlob(ChunksOrdinal)));
+            return new StoredBlob(record, row.IsNull(InlineOrdinal) ? null : row.GetInt64(InlineOrdinal));
+        }
+        finally
+        {
+            statement.Reset();
+        }
     }
 
     /// <summary>
@@ -340,7 +348,7 @@ public sealed partial class SqliteMetadataStore
     private static void WriteBlob(SqliteSession session, long containerId, byte[] name, BlobRecord record, long? inlineId)
     {
         var p = record.Properties;
-        var command = session.Command(UpsertBlobSql)
+        session.Statement(UpsertBlobSql)
             .Set("@container", containerId)
             .Set("@name", name)
             .Set("@version", p.VersionId)
@@ -357,16 +365,8 @@ public sealed partial class SqliteMetadataStore
             .Set("@metadata", JsonMap.Write(p.Metadata))
             .Set("@part_count", p.PartCount)
             .Set("@chunks", ChunkListCodec.Encode(record.Chunks))
-            .Set("@inline_id", inlineId);
-        try
-        {
-            command.ExecuteNonQuery();
-        }
-        finally
-        {
-            // The cached command would otherwise keep a large blob's chunk list alive until the next write.
-            command.Set("@chunks", null);
-        }
+            .Set("@inline_id", inlineId)
+            .Execute();
     }
 
     private static BlobProperties Change(

@@ -70,11 +70,11 @@ public sealed partial class SqliteMetadataStore
     {
         if (chunks.Count == 0) return;
         using var groups = ChunkGroups.Of(chunks);
-        var command = session.Command(ReferenceChunkSql);
+        var statement = session.Statement(ReferenceChunkSql);
         while (groups.MoveNext(out var id, out var length, out var count))
         {
             id.WriteTo(session.IdBuffer);
-            var refcount = (long)command.Set("@id", session.IdBuffer).Set("@length", length).Set("@count", count).ExecuteScalar()!;
+            var refcount = statement.Set("@id", session.IdBuffer).Set("@length", length).Set("@count", count).ExecuteInt64();
             if (refcount == count)
             {
                 delta.StoredBytes += length;
@@ -120,7 +120,7 @@ public sealed partial class SqliteMetadataStore
     private static void ApplyStats(SqliteSession session, in StatsDelta delta)
     {
         if (delta.IsEmpty) return;
-        session.Command(ApplyStatsSql)
+        session.Statement(ApplyStatsSql)
             .Set("@reads", delta.Reads)
             .Set("@writes", delta.Writes)
             .Set("@deletes", delta.Deletes)
@@ -128,7 +128,7 @@ public sealed partial class SqliteMetadataStore
             .Set("@bytes_written", delta.BytesWritten)
             .Set("@stored_bytes", delta.StoredBytes)
             .Set("@chunk_count", delta.ChunkCount)
-            .ExecuteNonQuery();
+            .Execute();
     }
 
     /// <inheritdoc />

@@ -130,8 +130,15 @@ public sealed partial class SqliteMetadataStore
 
     private static (long Id, long BlobCount)? FindContainer(SqliteSession session, string name)
     {
-        using var reader = session.Command(ContainerIdSql).Set("@name", name).ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+        var statement = session.Statement(ContainerIdSql).Set("@name", name);
+        try
+        {
+            return statement.Step() ? (statement.Row.GetInt64(0), statement.Row.GetInt64(1)) : null;
+        }
+        finally
+        {
+            statement.Reset();
+        }
     }
 
     private static long ContainerId(SqliteSession session, string name) =>
@@ -140,6 +147,6 @@ public sealed partial class SqliteMetadataStore
     private static void AdjustContainer(SqliteSession session, long containerId, long blobs, long bytes)
     {
         if (blobs == 0 && bytes == 0) return;
-        session.Command(AdjustContainerSql).Set("@blobs", blobs).Set("@bytes", bytes).Set("@id", containerId).ExecuteNonQuery();
+        session.Statement(AdjustContainerSql).Set("@blobs", blobs).Set("@bytes", bytes).Set("@id", containerId).Execute();
     }
 }

@@ -20,17 +20,9 @@ public sealed partial class SqliteMetadataStore
     /// <summary>Stores the content of a small blob and returns its row; its bytes count as stored.</summary>
     private static long AddInline(SqliteSession session, byte[] content, ref StatsDelta delta)
     {
-        var command = session.Command(InsertInlineSql).Set("@checksum", unchecked((long)XxHash3.HashToUInt64(content))).Set("@data", content);
-        try
-        {
-            delta.StoredBytes += content.Length;
-            return (long)command.ExecuteScalar()!;
-        }
-        finally
-        {
-            // The cached command would otherwise keep the content alive until the next small blob.
-            command.Set("@data", null);
-        }
+        var id = session.Statement(InsertInlineSql).Set("@checksum", unchecked((long)XxHash3.HashToUInt64(content))).Set("@data", content).ExecuteInt64();
+        delta.StoredBytes += content.Length;
+        return id;
     }
 
     /// <summary>Counts one more blob sharing the content (a copy).</summary>

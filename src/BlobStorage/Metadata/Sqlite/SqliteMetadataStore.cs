@@ -588,5 +588,5 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
 
     internal static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
 
-    private static object NullableTicks(DateTimeOffset? time) => time is { } t ? t.UtcTicks : DBNull.Value;
+    private static long? NullableTicks(DateTimeOffset? time) => time?.UtcTicks;
 }

@@ -157,27 +157,16 @@ internal sealed partial class SqliteSession : IDisposable
         _inTransaction = true;
     }
 
-    private void ExecuteRaw(string sql)
-    {
-        var statement = Statement(sql);
-        try
-        {
-            statement.Step();
-        }
-        finally
-        {
-            statement.Reset();
-        }
-    }
+    private void ExecuteRaw(string sql) => Statement(sql).Execute();
 
     /// <summary>Opens a savepoint inside the write transaction, so one piece of a group commit can be undone alone.</summary>
-    public void Savepoint() => Command("SAVEPOINT work;").ExecuteNonQuery();
+    public void Savepoint() => ExecuteRaw("SAVEPOINT work;");
 
     /// <summary>Undoes everything since <see cref="Savepoint"/>; the transaction stays open.</summary>
-    public void RollbackToSavepoint() => Command("ROLLBACK TO work;").ExecuteNonQuery();
+    public void RollbackToSavepoint() => ExecuteRaw("ROLLBACK TO work;");
 
     /// <summary>Ends the savepoint, keeping its changes in the transaction.</summary>
-    public void ReleaseSavepoint() => Command("RELEASE work;").ExecuteNonQuery();
+    public void ReleaseSavepoint() => ExecuteRaw("RELEASE work;");
 
     /// <summary>Commits the open transaction; a write is durable when this returns (with <c>synchronous=FULL</c>).</summary>
     /// <remarks>When the commit fails, the transaction may still be open: the caller rolls it back.</remarks>

@@ -110,6 +110,66 @@ internal sealed class SqliteStatement : IDisposable
     /// <summary>Binds <paramref name="value"/> as a BLOB; SQLite copies it.</summary>
     public void BindBlob(string parameter, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_blob(_statement, Index(parameter), value));
 
+    /// <summary>Binds <paramref name="value"/> as an INTEGER and returns the statement.</summary>
+    public SqliteStatement Set(string parameter, long value)
+    {
+        BindInt64(parameter, value);
+        return this;
+    }
+
+    /// <summary>Binds <paramref name="value"/> as an INTEGER, or NULL, and returns the statement.</summary>
+    public SqliteStatement Set(string parameter, long? value) => value is { } number ? Set(parameter, number) : SetNull(parameter);
+
+    /// <summary>Binds <paramref name="value"/> as TEXT, or NULL, and returns the statement.</summary>
+    public SqliteStatement Set(string parameter, string? value)
+    {
+        if (value is null) return SetNull(parameter);
+        BindText(parameter, value);
+        return this;
+    }
+
+    /// <summary>Binds <paramref name="value"/> as a BLOB, or NULL, and returns the statement.</summary>
+    public SqliteStatement Set(string parameter, byte[]? value)
+    {
+        if (value is null) return SetNull(parameter);
+        BindBlob(parameter, value);
+        return this;
+    }
+
+    /// <summary>Binds NULL and returns the statement.</summary>
+    public SqliteStatement SetNull(string parameter)
+    {
+        Check(raw.sqlite3_bind_null(_statement, Index(parameter)));
+        return this;
+    }
+
+    /// <summary>Runs the statement to its first row, if any, and resets it: for statements that return no rows.</summary>
+    public void Execute()
+    {
+        try
+        {
+            Step();
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
+    /// <summary>Runs the statement and returns the first column of its first row as an integer; resets it.</summary>
+    /// <exception cref="InvalidOperationException">The statement returned no row.</exception>
+    public long ExecuteInt64()
+    {
+        try
+        {
+            return Step() ? Row.GetInt64(0) : throw new InvalidOperationException("The statement returned no row.");
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
     /// <summary>
     /// Moves to the next row: true when there is one, false when the statement is done. A database
     /// locked by another connection is tried again, as Microsoft.Data.Sqlite does, until the
