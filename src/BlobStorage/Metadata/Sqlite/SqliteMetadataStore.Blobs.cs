@@ -207,7 +207,7 @@ public sealed partial class SqliteMetadataStore
                 request.Conditions?.Check(request.Container, request.Name, current.Properties.ETag, current.Properties.LastModified);
                 var delta = new StatsDelta { Deletes = 1 };
                 ReleaseVersion(session, current, request.Now, ref delta);
-                session.Command(DeleteBlobSql).Set("@container", containerId).Set("@name", name).ExecuteNonQuery();
+                session.Statement(DeleteBlobSql).Set("@container", containerId).Set("@name", name).Execute();
                 AdjustContainer(session, containerId, -1, -current.Properties.Size);
                 ApplyStats(session, delta);
                 return current.Record;
@@ -258,15 +258,15 @@ public sealed partial class SqliteMetadataStore
             {
                 // The reads happened whether or not the blob is still there: the statistics count them all.
                 var delta = new StatsDelta();
-                var command = session.Command(RecordAccessSql);
+                var statement = session.Statement(RecordAccessSql);
                 foreach (var access in accesses)
                 {
-                    command.Set("@count", access.Count)
+                    statement.Set("@count", access.Count)
                         .Set("@at", Ticks(access.LastAccessedOn))
                         .Set("@container", access.Container)
                         .Set("@name", Utf8(access.Name))
                         .Set("@version", access.VersionId)
-                        .ExecuteNonQuery();
+                        .Execute();
                     delta.Reads += access.Count;
                     delta.BytesRead += access.Bytes;
                 }

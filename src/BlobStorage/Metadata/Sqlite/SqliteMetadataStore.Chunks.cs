@@ -97,13 +97,22 @@ public sealed partial class SqliteMetadataStore
     {
         if (chunks.Count == 0) return;
         using var groups = ChunkGroups.Of(chunks);
-        var command = session.Command(ReleaseChunkSql);
+        var statement = session.Statement(ReleaseChunkSql);
         while (groups.MoveNext(out var id, out _, out var count))
         {
             id.WriteTo(session.IdBuffer);
-            using var reader = command.Set("@id", session.IdBuffer).Set("@count", count).Set("@now", Ticks(now)).ExecuteReader();
-            if (!reader.Read()) continue;
-            var refcount = reader.GetInt64(0);
+            long refcount, length;
+            try
+            {
+                if (!statement.Set("@id", session.IdBuffer).Set("@count", count).Set("@now", Ticks(now)).Step()) continue;
+                refcount = statement.Row.GetInt64(0);
+                length = statement.Row.GetInt64(1);
+            }
+            finally
+            {
+                statement.Reset();
+            }
+
             if (refcount < 0)
             {
                 throw new DataCorruptionException($"Chunk {id} would have {refcount} references after releasing {count}; its count is wrong. Run a verification.");
@@ -111,7 +120,7 @@ public sealed partial class SqliteMetadataStore
 
             if (refcount == 0)
             {
-                delta.StoredBytes -= reader.GetInt64(1);
+                delta.StoredBytes -= length;
                 delta.ChunkCount--;
             }
         }

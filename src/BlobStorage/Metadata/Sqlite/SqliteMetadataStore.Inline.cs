@@ -27,7 +27,7 @@ public sealed partial class SqliteMetadataStore
 
     /// <summary>Counts one more blob sharing the content (a copy).</summary>
     private static void ReferenceInline(SqliteSession session, long inlineId) =>
-        session.Command(ReferenceInlineSql).Set("@id", inlineId).ExecuteNonQuery();
+        session.Statement(ReferenceInlineSql).Set("@id", inlineId).Execute();
 
     /// <summary>
     /// Drops one blob's share of the content; the last share deletes it at once. Unlike a chunk it needs no
@@ -38,11 +38,16 @@ public sealed partial class SqliteMetadataStore
     private static void ReleaseInline(SqliteSession session, long inlineId, ref StatsDelta delta)
     {
         long remaining, length;
-        using (var reader = session.Command(ReleaseInlineSql).Set("@id", inlineId).ExecuteReader())
+        var statement = session.Statement(ReleaseInlineSql).Set("@id", inlineId);
+        try
         {
-            if (!reader.Read()) return;
-            remaining = reader.GetInt64(0);
-            length = reader.GetInt64(1);
+            if (!statement.Step()) return;
+            remaining = statement.Row.GetInt64(0);
+            length = statement.Row.GetInt64(1);
+        }
+        finally
+        {
+            statement.Reset();
         }
 
         if (remaining < 0)
@@ -51,7 +56,7 @@ public sealed partial class SqliteMetadataStore
         }
 
         if (remaining > 0) return;
-        session.Command(DeleteInlineSql).Set("@id", inlineId).ExecuteNonQuery();
+        session.Statement(DeleteInlineSql).Set("@id", inlineId).Execute();
         delta.StoredBytes -= length;
     }
 
