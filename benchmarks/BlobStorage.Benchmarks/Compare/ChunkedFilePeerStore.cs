@@ -22,14 +22,7 @@ internal sealed class ChunkedFilePeerStore : IPeerStore
     private readonly string _blobs;
     private readonly string _temporary;
 
-    public ChunkedFilePeerStore(string root)
-    {
-        _blobs = Path.Combine(root, "blobs");
-        _temporary = Path.Combine(root, "tmp");
-        Directory.CreateDirectory(_blobs);
-        Directory.CreateDirectory(_temporary);
-        DirectorySync.Flush(root);
-    }
+    public ChunkedFilePeerStore(string root) => (_blobs, _temporary) = FilePeerStore.CreateLayout(root);
 
     public string Name => "file-store-chunked";
 

@@ -20,14 +20,7 @@ internal sealed class FilePeerStore : IPeerStore
     private readonly string _temporary;
     private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
 
-    public FilePeerStore(string root)
-    {
-        _blobs = Path.Combine(root, "blobs");
-        _temporary = Path.Combine(root, "tmp");
-        Directory.CreateDirectory(_blobs);
-        Directory.CreateDirectory(_temporary);
-        DirectorySync.Flush(root);
-    }
+    public FilePeerStore(string root) => (_blobs, _temporary) = CreateLayout(root);
 
     public string Name => "file-store";
 
@@ -138,6 +131,17 @@ internal sealed class FilePeerStore : IPeerStore
     private static int BufferSizeFor(long length) => (int)Math.Clamp(length, 1, MaxBufferSize);
 
     private string PathOf(string name) => PathUnder(_blobs, name);
+
+    /// <summary>Creates a file store's folders under <paramref name="root"/>, durably: one for blobs and one for temporary files.</summary>
+    internal static (string Blobs, string Temporary) CreateLayout(string root)
+    {
+        var blobs = Path.Combine(root, "blobs");
+        var temporary = Path.Combine(root, "tmp");
+        Directory.CreateDirectory(blobs);
+        Directory.CreateDirectory(temporary);
+        DirectorySync.Flush(root);
+        return (blobs, temporary);
+    }
 
     /// <summary>Where a blob name lands below <paramref name="folder"/>; the names the runner uses are plain, but still no name may leave the folder.</summary>
     internal static string PathUnder(string folder, string name)

@@ -101,18 +101,7 @@ public sealed partial class SqliteMetadataStore
         while (groups.MoveNext(out var id, out _, out var count))
         {
             id.WriteTo(session.IdBuffer);
-            long refcount, length;
-            try
-            {
-                if (!statement.Set("@id", session.IdBuffer).Set("@count", count).Set("@now", Ticks(now)).Step()) continue;
-                refcount = statement.Row.GetInt64(0);
-                length = statement.Row.GetInt64(1);
-            }
-            finally
-            {
-                statement.Reset();
-            }
-
+            if (!statement.Set("@id", session.IdBuffer).Set("@count", count).Set("@now", Ticks(now)).TryExecute(out var refcount, out var length)) continue;
             if (refcount < 0)
             {
                 throw new DataCorruptionException($"Chunk {id} would have {refcount} references after releasing {count}; its count is wrong. Run a verification.");

@@ -128,18 +128,8 @@ public sealed partial class SqliteMetadataStore
         CreatedOn = Time(reader.GetInt64(4)),
     };
 
-    private static (long Id, long BlobCount)? FindContainer(SqliteSession session, string name)
-    {
-        var statement = session.Statement(ContainerIdSql).Set("@name", name);
-        try
-        {
-            return statement.Step() ? (statement.Row.GetInt64(0), statement.Row.GetInt64(1)) : null;
-        }
-        finally
-        {
-            statement.Reset();
-        }
-    }
+    private static (long Id, long BlobCount)? FindContainer(SqliteSession session, string name) =>
+        session.Statement(ContainerIdSql).Set("@name", name).TryExecute(out var id, out var blobCount) ? (id, blobCount) : null;
 
     private static long ContainerId(SqliteSession session, string name) =>
         FindContainer(session, name)?.Id ?? throw new ContainerNotFoundException(name);

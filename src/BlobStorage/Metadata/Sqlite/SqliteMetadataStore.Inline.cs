@@ -37,19 +37,7 @@ public sealed partial class SqliteMetadataStore
     /// <exception cref="DataCorruptionException">The row has fewer references than are released.</exception>
     private static void ReleaseInline(SqliteSession session, long inlineId, ref StatsDelta delta)
     {
-        long remaining, length;
-        var statement = session.Statement(ReleaseInlineSql).Set("@id", inlineId);
-        try
-        {
-            if (!statement.Step()) return;
-            remaining = statement.Row.GetInt64(0);
-            length = statement.Row.GetInt64(1);
-        }
-        finally
-        {
-            statement.Reset();
-        }
-
+        if (!session.Statement(ReleaseInlineSql).Set("@id", inlineId).TryExecute(out var remaining, out var length)) return;
         if (remaining < 0)
         {
             throw new DataCorruptionException($"Inline content {inlineId} would have {remaining} references; its count is wrong. Run a verification.");

@@ -6,8 +6,6 @@ namespace BlobStorage.Metadata.Sqlite;
 
 public sealed partial class SqliteMetadataStore
 {
-    private const string ListContainerSql = "SELECT id FROM containers WHERE name = @name;";
-
     // The listing statements, by the traits asked for and whether the range has an upper bound. The
     // columns are PropertyColumns', but a trait not asked for is selected as NULL: its column is
     // neither copied out nor parsed, and the row reads as a blob without tags or metadata.
@@ -64,7 +62,7 @@ public sealed partial class SqliteMetadataStore
     /// </remarks>
     private static BlobListing List(SqliteSession session, string container, BlobListQuery query)
     {
-        var containerId = ListContainerId(session, container);
+        var containerId = ContainerId(session, container);
         var prefix = Utf8(query.Prefix ?? "");
         var delimiter = string.IsNullOrEmpty(query.Delimiter) ? null : Utf8(query.Delimiter);
         var upper = prefix.Length == 0 ? null : BlobNames.PrefixUpperBound(prefix);
@@ -124,19 +122,5 @@ public sealed partial class SqliteMetadataStore
         }
 
         return new BlobListing { Blobs = blobs, CommonPrefixes = prefixes, NextStartAt = next };
-    }
-
-    private static long ListContainerId(SqliteSession session, string name)
-    {
-        var statement = session.Statement(ListContainerSql);
-        try
-        {
-            statement.BindText("@name", name);
-            return statement.Step() ? statement.Row.GetInt64(0) : throw new ContainerNotFoundException(name);
-        }
-        finally
-        {
-            statement.Reset();
-        }
     }
 }

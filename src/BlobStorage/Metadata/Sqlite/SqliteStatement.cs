@@ -171,6 +171,30 @@ internal sealed class SqliteStatement : IDisposable
     }
 
     /// <summary>
+    /// Runs the statement and reads the first two columns of its first row as integers; false, with
+    /// both zero, when it returned no row. Resets it.
+    /// </summary>
+    public bool TryExecute(out long first, out long second)
+    {
+        try
+        {
+            if (!Step())
+            {
+                first = second = 0;
+                return false;
+            }
+
+            first = Row.GetInt64(0);
+            second = Row.GetInt64(1);
+            return true;
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
+    /// <summary>
     /// Moves to the next row: true when there is one, false when the statement is done. A database
     /// locked by another connection is tried again, as Microsoft.Data.Sqlite does, until the
     /// connection's timeout has passed.
