@@ -133,7 +133,7 @@ internal static class CompareReport
                 // threads: whatever else it does, hashing alone caps the cell at this speed.
                 var cores = Environment.ProcessorCount;
                 var ceiling = sha256MegabytesPerSecond * Math.Min(cores, 2 * tasks) / 2.0;
-                detail += Invariant($"; file-store wrote {baselineSpeed:N0} MB/s; a put hashes every byte twice (chunk names, content hash), so SHA-256 at {sha256MegabytesPerSecond:N0} MB/s on one core caps {(tasks == 1 ? "1 task" : Invariant($"{tasks} tasks"))} on {cores} cores at {ceiling:N0} MB/s = {ceiling / baselineSpeed:F2}x file-store");
+                detail += Invariant($"; file-store wrote {baselineSpeed:N0} MB/s; a put hashes every byte twice (chunk names, content hash), so SHA-256 at {sha256MegabytesPerSecond:N0} MB/s on one core caps {Tasks(tasks)} on {cores} cores at {ceiling:N0} MB/s = {ceiling / baselineSpeed:F2}x file-store");
             }
 
             targets.Add(new TargetResult(description, r >= minimum, r, minimum, detail));
@@ -141,8 +141,7 @@ internal static class CompareReport
 
         foreach (var tasks in options.Tasks)
         {
-            var t = tasks == 1 ? "1 task" : Invariant($"{tasks} tasks");
-            Ratio($"4 KiB put, {t}", "put", "4k", tasks, tasks == 1 ? 2.5 : 3.0);
+            Ratio($"4 KiB put, {Tasks(tasks)}", "put", "4k", tasks, tasks == 1 ? 2.5 : 3.0);
         }
 
         (string Size, string Display, double Put, double Get)[] sizes =
@@ -157,7 +156,7 @@ internal static class CompareReport
         {
             foreach (var tasks in options.Tasks)
             {
-                var t = tasks == 1 ? "1 task" : Invariant($"{tasks} tasks");
+                var t = Tasks(tasks);
                 if (!double.IsNaN(put))
                 {
                     Ratio($"{display} put, {t}", "put", size, tasks, put);
@@ -233,6 +232,9 @@ internal static class CompareReport
 
         return targets;
     }
+
+    /// <summary>"1 task" or "N tasks".</summary>
+    private static string Tasks(int tasks) => tasks == 1 ? "1 task" : Invariant($"{tasks} tasks");
 
     public static string TargetLines(IEnumerable<TargetResult> targets)
     {
