@@ -59,6 +59,26 @@ public sealed class BlobStorageOptions
     /// <summary>Multipart uploads started longer ago than this are aborted by the maintenance pass. Default 7 days.</summary>
     public TimeSpan AbortIncompleteMultipartUploadsAfter { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// The largest share (0 to 1) of the stored chunk files that one pass may delete as orphans (files that
+    /// nothing references, left by a crash). A pass that would delete more, and more than
+    /// <see cref="OrphanDeletionFloor"/> files, deletes none and logs an error instead: so many orphans at
+    /// once means the metadata does not match the chunks (a database restored from an old backup, say), and
+    /// deleting them would be a decision for a person. Default 0.5.
+    /// </summary>
+    public double MaxOrphanShare { get; set; } = 0.5;
+
+    /// <summary>Orphans a pass may always delete, whatever <see cref="MaxOrphanShare"/> says, so a small store cleans up after a crash. Default 16.</summary>
+    public int OrphanDeletionFloor { get; set; } = 16;
+
+    /// <summary>
+    /// Bytes of disk the store holds in reserve (a file beside the metadata database). When a delete,
+    /// a container delete, an abort or a maintenance pass meets a full disk, the store releases the reserve
+    /// and tries once more, so that space can always be freed through the store's own calls; the reserve is
+    /// taken again once a maintenance pass finds room. Default 8 MiB; 0 turns it off.
+    /// </summary>
+    public long ReservedDiskSpace { get; set; } = 8 * 1024 * 1024;
+
     // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
@@ -92,6 +112,12 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
         if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero || AbortIncompleteMultipartUploadsAfter > MaxAge)
             return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive and at most {MaxAge.TotalDays:F0} days; it is {AbortIncompleteMultipartUploadsAfter}.";
+        if (!(MaxOrphanShare is >= 0 and <= 1))
+            return $"{nameof(BlobStorageOptions)}.{nameof(MaxOrphanShare)} must be between 0 and 1; it is {MaxOrphanShare}.";
+        if (OrphanDeletionFloor < 0)
+            return $"{nameof(BlobStorageOptions)}.{nameof(OrphanDeletionFloor)} must be zero or more; it is {OrphanDeletionFloor}.";
+        if (ReservedDiskSpace is < 0 or > 1024L * 1024 * 1024)
+            return $"{nameof(BlobStorageOptions)}.{nameof(ReservedDiskSpace)} must be between 0 and 1 GiB; it is {ReservedDiskSpace}.";
         return null;
     }
 }

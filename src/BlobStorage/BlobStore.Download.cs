@@ -30,7 +30,8 @@ internal sealed partial class BlobStore
             try
             {
                 options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
-                var size = rented is null ? properties.Size : rentedLength;
+                CheckContentAddsUp(record, rented is null ? null : rentedLength);
+                var size = properties.Size;
                 (offset, length) = options.Range is { } range ? range.Resolve(size, container, name) : (0L, size);
                 if (rented is not null || record.InlineContent is not null)
                 {
@@ -131,6 +132,24 @@ internal sealed partial class BlobStore
             AccessCount = properties.AccessCount + 1,
             LastAccessedOn = properties.LastAccessedOn is { } last && last > now ? last : now,
         };
+    }
+
+    /// <summary>
+    /// The bytes a blob can deliver must be the bytes its properties declare: metadata that contradicts itself
+    /// (a chunk list one entry short, inline content lost from its row, a size one byte off) is corruption,
+    /// never a download that ends early without an error.
+    /// </summary>
+    private static void CheckContentAddsUp(BlobRecord record, int? rentedLength)
+    {
+        var properties = record.Properties;
+        var (available, kept) = rentedLength is { } rented ? (rented, "inline")
+            : record.InlineContent is { } inline ? (inline.Length, "inline")
+            : (SumOf(record.Chunks), record.Chunks.Count == 0 ? "no chunks, no inline content" : $"{record.Chunks.Count} chunk(s)");
+        if (available != properties.Size)
+        {
+            throw new DataCorruptionException(
+                $"Blob '{properties.Name}' in container '{properties.Container}' is damaged: its properties say {properties.Size} bytes, but its content ({kept}) holds {available}. Run VerifyAsync, and restore the blob from a backup or upload it again.");
+        }
     }
 
     private static IEnumerable<ChunkReference> ChunksInRange(IReadOnlyList<ChunkReference> chunks, long offset, long length)

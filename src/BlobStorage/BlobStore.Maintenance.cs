@@ -1,6 +1,7 @@
 using System.Buffers;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
+using BlobStorage.Internal;
 
 namespace BlobStorage;
 
@@ -13,14 +14,25 @@ internal sealed partial class BlobStore
 
     private async Task OpenCoreAsync()
     {
+        // A missing, empty or foreign metadata store is refused before anything is written or deleted.
+        await StoreIdentityCheck.CheckBeforeOpenAsync(_metadata, _replicator, CancellationToken.None).ConfigureAwait(false);
         await _metadata.InitializeAsync().ConfigureAwait(false);
+        await StoreIdentityCheck.CheckAsync(_metadata, _replicator, CancellationToken.None).ConfigureAwait(false);
+        _reserve.TryTake();
 
-        // Nothing is in flight at open: every chunk file no row refers to was left by a crash before its commit.
-        long orphans;
+        // Chunk files no row refers to were left by a crash before their commit, or are being committed by
+        // another process: those past the grace period go now, the younger ones are looked at again later.
+        var sweep = default(OrphanSweep);
         await _maintenanceLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            orphans = await RemoveOrphansAsync(_replicator.EnumerateAsync(), CancellationToken.None).ConfigureAwait(false);
+            sweep = await RemoveOrphansAsync(_replicator.EnumerateAsync(), OrphanSource.WholeStore, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BlobStorageException ex)
+        {
+            // A chunk folder that cannot be listed must not keep the store closed: reads of what it can reach
+            // still work, VerifyAsync reports the rest, and the next open sweeps again.
+            Log.OrphanSweepFailed(_logger, ex);
         }
         finally
         {
@@ -34,7 +46,7 @@ internal sealed partial class BlobStore
         }
 
         _accessTimer = _time.CreateTimer(_ => _ = FlushAccessInBackgroundAsync(), null, _options.AccessFlushInterval, _options.AccessFlushInterval);
-        Log.StoreOpened(_logger, _options.RootPath, orphans);
+        Log.StoreOpened(_logger, _options.RootPath, sweep.Removed, sweep.Pending);
     }
 
     private async Task StopScheduleAsync()
@@ -53,7 +65,8 @@ internal sealed partial class BlobStore
         await _maintenanceLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await MaintainAsync(cancellationToken).ConfigureAwait(false);
+            // Maintenance is how space comes back: on a full disk it may spend the reserve.
+            return await FreeingSpaceAsync(MaintainAsync, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -66,7 +79,7 @@ internal sealed partial class BlobStore
         if (_disposed != 0 || !await _maintenanceLock.WaitAsync(0).ConfigureAwait(false)) return;
         try
         {
-            if (_disposed == 0) await MaintainAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_disposed == 0) await FreeingSpaceAsync(MaintainAsync, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -99,10 +112,20 @@ internal sealed partial class BlobStore
         }
     }
 
-    /// <summary>One pass: write access counts, collect chunks past their grace period, remove orphans.</summary>
+    /// <summary>One pass: write access counts, abort stale uploads, collect chunks past their grace period, remove orphans.</summary>
     private async Task<MaintenanceReport> MaintainAsync(CancellationToken cancellationToken)
     {
-        var flushed = await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
+        long flushed = 0;
+        try
+        {
+            flushed = await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobStorageException ex) when (ex.ErrorCode == BlobErrorCode.InsufficientStorage)
+        {
+            // The counts stay in memory for a later flush; collection below is what frees the disk.
+            Log.AccessFlushFailed(_logger, ex);
+        }
+
         var aborted = await AbortStaleUploadsAsync(cancellationToken).ConfigureAwait(false);
 
         // A chunk unreferenced since exactly now minus the grace period has waited long enough.
@@ -119,12 +142,16 @@ internal sealed partial class BlobStore
 
                 // The row goes first: once it is gone nothing can count a reference to the chunk without
                 // writing it again, and an upload of the same bytes waits on the claim until the file is gone.
+                // The metadata store makes this removal durable before it returns, and with it the commits
+                // that released the chunks: a file is never deleted while a power cut could bring back a
+                // blob that needs it (SynchronousMode.Normal included).
                 var removed = await _metadata.RemoveChunksAsync(claimed, cutoff, cancellationToken).ConfigureAwait(false);
                 for (var i = 0; i < removed.Count; i++)
                 {
+                    int copies;
                     try
                     {
-                        await _replicator.DeleteAsync(removed[i].Id, cancellationToken).ConfigureAwait(false);
+                        copies = await _replicator.DeleteAsync(removed[i].Id, cancellationToken).ConfigureAwait(false);
                     }
                     catch
                     {
@@ -133,6 +160,8 @@ internal sealed partial class BlobStore
                         throw;
                     }
 
+                    // Counted only when a file went: a chunk whose file was already gone frees nothing.
+                    if (copies == 0) continue;
                     collected++;
                     reclaimed += removed[i].Length;
                 }
@@ -147,49 +176,131 @@ internal sealed partial class BlobStore
             if (candidates.Count < CollectionBatch) break;
         }
 
-        List<ChunkId> suspects;
+        List<ChunkId> suspects, strays;
         lock (_suspectsGate)
         {
-            suspects = _suspects;
-            _suspects = [];
+            (suspects, strays) = (_suspects, _strays);
+            (_suspects, _strays) = ([], []);
         }
 
-        long orphans;
+        OrphanSweep fromFailures, fromSweeps;
         try
         {
-            orphans = await RemoveOrphansAsync(suspects.Distinct().ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
+            fromFailures = await RemoveOrphansAsync(suspects.Distinct().ToAsyncEnumerable(), OrphanSource.FailedWork, cancellationToken).ConfigureAwait(false);
+            fromSweeps = await RemoveOrphansAsync(strays.Distinct().ToAsyncEnumerable(), OrphanSource.EarlierSweep, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             // Checked again next pass; the check asks the metadata store first, so a repeat is harmless.
             AddSuspects(suspects);
+            AddStrays(strays);
             throw;
         }
+
+        var sweep = new OrphanSweep(fromFailures.Removed + fromSweeps.Removed, fromFailures.Pending + fromSweeps.Pending);
+
+        // Space came back (or was there all along): hold the reserve again for the next full disk.
+        _reserve.TryTake();
         _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
-        Log.MaintenanceDone(_logger, collected, reclaimed, orphans);
-        return new MaintenanceReport { ChunksCollected = collected, BytesReclaimed = reclaimed, OrphansRemoved = orphans, AccessRecordsFlushed = flushed, MultipartUploadsAborted = aborted };
+        Log.MaintenanceDone(_logger, collected, reclaimed, sweep.Removed);
+        return new MaintenanceReport
+        {
+            ChunksCollected = collected,
+            BytesReclaimed = reclaimed,
+            OrphansRemoved = sweep.Removed,
+            OrphansPending = sweep.Pending,
+            AccessRecordsFlushed = flushed,
+            MultipartUploadsAborted = aborted,
+        };
     }
 
-    /// <summary>Deletes the chunk files among <paramref name="candidates"/> that no row refers to and nothing has pinned.</summary>
-    private async Task<long> RemoveOrphansAsync(IAsyncEnumerable<ChunkId> candidates, CancellationToken cancellationToken)
+    /// <summary>What an orphan sweep did: files deleted, and unreferenced files kept for a later pass.</summary>
+    private readonly record struct OrphanSweep(long Removed, long Pending);
+
+    /// <summary>Where the chunk ids an orphan sweep looks at come from.</summary>
+    private enum OrphanSource
     {
-        long removed = 0;
+        /// <summary>Every chunk stored, listed at open.</summary>
+        WholeStore,
+
+        /// <summary>Orphans an earlier sweep of the store found and kept (too young, or too many).</summary>
+        EarlierSweep,
+
+        /// <summary>Chunks this process wrote for uploads that then failed.</summary>
+        FailedWork,
+    }
+
+    /// <summary>
+    /// Deletes the chunk files among <paramref name="candidates"/> that no row refers to, nothing has pinned,
+    /// and that were written longer than the grace period ago. Younger ones are kept and looked at again by
+    /// the next pass: another process, or a commit of this one, may be about to refer to them. Orphans found
+    /// by sweeping the store (not left by this process's own failed work) are deleted only while they are at
+    /// most <see cref="BlobStorageOptions.MaxOrphanShare"/> of the chunks stored (or no more than
+    /// <see cref="BlobStorageOptions.OrphanDeletionFloor"/>): more means the metadata does not match the chunks,
+    /// and none is deleted; the log says why.
+    /// </summary>
+    private async Task<OrphanSweep> RemoveOrphansAsync(IAsyncEnumerable<ChunkId> candidates, OrphanSource source, CancellationToken cancellationToken)
+    {
+        var youngerThan = _time.GetUtcNow() - _options.GarbageCollectionGracePeriod;
+        var old = new List<ChunkId>();
+        var young = new List<ChunkId>();
+        long seen = 0;
         await foreach (var id in candidates.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
+            seen++;
             if (await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)) continue;
-            if (!_leases.TryBeginCollect(id))
+            if (_leases.IsPinned(id))
             {
                 // In use by work in flight: it may yet be committed, or be left behind again; look next pass.
-                AddSuspects([id]);
+                young.Add(id);
+                continue;
+            }
+
+            var written = await _replicator.GetLastWriteTimeAsync(id, cancellationToken).ConfigureAwait(false);
+            if (written is null) continue;
+            if (written > youngerThan) young.Add(id);
+            else old.Add(id);
+        }
+
+        void KeepForLater(List<ChunkId> ids)
+        {
+            if (source == OrphanSource.FailedWork) AddSuspects(ids);
+            else AddStrays(ids);
+        }
+
+        KeepForLater(young);
+        if (old.Count == 0) return new OrphanSweep(0, young.Count);
+
+        if (source != OrphanSource.FailedWork && old.Count > _options.OrphanDeletionFloor)
+        {
+            // Of every chunk stored: those just listed, or the metadata's chunks plus the orphans.
+            var stored = source == OrphanSource.WholeStore
+                ? seen
+                : (await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false)).ChunkCount + old.Count + young.Count;
+            if (old.Count > _options.MaxOrphanShare * stored)
+            {
+                Log.OrphanSweepHeld(_logger, old.Count, stored, _options.MaxOrphanShare);
+                KeepForLater(old);
+                return new OrphanSweep(0, old.Count + young.Count);
+            }
+        }
+
+        long removed = 0;
+        foreach (var id in old)
+        {
+            if (!_leases.TryBeginCollect(id))
+            {
+                KeepForLater([id]);
+                young.Add(id);
                 continue;
             }
 
             try
             {
                 // Asked again under the claim: an upload may have committed between the first look and the claim.
-                if (!await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false))
+                if (!await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)
+                    && await _replicator.DeleteAsync(id, cancellationToken).ConfigureAwait(false) > 0)
                 {
-                    await _replicator.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
                     removed++;
                 }
             }
@@ -199,7 +310,7 @@ internal sealed partial class BlobStore
             }
         }
 
-        return removed;
+        return new OrphanSweep(removed, young.Count);
     }
 
     public async Task<VerificationReport> VerifyAsync(bool verifyContent = false, CancellationToken cancellationToken = default)
@@ -227,17 +338,28 @@ internal sealed partial class BlobStore
         await foreach (var blob in _metadata.EnumerateBlobsAsync(cancellationToken).ConfigureAwait(false))
         {
             blobs++;
-            await CountAsync(blob.Properties.Container, blob.Properties.Name, blob.Chunks, await StrategyOfAsync(blob.Properties.Container, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-            if (verifyContent && blob.Chunks.Count == 0 && blob.Properties.Size > 0)
+            var (container, name, size) = (blob.Properties.Container, blob.Properties.Name, blob.Properties.Size);
+            await CountAsync(container, name, blob.Chunks, await StrategyOfAsync(container, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            if (blob.Chunks.Count > 0)
             {
-                // Kept inline: reading it back checks its checksum.
+                var listed = SumOf(blob.Chunks);
+                if (listed != size) missing.Add(new MissingChunk(container, name, default, $"its size is {size} bytes but its chunks hold {listed}"));
+            }
+            else if (size > 0)
+            {
+                // Kept inline: reading it back checks its checksum and gives its length.
                 try
                 {
-                    await _metadata.GetBlobAsync(blob.Properties.Container, blob.Properties.Name, cancellationToken).ConfigureAwait(false);
+                    var inline = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false);
+                    var inlineLength = inline?.InlineContent?.Length;
+                    if (inline is not null && inlineLength != size)
+                    {
+                        missing.Add(new MissingChunk(container, name, default, inlineLength is null ? $"its size is {size} bytes but it has neither chunks nor inline content" : $"its size is {size} bytes but its inline content holds {inlineLength}"));
+                    }
                 }
                 catch (DataCorruptionException ex)
                 {
-                    missing.Add(new MissingChunk(blob.Properties.Container, blob.Properties.Name, default, "inline content: " + ex.Message));
+                    missing.Add(new MissingChunk(container, name, default, "inline content: " + ex.Message));
                 }
             }
         }
@@ -262,11 +384,15 @@ internal sealed partial class BlobStore
 
         mismatches.AddRange(references.Keys.Where(id => !rows.ContainsKey(id)));
         var unreferenced = new List<ChunkId>();
-        long stored = 0;
+        long stored = 0, young = 0;
+        var youngerThan = _time.GetUtcNow() - _options.GarbageCollectionGracePeriod;
+        // A chunk folder that cannot be listed fails the check with its typed error: a partial list would report healthy chunks as missing.
         await foreach (var id in _replicator.EnumerateAsync(cancellationToken).ConfigureAwait(false))
         {
             stored++;
-            if (!rows.ContainsKey(id) && !_leases.IsPinned(id)) unreferenced.Add(id);
+            if (rows.ContainsKey(id) || _leases.IsPinned(id)) continue;
+            if (await _replicator.GetLastWriteTimeAsync(id, cancellationToken).ConfigureAwait(false) > youngerThan) young++;
+            else unreferenced.Add(id);
         }
 
         return new VerificationReport
@@ -275,9 +401,17 @@ internal sealed partial class BlobStore
             UnreferencedChunks = unreferenced,
             ReferenceCountMismatches = mismatches,
             ChunksAwaitingCollection = awaiting,
+            OrphansWithinGracePeriod = young,
             BlobsChecked = blobs,
             ChunksChecked = stored,
         };
+    }
+
+    private static long SumOf(IReadOnlyList<ChunkReference> chunks)
+    {
+        long total = 0;
+        foreach (var chunk in chunks) total += chunk.Length;
+        return total;
     }
 
     private async Task<ReplicationStrategy> StrategyOfAsync(string container, CancellationToken cancellationToken)
@@ -305,7 +439,7 @@ internal sealed partial class BlobStore
             await _replicator.ScrubAsync(chunk.Id, chunk.Length, strategy, cancellationToken).ConfigureAwait(false);
             return null;
         }
-        catch (DataCorruptionException ex)
+        catch (BlobStorageException ex) when (ex.ErrorCode is BlobErrorCode.DataCorruption or BlobErrorCode.AccessDenied or BlobErrorCode.IOError)
         {
             return ex.Message;
         }

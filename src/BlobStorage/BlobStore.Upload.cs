@@ -26,6 +26,10 @@ internal sealed partial class BlobStore
     private readonly Lock _suspectsGate = new();
     private List<ChunkId> _suspects = [];
 
+    // Unreferenced chunk files a sweep of the store found and kept (younger than the grace period, or too
+    // many at once): checked again by each pass, under the same limit on how many may go at once.
+    private List<ChunkId> _strays = [];
+
     public Task<BlobProperties> UploadAsync(string container, string name, PipeReader content, BlobUploadOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
@@ -374,6 +378,12 @@ internal sealed partial class BlobStore
     {
         if (ids.Count == 0) return;
         lock (_suspectsGate) _suspects.AddRange(ids);
+    }
+
+    private void AddStrays(List<ChunkId> ids)
+    {
+        if (ids.Count == 0) return;
+        lock (_suspectsGate) _strays.AddRange(ids);
     }
 
     private static string? ParseExpectedHash(string? hash)

@@ -29,6 +29,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     private readonly ChunkBufferPool _buffers;
     private readonly BlobStorageTelemetry _telemetry = new();
     private readonly Lock _openGate = new();
+    private readonly DiskReserve _reserve;
 
     // Containers never change after creation; uploads look theirs up here instead of in the database.
     // The commit still checks, inside its transaction, that the container exists.
@@ -51,6 +52,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         _logger = logger;
         _owned = owned;
         _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
+        _reserve = new DiskReserve(options.RootPath, options.ReservedDiskSpace, logger);
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
         _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));
@@ -121,7 +123,13 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         BlobNames.ValidateContainerName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         _containers.TryRemove(name, out _);
-        await _metadata.DeleteContainerAsync(name, deleteContents, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await FreeingSpaceAsync(
+            async ct =>
+            {
+                await _metadata.DeleteContainerAsync(name, deleteContents, _time.GetUtcNow(), ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
         _containers.TryRemove(name, out _);
     }
 
@@ -153,7 +161,13 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         BlobNames.ValidateContainerName(container, nameof(container));
         BlobNames.ValidateBlobName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        await _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await FreeingSpaceAsync(
+            async ct =>
+            {
+                await _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
         _telemetry.Delete();
     }
 
@@ -300,6 +314,23 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     /// (access counts written, schedules stopped, services closed), waited for.
     /// </summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Runs a call that frees space (a delete, an abort, a maintenance pass). If it meets a full disk while
+    /// the store holds its reserve, the reserve is released and the call runs once more: a failed call
+    /// changed nothing, and space can always be freed through the store's own calls.
+    /// </summary>
+    private async Task<T> FreeingSpaceAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobStorageException ex) when (ex.ErrorCode == BlobErrorCode.InsufficientStorage && _reserve.Release())
+        {
+            return await call(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private async Task<Exception> NotFoundAsync(string container, string name, CancellationToken cancellationToken) =>
         await _metadata.GetContainerAsync(container, cancellationToken).ConfigureAwait(false) is null

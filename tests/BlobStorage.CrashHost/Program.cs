@@ -4,6 +4,12 @@ using BlobStorage.CrashHost;
 // CrashHost <root> <seed> <operations>: opens the store in <root>, runs the seeded workload and
 // reports every call on stdout (see Report). The crash tests kill it at a random moment, or the
 // engine ends it at the crash point named by BLOBSTORAGE_CRASH_AT.
+// CrashHost permissions <root>: the permission checks of Permissions, for a run as an ordinary user.
+if (args is ["permissions", var permissionsRoot] && !OperatingSystem.IsWindows())
+{
+    return await Permissions.RunAsync(permissionsRoot, new Report());
+}
+
 if (args.Length != 3
     || !int.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var seed)
     || !int.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var operations)

@@ -38,4 +38,13 @@ public enum BlobErrorCode
 
     /// <summary>The metadata store stayed locked by another connection for longer than the busy timeout; nothing was changed.</summary>
     StoreBusy = 12,
+
+    /// <summary>The disk (or quota) holding the store is full; nothing was changed. Deleting blobs and running maintenance frees space.</summary>
+    InsufficientStorage = 13,
+
+    /// <summary>The operating system refused access to a file or folder of the store (its permissions, or a folder where a file should be).</summary>
+    AccessDenied = 14,
+
+    /// <summary>The disk reported an input/output error; the operation did not complete and changed nothing it acknowledged.</summary>
+    IOError = 15,
 }

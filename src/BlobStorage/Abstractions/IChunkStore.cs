@@ -26,6 +26,13 @@ public interface IChunkStore
     /// <summary>Removes a chunk; false when it was not stored.</summary>
     ValueTask<bool> DeleteAsync(ChunkId id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// When the chunk was last written (a new chunk's write, or a rewrite in repair); null when it is not stored.
+    /// The collector deletes a chunk that nothing references only once it is older than the grace period, so that
+    /// a chunk written for a commit still in flight (in this process or another) is never taken from under it.
+    /// </summary>
+    ValueTask<DateTimeOffset?> GetLastWriteTimeAsync(ChunkId id, CancellationToken cancellationToken = default);
+
     /// <summary>Every stored chunk, in no particular order.</summary>
     IAsyncEnumerable<ChunkId> EnumerateAsync(CancellationToken cancellationToken = default);
 }

@@ -10,6 +10,13 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Creates or migrates the schema. Called once before any other member.</summary>
     ValueTask InitializeAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The store's identity: an id made once, when the metadata store was first created, and never changed.
+    /// The chunk stores keep it too, so that a metadata store that is new, restored from another store or
+    /// emptied is never taken for the one that wrote the chunks.
+    /// </summary>
+    ValueTask<string> GetStoreIdAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Creates a container.</summary>
     /// <exception cref="ContainerAlreadyExistsException">The name is taken.</exception>
     ValueTask CreateContainerAsync(ContainerProperties container, CancellationToken cancellationToken = default);

@@ -26,8 +26,11 @@ public interface IReplicator
     /// <summary>True when at least one copy of the chunk is stored.</summary>
     ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes every copy of a chunk.</summary>
-    ValueTask DeleteAsync(ChunkId id, CancellationToken cancellationToken = default);
+    /// <summary>Removes every copy of a chunk; returns how many copies were removed (0 when none was stored).</summary>
+    ValueTask<int> DeleteAsync(ChunkId id, CancellationToken cancellationToken = default);
+
+    /// <summary>When the newest copy of the chunk was written; null when no copy is stored. See <see cref="IChunkStore.GetLastWriteTimeAsync"/>.</summary>
+    ValueTask<DateTimeOffset?> GetLastWriteTimeAsync(ChunkId id, CancellationToken cancellationToken = default);
 
     /// <summary>Every chunk stored on any node, each once.</summary>
     IAsyncEnumerable<ChunkId> EnumerateAsync(CancellationToken cancellationToken = default);

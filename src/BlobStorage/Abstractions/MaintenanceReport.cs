@@ -12,6 +12,13 @@ public sealed class MaintenanceReport
     /// <summary>Chunk files no metadata referred to (left by a crash or a failed upload) that were removed.</summary>
     public long OrphansRemoved { get; init; }
 
+    /// <summary>
+    /// Unreferenced chunk files found and kept: younger than the grace period (a commit may still be on its
+    /// way, in this process or another), or kept because deleting them would have removed more than
+    /// <see cref="BlobStorageOptions.MaxOrphanShare"/> of the stored chunks at once (the log says so).
+    /// </summary>
+    public long OrphansPending { get; init; }
+
     /// <summary>Multipart uploads aborted because they were older than <c>AbortIncompleteMultipartUploadsAfter</c>.</summary>
     public long MultipartUploadsAborted { get; init; }
 

@@ -5,8 +5,8 @@ namespace BlobStorage.Diagnostics;
 /// <summary>Every log line BlobStorage writes, with fixed event ids.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Blob store opened at {RootPath}; recovery removed {Orphans} unreferenced chunk file(s).")]
-    public static partial void StoreOpened(ILogger logger, string rootPath, long orphans);
+    [LoggerMessage(1, LogLevel.Information, "Blob store opened at {RootPath}; recovery removed {Orphans} unreferenced chunk file(s) and kept {Pending} younger than the grace period.")]
+    public static partial void StoreOpened(ILogger logger, string rootPath, long orphans, long pending);
 
     [LoggerMessage(2, LogLevel.Debug, "Maintenance collected {Chunks} chunk(s), {Bytes} bytes, and removed {Orphans} orphan(s).")]
     public static partial void MaintenanceDone(ILogger logger, long chunks, long bytes, long orphans);
@@ -25,4 +25,16 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Error, "Blob {Container}/{Name} could not be read: {Reason}")]
     public static partial void ReadFailed(ILogger logger, string container, string name, string reason);
+
+    [LoggerMessage(8, LogLevel.Error, "Listing the chunk files at open failed; unreferenced chunk files are not removed until the next open.")]
+    public static partial void OrphanSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Error, "{Orphans} of {Stored} stored chunk files are referenced by nothing: more than the {Share:P0} a pass may delete (MaxOrphanShare). None was deleted. Such a mismatch means the metadata does not belong with these chunks (a database restored from an older backup, say): check it, then raise MaxOrphanShare for one pass to delete them.")]
+    public static partial void OrphanSweepHeld(ILogger logger, long orphans, long stored, double share);
+
+    [LoggerMessage(10, LogLevel.Warning, "The disk is full: released the {Bytes}-byte reserve at {Path} so that space can be freed; it is taken again when maintenance finds room.")]
+    public static partial void ReserveReleased(ILogger logger, long bytes, string path);
+
+    [LoggerMessage(11, LogLevel.Warning, "Could not take the {Bytes}-byte disk reserve at {Path}; trying again at the next maintenance pass.")]
+    public static partial void ReserveUnavailable(ILogger logger, Exception exception, long bytes, string path);
 }

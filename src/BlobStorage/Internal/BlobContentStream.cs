@@ -40,7 +40,7 @@ internal sealed class BlobContentStream : Stream
     {
         try
         {
-            long chunkStart = 0;
+            long chunkStart = 0, delivered = 0;
             var end = offset + length;
             foreach (var chunk in chunks)
             {
@@ -59,6 +59,7 @@ internal sealed class BlobContentStream : Stream
                     var memory = writer.GetMemory(chunk.Length);
                     ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false));
                     writer.Advance(chunk.Length);
+                    delivered += chunk.Length;
                 }
                 else
                 {
@@ -68,6 +69,7 @@ internal sealed class BlobContentStream : Stream
                     {
                         ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false));
                         writer.Write(buffer.AsSpan(from, to - from));
+                        delivered += to - from;
                     }
                     finally
                     {
@@ -78,6 +80,12 @@ internal sealed class BlobContentStream : Stream
                 var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
                 if (flush.IsCompleted) return;
                 chunkStart = chunkEnd;
+            }
+
+            if (delivered != length)
+            {
+                // The chunk list ends before the range does: a reader must never take a short read for the whole blob.
+                throw new DataCorruptionException($"The blob's chunks hold {delivered} of the {length} bytes asked for; its chunk list or its size is wrong.");
             }
 
             await writer.CompleteAsync().ConfigureAwait(false);
@@ -157,18 +165,29 @@ internal sealed class BlobContentStream : Stream
     public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_closed != 0, this);
+        ArgumentNullException.ThrowIfNull(destination);
         var reader = _pipe.Reader;
-        while (true)
+        try
         {
-            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var segment in result.Buffer)
+            while (true)
             {
-                await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
-            }
+                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var segment in result.Buffer)
+                {
+                    await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+                }
 
-            _position += result.Buffer.Length;
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted || result.IsCanceled) return;
+                _position += result.Buffer.Length;
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled) return;
+            }
+        }
+        catch
+        {
+            // How much of the last buffer reached the destination is unknown, so the stream cannot read on
+            // from a known place: it is closed (later reads throw ObjectDisposedException) and its chunks released.
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

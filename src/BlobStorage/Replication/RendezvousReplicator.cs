@@ -120,7 +120,7 @@ public sealed class RendezvousReplicator : IReplicator
     {
         var order = RankAll(id);
         List<StorageNode>? bad = null;
-        DataCorruptionException? lastError = null;
+        BlobStorageException? lastError = null;
         foreach (var node in order)
         {
             try
@@ -133,7 +133,7 @@ public sealed class RendezvousReplicator : IReplicator
 
                 return length;
             }
-            catch (DataCorruptionException ex)
+            catch (BlobStorageException ex) when (ex.ErrorCode is BlobErrorCode.DataCorruption or BlobErrorCode.AccessDenied or BlobErrorCode.IOError)
             {
                 lastError = ex;
 
@@ -177,7 +177,7 @@ public sealed class RendezvousReplicator : IReplicator
 
                     problem = $"a copy on node {node.Name} does not match its SHA-256";
                 }
-                catch (Exception ex) when (ex is DataCorruptionException or ArgumentException)
+                catch (Exception ex) when (ex is BlobStorageException { ErrorCode: BlobErrorCode.DataCorruption or BlobErrorCode.AccessDenied or BlobErrorCode.IOError } or ArgumentException)
                 {
                     problem = ex.Message;
                 }
@@ -187,7 +187,7 @@ public sealed class RendezvousReplicator : IReplicator
 
             if (source is null)
             {
-                throw new DataCorruptionException($"Chunk {id} has no intact copy: {problem ?? "missing everywhere"}.");
+                throw new DataCorruptionException($"Chunk {id} has no intact copy: {problem?.TrimEnd('.') ?? "missing everywhere"}.");
             }
 
             await RepairAsync(id, good.AsMemory(0, length), bad, source, cancellationToken).ConfigureAwait(false);
@@ -212,12 +212,28 @@ public sealed class RendezvousReplicator : IReplicator
     }
 
     /// <inheritdoc />
-    public async ValueTask DeleteAsync(ChunkId id, CancellationToken cancellationToken = default)
+    public async ValueTask<int> DeleteAsync(ChunkId id, CancellationToken cancellationToken = default)
     {
+        var removed = 0;
         foreach (var node in _nodes)
         {
-            await node.Store.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+            if (await node.Store.DeleteAsync(id, cancellationToken).ConfigureAwait(false)) removed++;
         }
+
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<DateTimeOffset?> GetLastWriteTimeAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        DateTimeOffset? newest = null;
+        foreach (var node in _nodes)
+        {
+            var written = await node.Store.GetLastWriteTimeAsync(id, cancellationToken).ConfigureAwait(false);
+            if (written > newest || newest is null) newest = written;
+        }
+
+        return newest;
     }
 
     /// <inheritdoc />
@@ -275,7 +291,7 @@ public sealed class RendezvousReplicator : IReplicator
                 await node.Store.WriteAsync(id, good, cancellationToken).ConfigureAwait(false);
                 Log.ChunkRepaired(_logger, id.ToString(), node.Name, source.Name);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is BlobStorageException or IOException or UnauthorizedAccessException)
             {
                 Log.ChunkRepairFailed(_logger, ex, id.ToString(), node.Name);
             }

@@ -218,7 +218,7 @@ public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
 
         var write = async () => await Store.WriteAsync(id, content);
 
-        await write.Should().ThrowAsync<Exception>().Where(ex => ex is IOException || ex is UnauthorizedAccessException);
+        (await write.Should().ThrowAsync<BlobStorageException>()).Where(ex => ex.InnerException is IOException || ex.InnerException is UnauthorizedAccessException);
         Directory.EnumerateFileSystemEntries(Path.Combine(_folder, FileSystemChunkStore.TempFolderName)).Should().BeEmpty();
         (await EnumerateAllAsync(Store)).Should().BeEmpty();
     }

@@ -13,6 +13,11 @@ namespace BlobStorage.Tests.Chunks;
 public sealed class MemoryChunkStore : IChunkStore
 {
     private readonly ConcurrentDictionary<ChunkId, byte[]> _chunks = new();
+    private readonly ConcurrentDictionary<ChunkId, DateTimeOffset> _written = new();
+    private readonly TimeProvider _time;
+
+    /// <param name="time">The clock that dates writes (the system's by default).</param>
+    public MemoryChunkStore(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
 
     /// <summary>How many chunks are stored.</summary>
     public int Count => _chunks.Count;
@@ -34,7 +39,9 @@ public sealed class MemoryChunkStore : IChunkStore
     public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_chunks.TryAdd(id, content.ToArray()));
+        if (!_chunks.TryAdd(id, content.ToArray())) return ValueTask.FromResult(false);
+        _written[id] = _time.GetUtcNow();
+        return ValueTask.FromResult(true);
     }
 
     public ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default)
@@ -64,6 +71,12 @@ public sealed class MemoryChunkStore : IChunkStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult(_chunks.TryRemove(id, out _));
+    }
+
+    public ValueTask<DateTimeOffset?> GetLastWriteTimeAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_chunks.ContainsKey(id) && _written.TryGetValue(id, out var written) ? written : (DateTimeOffset?)null);
     }
 
     public async IAsyncEnumerable<ChunkId> EnumerateAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -372,7 +372,7 @@ public sealed class ConcurrentReadWriteTests
 
     private static async Task<VerificationReport> ExpectCleanAfterCollectionAsync(TestStore test, CancellationToken cancellationToken)
     {
-        test.Time.Advance(TimeSpan.FromMinutes(16));
+        test.Time.PassGracePeriodOfFiles();
         await test.Store.RunMaintenanceAsync(cancellationToken);
         var report = await test.Store.VerifyAsync(verifyContent: true, cancellationToken);
         report.IsClean.Should().BeTrue(Describe(report));

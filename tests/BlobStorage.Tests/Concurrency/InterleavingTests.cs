@@ -111,6 +111,8 @@ public sealed class InterleavingTests
         // Upload A writes the chunk, then is refused (wrong expected hash): the chunk is left for the next pass to check.
         var refused = () => store.UploadBytesAsync("race", "a", shared, new BlobUploadOptions { ExpectedContentHash = wrongHash });
         await refused.Should().ThrowAsync<BlobStorageException>().Where(e => e.ErrorCode == BlobErrorCode.ContentHashMismatch);
+        // Dated past the grace period, so that only the pin keeps it from the collector from here on.
+        FileClock.SetWrittenAt(Path.Combine(hooked.Folder.Path, "chunks", sharedId.ToString()[..2], sharedId.ToString()), hooked.Time.GetUtcNow() - TimeSpan.FromMinutes(16));
         (await store.VerifyAsync(cancellationToken: cancellationToken)).UnreferencedChunks.Should().Equal([sharedId], "nothing refers to the refused upload's chunk yet");
 
         // Upload B starts with the same chunk (found stored, so B did not write it) and is held reading its second chunk.
@@ -134,7 +136,9 @@ public sealed class InterleavingTests
         var refusedB = () => uploadB;
         await refusedB.Should().ThrowAsync<BlobStorageException>().Where(e => e.ErrorCode == BlobErrorCode.ContentHashMismatch);
         await store.RunMaintenanceAsync(cancellationToken);
-        hooked.Time.Advance(TimeSpan.FromMinutes(16));
+
+        // Past the grace period of every file, B's own second chunk included.
+        hooked.Time.PassGracePeriodOfFiles();
         await store.RunMaintenanceAsync(cancellationToken);
 
         var report = await store.VerifyAsync(cancellationToken: cancellationToken);

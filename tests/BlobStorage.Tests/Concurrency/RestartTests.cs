@@ -136,6 +136,9 @@ public sealed class RestartTests
         Directory.CreateDirectory(orphanFolder);
         var orphan = Path.Combine(orphanFolder, orphanId);
         await File.WriteAllBytesAsync(orphan, Streams.Bytes(1234, seed: 10), cancellationToken);
+
+        // Written longer than the grace period ago (by the store's clock): the crash is long past.
+        FileClock.SetWrittenAt(orphan, test.Time.GetUtcNow() - TimeSpan.FromMinutes(16));
         var temporary = Path.Combine(chunks, ".tmp");
         Directory.CreateDirectory(temporary);
         var leftovers = new[] { Path.Combine(temporary, Guid.NewGuid().ToString("N") + ".tmp"), Path.Combine(temporary, orphanId + ".partial") };

@@ -14,7 +14,7 @@ internal static class FacadeTestKit
         return
         [
             .. Directory.EnumerateFiles(chunks, "*", SearchOption.AllDirectories)
-                .Where(f => Path.GetFileName(f) != ".lock")
+                .Where(f => Path.GetFileName(f) is not ".lock" and not ".store-id")
                 .Where(f => !Path.GetRelativePath(chunks, f).StartsWith(".tmp", StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal),
         ];

@@ -28,6 +28,9 @@ public enum FaultFlavor
 
     /// <summary>An <see cref="IOException"/> as ENOSPC gives it: HRESULT 0x80070070, "No space left on device".</summary>
     DiskFull,
+
+    /// <summary>An <see cref="UnauthorizedAccessException"/> as EACCES gives it: a file or folder whose permissions shut the process out.</summary>
+    AccessDenied,
 }
 
 /// <summary>The exception every operation throws once the power has been cut: the machine is off.</summary>
@@ -275,6 +278,16 @@ internal sealed class FaultyFileSystem : ChunkFileSystem
         }
     }
 
+    public override DateTimeOffset? GetLastWriteTime(string path)
+    {
+        var full = Path.GetFullPath(path);
+        lock (_gate)
+        {
+            Enter(FileOp.Exists, full);
+            return _inner.GetLastWriteTime(full);
+        }
+    }
+
     public override WritableFile CreateNew(string path, long preallocate)
     {
         var full = Path.GetFullPath(path);
@@ -445,7 +458,8 @@ internal sealed class FaultyFileSystem : ChunkFileSystem
         throw fault.Flavor switch
         {
             FaultFlavor.DiskFull => new InjectedIOException($"No space left on device : '{path}' (injected on {op})", unchecked((int)0x80070070)),
-            _ => new InjectedIOException($"Input/output error : '{path}' (injected on {op}, fault {_faultsInjected})", 5),
+            FaultFlavor.AccessDenied => new UnauthorizedAccessException($"Access to the path '{path}' is denied (injected on {op})."),
+            _ => (Exception)new InjectedIOException($"Input/output error : '{path}' (injected on {op}, fault {_faultsInjected})", 5),
         };
     }
 

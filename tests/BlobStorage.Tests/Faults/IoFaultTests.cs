@@ -7,8 +7,8 @@ namespace BlobStorage.Tests.Faults;
 /// <summary>
 /// Sweeps an injected I/O failure over every file operation of a small workload, once and from then
 /// on, and over every operation of each kind (disk full on creates and writes, errors on flushes,
-/// renames, directory flushes, deletes, opens and reads). Every call completes or throws an
-/// <see cref="IOException"/> or a <see cref="BlobStorageException"/>; a failed call changes nothing;
+/// renames, directory flushes, deletes, opens and reads). Every call completes or throws a
+/// <see cref="BlobStorageException"/> (never a raw I/O exception); a failed call changes nothing;
 /// an upload during which a fault fired never succeeds; once the fault is lifted the store works,
 /// holds exactly what was acknowledged, leaks no reference and no file handle.
 /// </summary>
@@ -124,7 +124,8 @@ public class IoFaultTests
             await h.Store.CreateContainerAsync(Container);
             h.Files.FailAt(n, FileOp.Flush);
             var upload = () => h.Store.UploadBytesAsync(Container, "a", A1);
-            await upload.Should().ThrowAsync<IOException>($"the flush of chunk {n} of 4 failed");
+            (await upload.Should().ThrowAsync<BlobStorageException>($"the flush of chunk {n} of 4 failed"))
+                .Where(e => e.ErrorCode == BlobErrorCode.IOError && e.InnerException is InjectedIOException);
             h.Files.FaultsInjected.Should().Be(1);
 
             // Whatever the store does next with the same bytes, what it acknowledges survives a power cut.
@@ -157,7 +158,7 @@ public class IoFaultTests
             }
             catch (Exception ex)
             {
-                ex.Should().Match<Exception>(e => e is IOException || e is BlobStorageException, $"opening with {kind} {n} failing threw {ex}");
+                ex.Should().BeAssignableTo<BlobStorageException>($"opening with {kind} {n} failing threw {ex}");
             }
 
             h.Files.ClearFaults();
@@ -243,9 +244,14 @@ public class IoFaultTests
                     run.Problems.Add($"{name} succeeded although a fault fired during it");
                 }
             }
-            catch (Exception ex) when (ex is IOException or BlobStorageException)
+            catch (BlobStorageException ex)
             {
-                run.Outcomes.Add(ex is BlobStorageException bse ? $"{ex.GetType().Name}({bse.ErrorCode})" : ex.GetType().Name);
+                run.Outcomes.Add($"{ex.GetType().Name}({ex.ErrorCode})");
+                if ((ex.ErrorCode is BlobErrorCode.IOError or BlobErrorCode.InsufficientStorage or BlobErrorCode.AccessDenied) && ex.InnerException is not (IOException or UnauthorizedAccessException))
+                {
+                    run.Problems.Add($"{name} failed with {ex.ErrorCode} but without the I/O error as its inner exception: {ex}");
+                }
+
                 if (h.Files.FaultsInjected == faultsBefore) run.Problems.Add($"{name} failed with no fault injected during it: {ex.Message}");
                 if (target is not null)
                 {
@@ -256,7 +262,7 @@ public class IoFaultTests
             catch (Exception ex)
             {
                 run.Outcomes.Add(ex.GetType().Name);
-                run.Problems.Add($"{name} threw {ex.GetType().Name}, neither an IOException nor a BlobStorageException: {ex}");
+                run.Problems.Add($"{name} threw {ex.GetType().Name}, not a BlobStorageException: every failure, I/O included, leaves the store typed: {ex}");
             }
         }
 
@@ -306,9 +312,9 @@ public class IoFaultTests
             armBeforeVerify?.Invoke(h.Files);
             await StepAsync("verify", null, async () =>
             {
-                // A chunk the injected error kept from being read may be reported, as unreadable; never as missing or changed.
+                // A chunk the injected error kept from being read is reported, as unreadable, with the error; never as missing or changed.
                 var report = await store.VerifyAsync(verifyContent: true);
-                var wrong = report.MissingChunks.Where(m => !m.Reason.Contains("could not be read", StringComparison.Ordinal) || !m.Reason.Contains("injected", StringComparison.Ordinal)).ToList();
+                var wrong = report.MissingChunks.Where(m => !m.Reason.Contains("injected", StringComparison.Ordinal) || m.Reason.Contains("is missing", StringComparison.Ordinal) || m.Reason.Contains("checksum", StringComparison.Ordinal)).ToList();
                 if (wrong.Count > 0) run.Problems.Add($"verify under faults reported healthy chunks as damaged: {string.Join("; ", wrong.Select(m => m.Reason))}");
                 return null;
             }, mustFailOnFault: false);

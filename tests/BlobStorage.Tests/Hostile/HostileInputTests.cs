@@ -311,7 +311,7 @@ public class HostileInputTests
         {
             var parts = file.Split(Path.DirectorySeparatorChar);
             var isChunk = parts.Length == 2 && parts[0].Length == 2 && ChunkId.TryParse(parts[1], out var id) && id.ToString()[..2] == parts[0];
-            (isChunk || file == ".lock").Should().BeTrue($"'{file}' is neither a chunk file nor the lock");
+            (isChunk || file is ".lock" or ".store-id").Should().BeTrue($"'{file}' is neither a chunk file, the lock nor the store marker");
         }
 
         time.Advance(TimeSpan.FromMinutes(16));

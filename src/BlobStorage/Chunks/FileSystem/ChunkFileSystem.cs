@@ -29,6 +29,9 @@ internal abstract class ChunkFileSystem
 
     public abstract IEnumerable<string> EnumerateFiles(string directory);
 
+    /// <summary>When the file was last written, in UTC; null when there is no such file.</summary>
+    public abstract DateTimeOffset? GetLastWriteTime(string path);
+
     internal abstract class WritableFile : IDisposable
     {
         public abstract void Write(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long offset);

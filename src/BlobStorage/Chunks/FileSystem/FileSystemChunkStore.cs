@@ -16,7 +16,7 @@ namespace BlobStorage.Chunks.FileSystem;
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
 /// One process at a time: the folder is locked while the store is open.
 /// </summary>
-public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposable
+public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMarker, IDisposable
 {
     internal const int HeaderSize = 32;
 
@@ -25,6 +25,8 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
     internal static ReadOnlySpan<byte> Magic => "BSCHUNK1"u8;
     internal const string TempFolderName = ".tmp";
     internal const string LockFileName = ".lock";
+    internal const string MarkerFileName = ".store-id";
+    private const int MaxMarkerLength = 256;
 
     /// <summary>Chunk flushes that run at once: enough for the disk and its journal to take several together.</summary>
     private const int FlushThreads = 8;
@@ -118,8 +120,16 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
         var path = GetPath(id);
         var mine = await ClaimAsync(id, path, cancellationToken).ConfigureAwait(false);
         if (mine is null) return false;
-        var temp = WriteTemporary(id, content, mine, out var file);
-        MakeDurable(id, path, temp, file, mine);
+        try
+        {
+            var temp = WriteTemporary(id, content, mine, out var file);
+            MakeDurable(id, path, temp, file, mine);
+        }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            throw Writing(id, ex);
+        }
+
         return true;
     }
 
@@ -136,9 +146,31 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
         var path = GetPath(id);
         var mine = await ClaimAsync(id, path, cancellationToken).ConfigureAwait(false);
         if (mine is null) return null;
-        var temp = WriteTemporary(id, content, mine, out var file);
-        return _flushers.Run(() => MakeDurable(id, path, temp, file, mine));
+        string temp;
+        ChunkFileSystem.WritableFile file;
+        try
+        {
+            temp = WriteTemporary(id, content, mine, out file);
+        }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            throw Writing(id, ex);
+        }
+
+        return _flushers.Run(() =>
+        {
+            try
+            {
+                MakeDurable(id, path, temp, file, mine);
+            }
+            catch (Exception ex) when (StorageFailures.IsIO(ex))
+            {
+                throw Writing(id, ex);
+            }
+        });
     }
+
+    private BlobStorageException Writing(ChunkId id, Exception ex) => StorageFailures.From(ex, $"writing chunk {id} to '{_root}'");
 
     /// <summary>
     /// Claims the right to write a chunk, or returns null when it is already stored durably. While
@@ -285,6 +317,11 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
         {
             throw new DataCorruptionException($"Chunk {id} is missing from '{_root}'.", ex);
         }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            // Permissions, a folder in the file's place, a failing disk: typed, so a replica can serve instead.
+            throw StorageFailures.From(ex, $"opening chunk {id} in '{_root}'");
+        }
 
         using (file)
         {
@@ -377,9 +414,28 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
         {
             return ValueTask.FromResult(false);
         }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            return ValueTask.FromException<bool>(StorageFailures.From(ex, $"deleting chunk {id} from '{_root}'"));
+        }
 
         TryDelete(claimed);
         return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DateTimeOffset?> GetLastWriteTimeAsync(ChunkId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        try
+        {
+            return ValueTask.FromResult(_files.GetLastWriteTime(GetPath(id)));
+        }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            return ValueTask.FromException<DateTimeOffset?>(StorageFailures.From(ex, $"reading the time of chunk {id} in '{_root}'"));
+        }
     }
 
     /// <inheritdoc />
@@ -387,14 +443,83 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IDisposabl
     {
         ThrowIfDisposed();
         await Task.Yield();
+        var ids = new List<ChunkId>();
         foreach (var shard in _shards)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!_files.DirectoryExists(shard)) continue;
-            foreach (var file in _files.EnumerateFiles(shard))
+            ids.Clear();
+            try
             {
-                if (ChunkId.TryParse(Path.GetFileName(file.AsSpan()), out var id) && GetPath(id) == file) yield return id;
+                foreach (var file in _files.EnumerateFiles(shard))
+                {
+                    if (ChunkId.TryParse(Path.GetFileName(file.AsSpan()), out var id) && GetPath(id) == file) ids.Add(id);
+                }
             }
+            catch (Exception ex) when (StorageFailures.IsIO(ex))
+            {
+                throw StorageFailures.From(ex, $"listing the chunk folder '{shard}'");
+            }
+
+            foreach (var id in ids) yield return id;
+        }
+    }
+
+    string IStoreMarker.Location => _root;
+
+    /// <inheritdoc />
+    string? IStoreMarker.ReadStoreId()
+    {
+        ThrowIfDisposed();
+        var path = Path.Combine(_root, MarkerFileName);
+        try
+        {
+            if (!_files.FileExists(path)) return null;
+            using var file = _files.OpenRead(path);
+            Span<byte> buffer = stackalloc byte[MaxMarkerLength];
+            var read = ReadExactly(file, buffer, 0);
+            var text = System.Text.Encoding.UTF8.GetString(buffer[..read]).Trim();
+            if (read == MaxMarkerLength || text.Length == 0 || !text.All(char.IsAsciiHexDigitLower))
+            {
+                throw new BlobStorageException(
+                    BlobErrorCode.StoreUnavailable,
+                    $"The store marker '{path}' is damaged: it should hold the store's id as lowercase hexadecimal digits. Restore it from a backup, or write into it the id that SELECT store_id FROM store gives in the store's metadata database.");
+            }
+
+            return text;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            throw StorageFailures.From(ex, $"reading the store marker '{path}'");
+        }
+    }
+
+    /// <inheritdoc />
+    void IStoreMarker.WriteStoreId(string storeId)
+    {
+        ThrowIfDisposed();
+        var path = Path.Combine(_root, MarkerFileName);
+        var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        try
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(storeId + "\n");
+            using (var file = _files.CreateNew(temp, bytes.Length))
+            {
+                file.Write([bytes], 0);
+                file.Flush();
+            }
+
+            _files.Move(temp, path, overwrite: false);
+            _files.FlushDirectory(_root);
+        }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            TryDelete(temp);
+            throw StorageFailures.From(ex, $"writing the store marker '{path}'");
         }
     }
 

@@ -46,6 +46,12 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
 
     public override IEnumerable<string> EnumerateFiles(string directory) => Directory.EnumerateFiles(directory);
 
+    public override DateTimeOffset? GetLastWriteTime(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero) : null;
+    }
+
     private sealed class Writable(SafeFileHandle handle) : WritableFile
     {
         public override void Write(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long offset) => RandomAccess.Write(handle, buffers, offset);

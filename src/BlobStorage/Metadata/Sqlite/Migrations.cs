@@ -137,6 +137,17 @@ internal static class Migrations
         DROP TABLE blobs;
         ALTER TABLE blobs_4 RENAME TO blobs;
         """,
+
+        // 5: the store's identity, made once with the database. The chunk folder keeps the same id in a
+        // marker, so a database that is missing, empty or of another store is refused at open instead of
+        // taken for an empty store whose chunks are all orphans.
+        """
+        CREATE TABLE store (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL
+        );
+        INSERT INTO store VALUES (1, lower(hex(randomblob(16))));
+        """,
     ];
 
     /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
@@ -148,6 +159,7 @@ internal static class Migrations
         "SELECT 1 FROM uploads LIMIT 1;",
         "SELECT 1 FROM parts LIMIT 1;",
         "SELECT 1 FROM inline_content LIMIT 1;",
+        "SELECT 1 FROM store LIMIT 1;",
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>
@@ -203,6 +215,11 @@ internal static class Migrations
         if (Convert.ToInt64(session.Scalar("SELECT COUNT(*) FROM stats;"), CultureInfo.InvariantCulture) != 1)
         {
             throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{databasePath}' is damaged: its statistics row is missing.");
+        }
+
+        if (Convert.ToInt64(session.Scalar("SELECT COUNT(*) FROM store;"), CultureInfo.InvariantCulture) != 1)
+        {
+            throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{databasePath}' is damaged: the row with the store's id is missing.");
         }
     }
 }

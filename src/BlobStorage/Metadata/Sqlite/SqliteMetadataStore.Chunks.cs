@@ -189,7 +189,10 @@ public sealed partial class SqliteMetadataStore
     {
         ArgumentNullException.ThrowIfNull(ids);
         if (ids.Count == 0) return ValueTask.FromResult<IReadOnlyList<ChunkReference>>([]);
-        return WriteAsync<(IReadOnlyCollection<ChunkId> Ids, DateTimeOffset Before), IReadOnlyList<ChunkReference>>(
+
+        // Durable whatever the synchronous mode: the caller deletes the files next, and a power cut must not
+        // bring back this removal's rows, or the commits before it that released the chunks, without them.
+        return WriteDurableAsync<(IReadOnlyCollection<ChunkId> Ids, DateTimeOffset Before), IReadOnlyList<ChunkReference>>(
             (ids, unreferencedBefore),
             static (session, request) =>
             {

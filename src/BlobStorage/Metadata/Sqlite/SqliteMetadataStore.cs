@@ -23,9 +23,11 @@ namespace BlobStorage.Metadata.Sqlite;
 /// </remarks>
 public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineSource, IDisposable
 {
+    private const int SqlitePerm = 3;
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteNoMemory = 7;
+    private const int SqliteReadOnly = 8;
     private const int SqliteIOError = 10;
     private const int SqliteCorrupt = 11;
     private const int SqliteFull = 13;
@@ -91,6 +93,61 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
     /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
     internal Action? WriteTransactionStarting { get; set; }
 
+    /// <summary>
+    /// Runs, under the write lock, after every commit that flushed the write-ahead log to disk (every commit
+    /// with <see cref="SynchronousMode.Full"/>, the durable ones with <see cref="SynchronousMode.Normal"/>):
+    /// tests copy the database files there to know what a power cut would leave.
+    /// </summary>
+    internal Action? LogFlushed { get; set; }
+
+    // True while a write made durable under SynchronousMode.Normal commits (with synchronous = FULL).
+    private bool _flushingCommit;
+
+    /// <summary>True when the commit about to be made flushes the log: always in Full mode, on request in Normal.</summary>
+    private bool CommitFlushesLog => _options.SynchronousMode == SynchronousMode.Full || _flushingCommit;
+
+    /// <summary>
+    /// A write whose commit is durable when it returns, whatever <see cref="SqliteMetadataStoreOptions.SynchronousMode"/>
+    /// says. Under <see cref="SynchronousMode.Normal"/> the commit runs with <c>synchronous = FULL</c>: SQLite then
+    /// flushes the write-ahead log, which makes this commit and every one before it durable.
+    /// </summary>
+    private async ValueTask<TResult> WriteDurableAsync<TState, TResult>(TState state, Func<SqliteSession, TState, TResult> work, CancellationToken cancellationToken)
+    {
+        if (_options.SynchronousMode == SynchronousMode.Full) return await WriteAsync(state, work, cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(
+                () =>
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this);
+                    var writer = _writer ?? throw NotInitialized();
+                    try
+                    {
+                        writer.Execute("PRAGMA synchronous = FULL;");
+                        _flushingCommit = true;
+                        TryRunAlone(state, work, waitForLock: true, out var result);
+                        return result;
+                    }
+                    catch (SqliteException ex)
+                    {
+                        throw Translate(ex);
+                    }
+                    finally
+                    {
+                        _flushingCommit = false;
+                        writer.Execute("PRAGMA synchronous = NORMAL;");
+                    }
+                },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>How many writes wait in the queue for the next group commit; for tests.</summary>
     internal int QueuedWrites => _pendingWrites.Count;
 
@@ -131,6 +188,31 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string> GetStoreIdAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            0,
+            static (session, _) => session.Scalar("SELECT store_id FROM store WHERE id = 1;") as string
+                ?? throw new DataCorruptionException("The metadata database is damaged: the row with the store's id is missing."),
+            snapshot: false,
+            cancellationToken);
+
+    /// <summary>The database file's full path.</summary>
+    internal string DatabasePath => _databasePath;
+
+    /// <summary>
+    /// True when the database file exists and is not empty. False means that opening would make a new,
+    /// empty store: the opener checks first that the chunks beside it belong to no store.
+    /// </summary>
+    internal bool HasDatabase
+    {
+        get
+        {
+            var file = new FileInfo(_databasePath);
+            return file.Exists && file.Length > 0;
         }
     }
 
@@ -292,6 +374,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             result = work(writer, state);
             CrashPoints.Reach(CrashPoints.MidTransaction);
             writer.Commit();
+            if (LogFlushed is { } flushed && CommitFlushesLog) flushed();
             return true;
         }
         catch (SqliteException ex)
@@ -353,6 +436,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
 
             CrashPoints.Reach(CrashPoints.MidTransaction);
             writer.Commit();
+            if (LogFlushed is { } flushed && CommitFlushesLog) flushed();
         }
         catch (Exception ex)
         {
@@ -566,12 +650,18 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             string.Create(CultureInfo.InvariantCulture, $"The metadata database '{_databasePath}' stayed locked by another connection for longer than the busy timeout ({_options.BusyTimeout.TotalSeconds:0.###} s); nothing was changed."),
             ex),
         SqliteCorrupt or SqliteNotADatabase => new DataCorruptionException($"The metadata database '{_databasePath}' is damaged: {ex.Message}", ex),
+        SqliteFull => new BlobStorageException(
+            BlobErrorCode.InsufficientStorage,
+            $"The disk holding the metadata database '{_databasePath}' is full ({ex.Message}); nothing was changed. Deleting blobs and running maintenance frees space.",
+            ex),
+        SqlitePerm or SqliteReadOnly => new BlobStorageException(BlobErrorCode.AccessDenied, $"The metadata database '{_databasePath}' cannot be written: {ex.Message}. Check the permissions of the file and its folder.", ex),
+        SqliteIOError => new BlobStorageException(BlobErrorCode.IOError, $"The disk reported an error in the metadata database '{_databasePath}': {ex.Message}", ex),
         _ => new BlobStorageException(BlobErrorCode.StoreUnavailable, $"The metadata database '{_databasePath}' failed: {ex.Message}", ex),
     };
 
     private BlobStorageException OpenFailure(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
     {
-        SqliteBusy or SqliteLocked => Translate(ex),
+        SqliteBusy or SqliteLocked or SqliteFull or SqlitePerm or SqliteReadOnly => Translate(ex),
         SqliteCorrupt or SqliteNotADatabase => new BlobStorageException(
             BlobErrorCode.StoreUnavailable,
             $"The metadata database '{_databasePath}' could not be opened: the file is damaged or is not a SQLite database ({ex.Message}).",
