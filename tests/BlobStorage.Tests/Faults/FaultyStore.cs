@@ -125,7 +125,11 @@ internal sealed class FaultyStore : IAsyncDisposable
     }
 
     /// <summary>Declares what the database files hold now durable, as a test's setup may (the folders' state after open, say).</summary>
-    public void MarkDatabaseDurable() => _durableDatabase = ReadDatabase();
+    public void MarkDatabaseDurable()
+    {
+        _durableDatabase = ReadDatabase();
+        DatabaseFlushes++;
+    }
 
     /// <summary>Called under the store's write lock right after a commit that flushed the log: the files now are what a power cut leaves.</summary>
     private void CopyDurableDatabase()

@@ -52,7 +52,7 @@ public class PowerLossTests
 
         TestContext.Out.WriteLine($"Power loss ({mode}): {totals} in {clock.Elapsed.TotalSeconds:F1} s; failing seeds: {(failures.Count == 0 ? "none" : string.Join(", ", failures.Select(f => f.Seed)))}");
         failures.Should().BeEmpty(
-            "every acknowledged blob must survive a power cut; replay with BLOBSTORAGE_POWERLOSS_SEED=<seed>. First failures:\n{0}",
+            "the store after a power cut must hold what it held at its last durable commit or later, whole; replay with BLOBSTORAGE_POWERLOSS_SEED=<seed>. First failures:\n{0}",
             string.Join("\n\n", failures.Take(3).Select(f => f.Failure)));
     }
 
@@ -293,7 +293,8 @@ public class PowerLossTests
         var cutBefore = rng.Next(operations + 1);
         var inside = cutBefore < operations && rng.Next(3) != 0;
         var within = rng.Next(1, 12);
-        var cutOptions = new PowerCutOptions { TornWriteProbability = 0.5, KeepUnsyncedEntries = rng.Next(4) == 0 };
+        // In Normal mode the database loses its unflushed commits; a cut that keeps the file system's unsynced deletes with them is where a collector that ran ahead of the database shows.
+        var cutOptions = new PowerCutOptions { TornWriteProbability = 0.5, KeepUnsyncedEntries = rng.Next(mode == SynchronousMode.Normal ? 2 : 4) == 0 };
         journal.AppendLine(CultureInvariant($"seed {seed}: {operations} operations, cut {(inside ? $"inside operation {cutBefore} at its file operation {within}" : $"before operation {cutBefore}")}, keep unsynced entries: {cutOptions.KeepUnsyncedEntries}, mutation {mutation}"));
 
         var acked = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -479,6 +480,7 @@ public class PowerLossTests
         }
 
         if (roll < 30) return new Operation("maintenance", "*");
+        if (roll < 34) return new Operation("restart", "*");
         if (roll < 38 && existing.Count > 0) return new Operation("download", existing[rng.Next(existing.Count)]);
 
         var target = Names[rng.Next(Names.Length)];
@@ -538,6 +540,12 @@ public class PowerLossTests
             case "maintenance":
                 h.Time.Advance(TimeSpan.FromMinutes(16));
                 await store.RunMaintenanceAsync();
+                break;
+            case "restart":
+                // A clean restart: closing checkpoints the database, so everything so far is durable.
+                await h.CloseAsync();
+                await h.OpenOverFaultsAsync();
+                h.MarkDatabaseDurable();
                 break;
             case "download":
                 var bytes = await store.DownloadBytesAsync(Container, op.Name);

@@ -13,8 +13,33 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
 
     public override bool FileExists(string path) => File.Exists(path);
 
-    public override WritableFile CreateNew(string path, long preallocate) =>
-        new Writable(File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, preallocate));
+    public override WritableFile CreateNew(string path, long preallocate)
+    {
+        try
+        {
+            return new Writable(File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, preallocate));
+        }
+        catch (IOException ex) when (preallocate > 0 && ex.HResult == GenericIOError && IsShortOf(path, preallocate))
+        {
+            // A preallocation the disk has no room for fails with .NET's generic I/O error (its message says
+            // "disk was full", in the runtime's language): given the code of a full disk, so callers can tell.
+            throw new DiskFullException(ex.Message, ex);
+        }
+    }
+
+    private const int GenericIOError = unchecked((int)0x80131620);
+
+    private static bool IsShortOf(string path, long bytes)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(path)!).AvailableFreeSpace < bytes;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
 
     public override ReadableFile OpenRead(string path)
     {
@@ -50,6 +75,13 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
     {
         var info = new FileInfo(path);
         return info.Exists ? new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>An <see cref="IOException"/> with the code of a full disk (ERROR_DISK_FULL), which <see cref="Internal.StorageFailures"/> recognizes.</summary>
+    private sealed class DiskFullException : IOException
+    {
+        public DiskFullException(string message, Exception inner)
+            : base(message, inner) => HResult = unchecked((int)0x80070070);
     }
 
     private sealed class Writable(SafeFileHandle handle) : WritableFile
