@@ -201,18 +201,22 @@ public class CorruptionTests
         using var chunks = new FileSystemChunkStore(Path.Combine(folder.Path, "chunks"));
     }
 
-    /// <summary>Damage past the header: the open may succeed, but every call returns or throws a BlobStorageException, never a raw SQLite error.</summary>
+    /// <summary>
+    /// Damage past the header: the open may succeed, but every call returns the right answer or throws a
+    /// BlobStorageException, never a raw SQLite error, and never wrong bytes: every download is compared.
+    /// </summary>
     [Test]
     public async Task A_metadata_database_damaged_inside_gives_typed_errors()
     {
         using var folder = new TempFolder("corrupt-db");
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        static byte[] ContentOf(int i) => Streams.Bytes(100 + i, seed: i);
         await using (var store = await Open(folder.Path, time))
         {
             await store.CreateContainerAsync(Container);
             for (var i = 0; i < 300; i++)
             {
-                await store.UploadBytesAsync(Container, $"blob-{i:D4}", Streams.Bytes(100 + i, seed: i));
+                await store.UploadBytesAsync(Container, $"blob-{i:D4}", ContentOf(i));
             }
         }
 
@@ -222,7 +226,10 @@ public class CorruptionTests
         if (pageSize == 1) pageSize = 65536;
         var pages = pristine.Length / pageSize;
         var outcomes = new List<string>();
+        var wrong = new List<string>();
         var rng = new Random(9);
+        var opened = 0;
+        var answered = 0;
 
         // One damaged page at a time, every third from the second on: schema, table, index and free-list pages in turn.
         for (var page = 1; page < pages; page += 3)
@@ -231,50 +238,83 @@ public class CorruptionTests
             rng.NextBytes(bytes.AsSpan(page * pageSize, pageSize));
             await File.WriteAllBytesAsync(db, bytes);
             var line = new List<string>();
-            async Task Call(string what, Func<IBlobStore, Task> call, IBlobStore s)
+            async Task Call(string what, Func<IBlobStore, Task<string?>> call, IBlobStore s)
             {
                 try
                 {
-                    await call(s);
+                    // The call returns null when its answer is right, or what is wrong with it.
+                    var problem = await call(s);
                     line.Add($"{what} ok");
+                    answered++;
+                    if (problem is not null) wrong.Add($"page {page + 1}: {what} answered wrongly: {problem}");
                 }
                 catch (BlobStorageException ex)
                 {
                     line.Add($"{what} {ex.ErrorCode}");
                 }
-                catch (ArgumentException ex)
+                catch (Exception ex)
                 {
-                    line.Add($"{what} {ex.GetType().Name}");
+                    wrong.Add($"page {page + 1}: {what} threw {ex.GetType().Name}, not a BlobStorageException: {ex.Message}");
                 }
             }
 
-            IBlobStore? opened = null;
+            IBlobStore? store = null;
             try
             {
-                opened = await Open(folder.Path, time);
+                store = await Open(folder.Path, time);
+                opened++;
             }
             catch (BlobStorageException ex)
             {
+                ex.ErrorCode.Should().BeOneOf(BlobErrorCode.StoreUnavailable, BlobErrorCode.DataCorruption);
                 line.Add($"open {ex.ErrorCode}");
             }
 
-            if (opened is not null)
+            if (store is not null)
             {
-                await using var store = opened;
-                await Call("get", s => s.GetPropertiesAsync(Container, "blob-0100"), store);
-                await Call("download", s => s.DownloadBytesAsync(Container, "blob-0200"), store);
-                await Call("list", async s => { await foreach (var _ in s.ListAllAsync(Container)) { } }, store);
-                await Call("upload", s => s.UploadBytesAsync(Container, "new", [1, 2, 3]), store);
-                await Call("delete", s => s.DeleteAsync(Container, "blob-0050"), store);
-                await Call("statistics", s => s.GetStatisticsAsync(), store);
-                await Call("verify", s => s.VerifyAsync(verifyContent: true), store);
-                await Call("maintenance", s => s.RunMaintenanceAsync(), store);
+                await using var _ = store;
+                await Call("get", async s => (await s.GetPropertiesAsync(Container, "blob-0100")).Size == 200 ? null : "size is not 200", store);
+                await Call("download", async s => (await s.DownloadBytesAsync(Container, "blob-0200")).AsSpan().SequenceEqual(ContentOf(200)) ? null : "wrong bytes", store);
+                await Call("list", async s =>
+                {
+                    await foreach (var blob in s.ListAllAsync(Container))
+                    {
+                        var i = int.Parse(blob.Name.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture);
+                        if (blob.Size != ContentOf(i).Length) return $"'{blob.Name}' listed with {blob.Size} bytes";
+                    }
+
+                    return null;
+                }, store);
+                await Call("upload", async s => (await s.UploadBytesAsync(Container, "new", [1, 2, 3])).Size == 3 ? null : "wrong size", store);
+                await Call("delete", async s =>
+                {
+                    await s.DeleteAsync(Container, "blob-0050");
+                    return null;
+                }, store);
+                await Call("statistics", async s => (await s.GetStatisticsAsync()).TotalBlobs >= 0 ? null : "negative count", store);
+                await Call("verify", async s =>
+                {
+                    await s.VerifyAsync(verifyContent: true);
+                    return null;
+                }, store);
+                await Call("maintenance", async s =>
+                {
+                    await s.RunMaintenanceAsync();
+                    return null;
+                }, store);
+                for (var i = 0; i < 300; i += 7)
+                {
+                    var name = $"blob-{i:D4}";
+                    await Call($"download {name}", async s => (await s.DownloadBytesAsync(Container, name)).AsSpan().SequenceEqual(ContentOf(i)) ? null : "wrong bytes", store);
+                }
             }
 
-            outcomes.Add($"page {page + 1}/{pages}: {string.Join(", ", line)}");
+            outcomes.Add($"page {page + 1}/{pages}: {string.Join(", ", line.Where(l => !l.StartsWith("download blob-", StringComparison.Ordinal)))}");
         }
 
         TestContext.Out.WriteLine(string.Join("\n", outcomes));
+        wrong.Should().BeEmpty("a damaged database gives right answers or typed errors, never wrong bytes or raw exceptions");
+        answered.Should().BeGreaterThan(0, "damage to some pages leaves most calls working");
     }
 
     /// <summary>A download keeps its version's chunks: a delete and a collection pass with no grace period do not cut it short.</summary>
