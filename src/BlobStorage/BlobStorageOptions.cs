@@ -59,6 +59,13 @@ public sealed class BlobStorageOptions
     /// <summary>Multipart uploads started longer ago than this are aborted by the maintenance pass. Default 7 days.</summary>
     public TimeSpan AbortIncompleteMultipartUploadsAfter { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// The edge locations containers may be served from (such as <c>us-east-1</c>); a container's
+    /// <see cref="Abstractions.CdnConfiguration.EdgeLocations"/> must name only these. Empty (the default)
+    /// accepts any well-formed name.
+    /// </summary>
+    public IList<string> EdgeLocations { get; } = [];
+
     // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
@@ -92,6 +99,14 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
         if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero || AbortIncompleteMultipartUploadsAfter > MaxAge)
             return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive and at most {MaxAge.TotalDays:F0} days; it is {AbortIncompleteMultipartUploadsAfter}.";
+        foreach (var edge in EdgeLocations)
+        {
+            if (!Internal.CdnRules.IsEdgeName(edge))
+                return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} holds '{edge}', which is not an edge location name: 1 to 63 lowercase letters, digits and single hyphens.";
+        }
+
+        if (EdgeLocations.Distinct(StringComparer.Ordinal).Count() != EdgeLocations.Count)
+            return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
         return null;
     }
 }

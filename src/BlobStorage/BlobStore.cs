@@ -29,6 +29,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     private readonly ChunkBufferPool _buffers;
     private readonly BlobStorageTelemetry _telemetry = new();
     private readonly Lock _openGate = new();
+    private readonly HashSet<string> _knownEdges;
 
     // Containers never change after creation; uploads look theirs up here instead of in the database.
     // The commit still checks, inside its transaction, that the container exists.
@@ -51,6 +52,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         _logger = logger;
         _owned = owned;
         _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
+        _knownEdges = new HashSet<string>(options.EdgeLocations, StringComparer.Ordinal);
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
         _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));

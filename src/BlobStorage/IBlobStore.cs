@@ -27,6 +27,19 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
     Task DeleteContainerAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default);
 
+    /// <summary>Gets a container's CDN configuration; <see cref="CdnConfiguration.Disabled"/> when none was set.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<CdnConfiguration> GetCdnConfigurationAsync(string container, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a container's CDN configuration and drops what the edges hold of its blobs. The
+    /// configuration is kept in the metadata store and survives a restart.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting breaks its rule (a malformed edge name, a negative TTL, a bad domain); the message names it.</exception>
+    /// <exception cref="BlobStorageException">An edge location is not configured (<see cref="BlobErrorCode.UnknownEdgeLocation"/>).</exception>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<CdnConfiguration> SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Uploads a blob from a stream, replacing any blob of that name atomically. The content is
     /// streamed in chunks, hashed as it passes and never held whole in memory.

@@ -38,4 +38,10 @@ public enum BlobErrorCode
 
     /// <summary>The metadata store stayed locked by another connection for longer than the busy timeout; nothing was changed.</summary>
     StoreBusy = 12,
+
+    /// <summary>An edge location is not one the store was configured with (<see cref="BlobStorageOptions.EdgeLocations"/>).</summary>
+    UnknownEdgeLocation = 20,
+
+    /// <summary>The container does not serve blobs through that edge: its CDN is disabled or the edge is not one of its locations.</summary>
+    CdnNotEnabled = 21,
 }

@@ -137,6 +137,20 @@ internal static class Migrations
         DROP TABLE blobs;
         ALTER TABLE blobs_4 RENAME TO blobs;
         """,
+
+        // CDN configuration (number 5 on the edge branch; renumber after the store-identity migration at merge):
+        // one row per container that has one; a container without a row has the default, disabled.
+        """
+        CREATE TABLE container_cdn (
+            container_id INTEGER PRIMARY KEY,
+            enabled INTEGER NOT NULL,
+            edges TEXT NOT NULL,                   -- edge location names joined by ',' (names hold no comma)
+            ttl INTEGER NOT NULL,                  -- ticks
+            cache_control TEXT NULL,
+            custom_domain TEXT NULL,
+            max_cacheable INTEGER NOT NULL
+        );
+        """,
     ];
 
     /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
@@ -148,6 +162,7 @@ internal static class Migrations
         "SELECT 1 FROM uploads LIMIT 1;",
         "SELECT 1 FROM parts LIMIT 1;",
         "SELECT 1 FROM inline_content LIMIT 1;",
+        "SELECT 1 FROM container_cdn LIMIT 1;", // CDN configuration
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>
