@@ -66,6 +66,9 @@ public sealed class BlobStorageOptions
     /// </summary>
     public IList<string> EdgeLocations { get; } = [];
 
+    /// <summary>How many bytes each edge location keeps at most (the default in-memory edge cache): more than zero. Default 256 MiB.</summary>
+    public long EdgeCacheCapacity { get; set; } = 256L * 1024 * 1024;
+
     // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
@@ -99,6 +102,8 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
         if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero || AbortIncompleteMultipartUploadsAfter > MaxAge)
             return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive and at most {MaxAge.TotalDays:F0} days; it is {AbortIncompleteMultipartUploadsAfter}.";
+        if (EdgeCacheCapacity <= 0)
+            return $"{nameof(BlobStorageOptions)}.{nameof(EdgeCacheCapacity)} must be more than zero bytes; it is {EdgeCacheCapacity}.";
         foreach (var edge in EdgeLocations)
         {
             if (!Internal.CdnRules.IsEdgeName(edge))

@@ -41,6 +41,22 @@ public interface IBlobStore : IAsyncDisposable
     Task<CdnConfiguration> SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Opens a blob, or a range of it, through an edge location: from the edge's copy when it holds the
+    /// current version and the copy is fresh, else from the store (once for concurrent readers), keeping a
+    /// copy when the blob is no larger than the container's <see cref="CdnConfiguration.MaxCacheableSize"/>.
+    /// The properties and bytes are those <see cref="DownloadAsync"/> returns; the read is counted as a download.
+    /// </summary>
+    /// <exception cref="ArgumentException">The edge location name is malformed.</exception>
+    /// <exception cref="BlobStorageException">The edge is not configured (<see cref="BlobErrorCode.UnknownEdgeLocation"/>), or the container's CDN is off or not at that edge (<see cref="BlobErrorCode.CdnNotEnabled"/>).</exception>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    /// <exception cref="InvalidRangeException">The range starts past the end.</exception>
+    /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
+    Task<BlobDownload> DownloadFromEdgeAsync(string edgeLocation, string container, string name, BlobDownloadOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The edge locations in front of the store: their statistics, and invalidation by hand.</summary>
+    IEdgeCache EdgeCache { get; }
+
+    /// <summary>
     /// Uploads a blob from a stream, replacing any blob of that name atomically. The content is
     /// streamed in chunks, hashed as it passes and never held whole in memory.
     /// </summary>

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Error, "Blob {Container}/{Name} could not be read: {Reason}")]
     public static partial void ReadFailed(ILogger logger, string container, string name, string reason);
+
+    [LoggerMessage(20, LogLevel.Warning, "Dropping edge copies of {Container}/{Name} failed; edges still never serve a changed blob, as they check its version.")]
+    public static partial void EdgeInvalidationFailed(ILogger logger, Exception exception, string container, string? name);
 }
