@@ -69,6 +69,9 @@ public sealed class BlobStorageOptions
     /// <summary>How many bytes each edge location keeps at most (the default in-memory edge cache): more than zero. Default 256 MiB.</summary>
     public long EdgeCacheCapacity { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>The addresses blobs are served under and the keys that sign URLs; see <see cref="Urls.BlobUrlOptions"/>.</summary>
+    public Urls.BlobUrlOptions Urls { get; } = new();
+
     // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
@@ -112,6 +115,6 @@ public sealed class BlobStorageOptions
 
         if (EdgeLocations.Distinct(StringComparer.Ordinal).Count() != EdgeLocations.Count)
             return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
-        return null;
+        return Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}");
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
+using BlobStorage.Urls;
 
 namespace BlobStorage;
 
@@ -12,8 +13,11 @@ internal sealed partial class BlobStore
 
     // Read on every edge read; kept here like the containers, replaced by every change made through this store.
     private readonly ConcurrentDictionary<string, CdnConfiguration> _cdn = new(StringComparer.Ordinal);
+    private BlobUrlProvider? _urls;
 
     public IEdgeCache EdgeCache => _edgeCache;
+
+    public IBlobUrlProvider Urls => _urls ??= new BlobUrlProvider(this, _options.Urls, _time);
 
     public async Task<CdnConfiguration> GetCdnConfigurationAsync(string container, CancellationToken cancellationToken = default)
     {

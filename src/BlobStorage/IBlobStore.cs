@@ -56,6 +56,9 @@ public interface IBlobStore : IAsyncDisposable
     /// <summary>The edge locations in front of the store: their statistics, and invalidation by hand.</summary>
     IEdgeCache EdgeCache { get; }
 
+    /// <summary>Makes direct, CDN and signed URLs of the store's blobs, and checks signed ones (<see cref="BlobStorageOptions.Urls"/>).</summary>
+    Urls.IBlobUrlProvider Urls { get; }
+
     /// <summary>
     /// Uploads a blob from a stream, replacing any blob of that name atomically. The content is
     /// streamed in chunks, hashed as it passes and never held whole in memory.

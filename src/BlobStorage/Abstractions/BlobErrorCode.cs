@@ -44,4 +44,7 @@ public enum BlobErrorCode
 
     /// <summary>The container does not serve blobs through that edge: its CDN is disabled or the edge is not one of its locations.</summary>
     CdnNotEnabled = 21,
+
+    /// <summary>A feature was used that the options do not configure: no base address for URLs, or no key to sign them with.</summary>
+    NotConfigured = 22,
 }

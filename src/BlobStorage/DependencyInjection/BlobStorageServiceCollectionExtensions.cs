@@ -42,6 +42,7 @@ public static class BlobStorageServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             LoggerFactoryOf(sp),
             owned: []));
+        services.TryAddSingleton(sp => sp.GetRequiredService<IBlobStore>().Urls);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BlobStoreOpener>());
         return new BlobStorageBuilder(services);
     }
