@@ -23,8 +23,9 @@ internal sealed partial class BlobStore
     {
         BlobNames.ValidateContainerName(container, nameof(container));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        return await _metadata.GetCdnConfigurationAsync(container, cancellationToken).ConfigureAwait(false)
-            ?? throw new ContainerNotFoundException(container);
+
+        // Read on every HTTP request for its Cache-Control: served from the same cache as edge reads.
+        return await CdnAsync(container, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<CdnConfiguration> SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default)
