@@ -39,7 +39,7 @@ public sealed class HttpTestHost : IAsyncDisposable
 
     public IBlobUrlProvider Urls => Store.Urls;
 
-    public static async Task<HttpTestHost> StartAsync()
+    public static async Task<HttpTestHost> StartAsync(Action<BlobStorageOptions>? configure = null)
     {
         var folder = new TempFolder("http");
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
@@ -56,6 +56,7 @@ public sealed class HttpTestHost : IAsyncDisposable
             o.GarbageCollectionGracePeriod = TimeSpan.FromMinutes(15);
             o.Urls.BaseAddress = new Uri("http://localhost/blobs/");
             o.Urls.SigningKeys.Add(Key);
+            configure?.Invoke(o);
         });
         var app = builder.Build();
         app.MapBlobStorage("/blobs");
