@@ -66,8 +66,10 @@ internal sealed partial class BlobStore
         for (var attempt = 1; ; attempt++)
         {
             var generation = _access.Generation;
-            var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
+            // The version is all an edge needs from the row: a small blob's content, read along with it, goes straight back to the pool.
+            var (record, rented, _) = await ReadForDownloadAsync(container, name, cancellationToken).ConfigureAwait(false)
                 ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
+            if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
             var properties = record.Properties;
             options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
             var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
