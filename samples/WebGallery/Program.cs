@@ -19,7 +19,7 @@ builder.WebHost.UseUrls(baseAddress.GetLeftPart(UriPartial.Authority));
 var secret = builder.Configuration["Gallery:SigningKey"] is { Length: > 0 } configured ? Convert.FromBase64String(configured) : RandomNumberGenerator.GetBytes(32);
 builder.Services.AddBlobStorage(o =>
 {
-    o.RootPath = builder.Configuration["Gallery:RootPath"] ?? "gallery-data";
+    o.RootPath = builder.Configuration["Gallery:RootPath"] ?? "data";
     o.Urls.BaseAddress = new Uri(baseAddress, "blobs/");
     o.Urls.SigningKeys.Add(new BlobSigningKey("gallery", secret));
 });
