@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- bdn --job short --filter '*.Upload'
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- edge-zipf [blobs] [reads]       edge hit ratio, Zipf s = 1.0
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
@@ -16,6 +17,11 @@ if (args.Length > 0 && args[0] == "roundtrip")
 if (args.Length > 0 && args[0] == "multipart")
 {
     return await MultipartCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "edge-zipf")
+{
+    return await EdgeZipfCommand.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "compare")

@@ -79,6 +79,19 @@ public sealed class BlobStorageOptions
     /// </summary>
     public long ReservedDiskSpace { get; set; } = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// The edge locations containers may be served from (such as <c>us-east-1</c>); a container's
+    /// <see cref="Abstractions.CdnConfiguration.EdgeLocations"/> must name only these. Empty (the default)
+    /// accepts any well-formed name.
+    /// </summary>
+    public IList<string> EdgeLocations { get; } = [];
+
+    /// <summary>How many bytes each edge location keeps at most (the default in-memory edge cache): more than zero. Default 256 MiB.</summary>
+    public long EdgeCacheCapacity { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The addresses blobs are served under and the keys that sign URLs; see <see cref="Urls.BlobUrlOptions"/>.</summary>
+    public Urls.BlobUrlOptions Urls { get; } = new();
+
     // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
@@ -118,6 +131,16 @@ public sealed class BlobStorageOptions
             return $"{nameof(BlobStorageOptions)}.{nameof(OrphanDeletionFloor)} must be zero or more; it is {OrphanDeletionFloor}.";
         if (ReservedDiskSpace is < 0 or > 1024L * 1024 * 1024)
             return $"{nameof(BlobStorageOptions)}.{nameof(ReservedDiskSpace)} must be between 0 and 1 GiB; it is {ReservedDiskSpace}.";
-        return null;
+        if (EdgeCacheCapacity <= 0)
+            return $"{nameof(BlobStorageOptions)}.{nameof(EdgeCacheCapacity)} must be more than zero bytes; it is {EdgeCacheCapacity}.";
+        foreach (var edge in EdgeLocations)
+        {
+            if (!Internal.CdnRules.IsEdgeName(edge))
+                return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} holds '{edge}', which is not an edge location name: 1 to 63 lowercase letters, digits and single hyphens.";
+        }
+
+        if (EdgeLocations.Distinct(StringComparer.Ordinal).Count() != EdgeLocations.Count)
+            return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
+        return Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}");
     }
 }

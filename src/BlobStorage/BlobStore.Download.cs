@@ -13,6 +13,12 @@ internal sealed partial class BlobStore
         BlobNames.ValidateBlobName(name, nameof(name));
         options ??= DefaultDownload;
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        return await DownloadCoreAsync(container, name, options, countRead: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A download; with <paramref name="countRead"/> false (an edge reading its origin, the read counted by the edge read instead) not counted.</summary>
+    private async Task<BlobDownload> DownloadCoreAsync(string container, string name, BlobDownloadOptions options, bool countRead, CancellationToken cancellationToken)
+    {
         using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.Download");
         activity?.SetTag("blobstorage.container", container);
         activity?.SetTag("blobstorage.blob", name);
@@ -41,7 +47,7 @@ internal sealed partial class BlobStore
                         ? new PooledContentStream(rented, (int)offset, (int)length)
                         : new MemoryStream(record.InlineContent!, (int)offset, (int)length, writable: false);
                     rented = null;
-                    return new BlobDownload(CountThisRead(inlineProperties, length), content, offset, length);
+                    return new BlobDownload(countRead ? CountThisRead(inlineProperties, length) : inlineProperties, content, offset, length);
                 }
             }
             finally
@@ -83,7 +89,7 @@ internal sealed partial class BlobStore
             }
 
             var stream = new BlobContentStream(_replicator, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
-            return new BlobDownload(CountThisRead(merged, length), stream, offset, length);
+            return new BlobDownload(countRead ? CountThisRead(merged, length) : merged, stream, offset, length);
         }
     }
 

@@ -120,6 +120,7 @@ internal sealed partial class BlobStore
             cancellationToken).ConfigureAwait(false);
         CrashPoints.Reach(CrashPoints.Committed);
         _telemetry.Write(record.Properties.Size);
+        await InvalidateEdgesAsync(record.Properties.Container, record.Properties.Name).ConfigureAwait(false);
         return record.Properties;
     }
 

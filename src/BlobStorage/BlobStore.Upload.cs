@@ -97,6 +97,7 @@ internal sealed partial class BlobStore
             CrashPoints.Reach(CrashPoints.Committed);
             _telemetry.Write(written.Size);
             activity?.SetTag("blobstorage.size", written.Size);
+            await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
             return stored.Properties;
         }
         catch

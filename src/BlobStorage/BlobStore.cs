@@ -20,6 +20,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
 
     private readonly IMetadataStore _metadata;
     private readonly IReplicator _replicator;
+    private readonly IEdgeCache _edgeCache;
     private readonly BlobStorageOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -30,6 +31,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     private readonly BlobStorageTelemetry _telemetry = new();
     private readonly Lock _openGate = new();
     private readonly DiskReserve _reserve;
+    private readonly HashSet<string> _knownEdges;
 
     // Containers never change after creation; uploads look theirs up here instead of in the database.
     // The commit still checks, inside its transaction, that the container exists.
@@ -39,20 +41,23 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
 
     /// <param name="metadata">The metadata store.</param>
     /// <param name="replicator">Where chunks go.</param>
+    /// <param name="edgeCache">The edge locations in front of the store.</param>
     /// <param name="options">Validated options.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The log.</param>
     /// <param name="owned">Services the store disposes with itself (those it was built with, not those a DI container owns).</param>
-    internal BlobStore(IMetadataStore metadata, IReplicator replicator, BlobStorageOptions options, TimeProvider time, ILogger logger, IReadOnlyList<object> owned)
+    internal BlobStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILogger logger, IReadOnlyList<object> owned)
     {
         _metadata = metadata;
         _replicator = replicator;
+        _edgeCache = edgeCache;
         _options = options;
         _time = time;
         _logger = logger;
         _owned = owned;
         _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
         _reserve = new DiskReserve(options.RootPath, options.ReservedDiskSpace, logger);
+        _knownEdges = new HashSet<string>(options.EdgeLocations, StringComparer.Ordinal);
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
         _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));
@@ -97,6 +102,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         };
         await _metadata.CreateContainerAsync(container, cancellationToken).ConfigureAwait(false);
         _containers[name] = container;
+        _cdn.TryRemove(name, out _);
         return container;
     }
 
@@ -131,6 +137,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
         _containers.TryRemove(name, out _);
+        _cdn.TryRemove(name, out _);
+        await InvalidateEdgesAsync(name, null).ConfigureAwait(false);
     }
 
     // ---- blobs ----
@@ -169,6 +177,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
         _telemetry.Delete();
+        await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
     }
 
     public async Task<BlobListPage> ListAsync(string container, BlobListOptions? options = null, CancellationToken cancellationToken = default)
@@ -231,6 +240,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         var generation = _access.Generation;
         var record = await _metadata.UpdateBlobMetadataAsync(container, name, update, Identifiers.NewETag(), _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
         return _access.TryMerge(record.Properties, generation, out var merged)
             ? merged
             : await PropertiesAsync(container, name, cancellationToken).ConfigureAwait(false);
@@ -263,6 +273,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
         _telemetry.Write(record.Properties.Size);
+        await InvalidateEdgesAsync(destinationContainer, destinationName).ConfigureAwait(false);
         return record.Properties;
     }
 

@@ -18,6 +18,7 @@ public sealed class BlobStoreBuilder
     private IMetadataStore? _metadata;
     private IChunkStore? _chunks;
     private IReplicator? _replicator;
+    private IEdgeCache? _edgeCache;
 
     /// <summary>Creates a builder; set <see cref="BlobStorageOptions.RootPath"/> with <see cref="Configure"/>.</summary>
     public BlobStoreBuilder()
@@ -74,6 +75,13 @@ public sealed class BlobStoreBuilder
         return this;
     }
 
+    /// <summary>Uses this edge cache instead of one in memory sized by <see cref="BlobStorageOptions.EdgeCacheCapacity"/>. The caller disposes it.</summary>
+    public BlobStoreBuilder UseEdgeCache(IEdgeCache edgeCache)
+    {
+        _edgeCache = edgeCache ?? throw new ArgumentNullException(nameof(edgeCache));
+        return this;
+    }
+
     /// <summary>Validates the options, opens the store and recovers from any earlier crash.</summary>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A setting is wrong; the message names it.</exception>
     public async Task<IBlobStore> OpenAsync(CancellationToken cancellationToken = default)
@@ -90,7 +98,8 @@ public sealed class BlobStoreBuilder
                 replicator = StoreComposition.CreateReplicator(chunks, _loggerFactory);
             }
 
-            var store = StoreComposition.CreateStore(metadata, replicator, _options, _time, _loggerFactory, owned);
+            var edgeCache = _edgeCache ?? Own(StoreComposition.CreateEdgeCache(_options, _time), owned);
+            var store = StoreComposition.CreateStore(metadata, replicator, edgeCache, _options, _time, _loggerFactory, owned);
             try
             {
                 await store.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -27,6 +27,38 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
     Task DeleteContainerAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default);
 
+    /// <summary>Gets a container's CDN configuration; <see cref="CdnConfiguration.Disabled"/> when none was set.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<CdnConfiguration> GetCdnConfigurationAsync(string container, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a container's CDN configuration and drops what the edges hold of its blobs. The
+    /// configuration is kept in the metadata store and survives a restart.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting breaks its rule (a malformed edge name, a negative TTL, a bad domain); the message names it.</exception>
+    /// <exception cref="BlobStorageException">An edge location is not configured (<see cref="BlobErrorCode.UnknownEdgeLocation"/>).</exception>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<CdnConfiguration> SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens a blob, or a range of it, through an edge location: from the edge's copy when it holds the
+    /// current version and the copy is fresh, else from the store (once for concurrent readers), keeping a
+    /// copy when the blob is no larger than the container's <see cref="CdnConfiguration.MaxCacheableSize"/>.
+    /// The properties and bytes are those <see cref="DownloadAsync"/> returns; the read is counted as a download.
+    /// </summary>
+    /// <exception cref="ArgumentException">The edge location name is malformed.</exception>
+    /// <exception cref="BlobStorageException">The edge is not configured (<see cref="BlobErrorCode.UnknownEdgeLocation"/>), or the container's CDN is off or not at that edge (<see cref="BlobErrorCode.CdnNotEnabled"/>).</exception>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    /// <exception cref="InvalidRangeException">The range starts past the end.</exception>
+    /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
+    Task<BlobDownload> DownloadFromEdgeAsync(string edgeLocation, string container, string name, BlobDownloadOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The edge locations in front of the store: their statistics, and invalidation by hand.</summary>
+    IEdgeCache EdgeCache { get; }
+
+    /// <summary>Makes direct, CDN and signed URLs of the store's blobs, and checks signed ones (<see cref="BlobStorageOptions.Urls"/>).</summary>
+    Urls.IBlobUrlProvider Urls { get; }
+
     /// <summary>
     /// Uploads a blob from a stream, replacing any blob of that name atomically. The content is
     /// streamed in chunks, hashed as it passes and never held whole in memory.

@@ -47,4 +47,13 @@ public enum BlobErrorCode
 
     /// <summary>The disk reported an input/output error; the operation did not complete and changed nothing it acknowledged.</summary>
     IOError = 15,
+
+    /// <summary>An edge location is not one the store was configured with (<see cref="BlobStorageOptions.EdgeLocations"/>).</summary>
+    UnknownEdgeLocation = 20,
+
+    /// <summary>The container does not serve blobs through that edge: its CDN is disabled or the edge is not one of its locations.</summary>
+    CdnNotEnabled = 21,
+
+    /// <summary>A feature was used that the options do not configure: no base address for URLs, or no key to sign them with.</summary>
+    NotConfigured = 22,
 }

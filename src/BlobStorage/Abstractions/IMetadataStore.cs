@@ -32,6 +32,13 @@ public interface IMetadataStore : IAsyncDisposable
     /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
     ValueTask DeleteContainerAsync(string name, bool deleteContents, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>The container's CDN configuration (<see cref="CdnConfiguration.Disabled"/> when none was set), or null when the container does not exist.</summary>
+    ValueTask<CdnConfiguration?> GetCdnConfigurationAsync(string container, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces the container's CDN configuration, already validated. Deleting the container deletes it too.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    ValueTask SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default);
+
     /// <summary>The current version of a blob with its chunk list, or null.</summary>
     ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default);
 

@@ -17,7 +17,7 @@ public static class BlobStorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IBlobStore"/> and the services behind it (SQLite metadata, file-system
-    /// chunks, a single-node replicator, <see cref="TimeProvider.System"/>), each with TryAdd so
+    /// chunks, a single-node replicator, an in-memory <see cref="IEdgeCache"/>, <see cref="TimeProvider.System"/>), each with TryAdd so
     /// that one registered before wins. Options are validated when the host starts, and the store
     /// opens then too.
     /// </summary>
@@ -33,13 +33,16 @@ public static class BlobStorageServiceCollectionExtensions
         services.TryAddSingleton<IMetadataStore>(sp => StoreComposition.CreateMetadataStore(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value));
         services.TryAddSingleton<IChunkStore>(sp => StoreComposition.CreateChunkStore(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value));
         services.TryAddSingleton<IReplicator>(sp => StoreComposition.CreateReplicator(sp.GetRequiredService<IChunkStore>(), LoggerFactoryOf(sp)));
+        services.TryAddSingleton<IEdgeCache>(sp => StoreComposition.CreateEdgeCache(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IBlobStore>(sp => StoreComposition.CreateStore(
             sp.GetRequiredService<IMetadataStore>(),
             sp.GetRequiredService<IReplicator>(),
+            sp.GetRequiredService<IEdgeCache>(),
             sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             LoggerFactoryOf(sp),
             owned: []));
+        services.TryAddSingleton(sp => sp.GetRequiredService<IBlobStore>().Urls);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BlobStoreOpener>());
         return new BlobStorageBuilder(services);
     }

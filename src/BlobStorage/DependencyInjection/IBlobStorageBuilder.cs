@@ -6,6 +6,6 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Returned by <see cref="BlobStorageServiceCollectionExtensions.AddBlobStorage"/> to configure the store further.</summary>
 public interface IBlobStorageBuilder
 {
-    /// <summary>The service collection the store is registered in; register your own IMetadataStore, IChunkStore or IReplicator here to replace a default.</summary>
+    /// <summary>The service collection the store is registered in; register your own IMetadataStore, IChunkStore, IReplicator or IEdgeCache here to replace a default.</summary>
     IServiceCollection Services { get; }
 }

@@ -1,5 +1,6 @@
 using BlobStorage.Abstractions;
 using BlobStorage.Chunks.FileSystem;
+using BlobStorage.EdgeCache;
 using BlobStorage.Metadata.Sqlite;
 using BlobStorage.Replication;
 using Microsoft.Extensions.Logging;
@@ -44,8 +45,11 @@ internal static class StoreComposition
     public static IReplicator CreateReplicator(IChunkStore chunks, ILoggerFactory loggerFactory) =>
         new RendezvousReplicator([new StorageNode(LocalNodeName, LocalNodeName, chunks)], loggerFactory.CreateLogger<RendezvousReplicator>());
 
-    public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned) =>
-        new(metadata, replicator, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
+    public static IEdgeCache CreateEdgeCache(BlobStorageOptions options, TimeProvider time) =>
+        new MemoryEdgeCache(options.EdgeCacheCapacity, time);
+
+    public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned) =>
+        new(metadata, replicator, edgeCache, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
 
     /// <summary>Disposes services a store owns, last made first.</summary>
     public static async ValueTask DisposeAllAsync(IReadOnlyList<object> services)

@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Could not take the {Bytes}-byte disk reserve at {Path}; trying again at the next maintenance pass.")]
     public static partial void ReserveUnavailable(ILogger logger, Exception exception, long bytes, string path);
+
+    [LoggerMessage(20, LogLevel.Warning, "Dropping edge copies of {Container}/{Name} failed; edges still never serve a changed blob, as they check its version.")]
+    public static partial void EdgeInvalidationFailed(ILogger logger, Exception exception, string container, string? name);
 }

@@ -1304,6 +1304,59 @@ public abstract class MetadataStoreContractTests
         (await Store.GetMultipartUploadAsync("u2")).Should().BeNull();
     }
 
+    // ---------------------------------------------------------------- CDN configuration
+
+    [Test]
+    public async Task Cdn_configuration_defaults_to_disabled_and_round_trips_across_a_reopen()
+    {
+        await CreateContainerAsync();
+        (await Store.GetCdnConfigurationAsync(Box)).Should().BeSameAs(CdnConfiguration.Disabled);
+
+        var configuration = new CdnConfiguration
+        {
+            Enabled = true,
+            EdgeLocations = ["us-east-1", "eu-west-1", "ap-southeast-1"],
+            TimeToLive = TimeSpan.FromSeconds(7200),
+            CacheControl = "public, max-age=7200, immutable",
+            CustomDomain = "images.example.com",
+            MaxCacheableSize = 123_456,
+        };
+        await Store.SetCdnConfigurationAsync(Box, configuration);
+        (await Store.GetCdnConfigurationAsync(Box)).Should().BeEquivalentTo(configuration);
+
+        await ReopenStoreAsync();
+        var read = await Store.GetCdnConfigurationAsync(Box);
+        read.Should().BeEquivalentTo(configuration);
+        read!.EdgeLocations.Should().Equal("us-east-1", "eu-west-1", "ap-southeast-1");
+
+        // Replaced whole, nullable settings included.
+        await Store.SetCdnConfigurationAsync(Box, new CdnConfiguration { Enabled = false, TimeToLive = TimeSpan.Zero, MaxCacheableSize = 0 });
+        (await Store.GetCdnConfigurationAsync(Box)).Should().BeEquivalentTo(new CdnConfiguration { Enabled = false, TimeToLive = TimeSpan.Zero, MaxCacheableSize = 0 });
+    }
+
+    [Test]
+    public async Task Cdn_configuration_of_a_missing_container_is_null_and_cannot_be_set()
+    {
+        (await Store.GetCdnConfigurationAsync("missing")).Should().BeNull();
+        await CreateContainerAsync();
+        await ShouldChangeNothingAsync(
+            () => Store.SetCdnConfigurationAsync("missing", new CdnConfiguration { Enabled = true }).AsTask(),
+            typeof(ContainerNotFoundException));
+        (await Store.GetCdnConfigurationAsync("missing")).Should().BeNull();
+    }
+
+    [Test]
+    public async Task Deleting_a_container_deletes_its_cdn_configuration()
+    {
+        await CreateContainerAsync();
+        await Store.SetCdnConfigurationAsync(Box, new CdnConfiguration { Enabled = true, EdgeLocations = ["us-east-1"] });
+        await Store.DeleteContainerAsync(Box, deleteContents: false, T(1));
+        (await Store.GetCdnConfigurationAsync(Box)).Should().BeNull();
+
+        await CreateContainerAsync(Box, T(2));
+        (await Store.GetCdnConfigurationAsync(Box)).Should().BeSameAs(CdnConfiguration.Disabled);
+    }
+
     // ---------------------------------------------------------------- lifetime
 
     [Test]

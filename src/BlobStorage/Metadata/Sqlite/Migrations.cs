@@ -148,6 +148,20 @@ internal static class Migrations
         );
         INSERT INTO store VALUES (1, lower(hex(randomblob(16))));
         """,
+
+        // 6: CDN configuration,
+        // one row per container that has one; a container without a row has the default, disabled.
+        """
+        CREATE TABLE container_cdn (
+            container_id INTEGER PRIMARY KEY,
+            enabled INTEGER NOT NULL,
+            edges TEXT NOT NULL,                   -- edge location names joined by ',' (names hold no comma)
+            ttl INTEGER NOT NULL,                  -- ticks
+            cache_control TEXT NULL,
+            custom_domain TEXT NULL,
+            max_cacheable INTEGER NOT NULL
+        );
+        """,
     ];
 
     /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
@@ -160,6 +174,7 @@ internal static class Migrations
         "SELECT 1 FROM parts LIMIT 1;",
         "SELECT 1 FROM inline_content LIMIT 1;",
         "SELECT 1 FROM store LIMIT 1;",
+        "SELECT 1 FROM container_cdn LIMIT 1;",
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>
