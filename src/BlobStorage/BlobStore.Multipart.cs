@@ -128,13 +128,7 @@ internal sealed partial class BlobStore
     {
         ValidateUploadId(uploadId);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        await FreeingSpaceAsync(
-            async ct =>
-            {
-                await _metadata.AbortMultipartUploadAsync(uploadId, _time.GetUtcNow(), ct).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken).ConfigureAwait(false);
+        await FreeingSpaceAsync(ct => _metadata.AbortMultipartUploadAsync(uploadId, _time.GetUtcNow(), ct).AsTask(), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<PartListPage> ListPartsAsync(string uploadId, PartListOptions? options = null, CancellationToken cancellationToken = default)

@@ -129,13 +129,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         BlobNames.ValidateContainerName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         _containers.TryRemove(name, out _);
-        await FreeingSpaceAsync(
-            async ct =>
-            {
-                await _metadata.DeleteContainerAsync(name, deleteContents, _time.GetUtcNow(), ct).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken).ConfigureAwait(false);
+        await FreeingSpaceAsync(ct => _metadata.DeleteContainerAsync(name, deleteContents, _time.GetUtcNow(), ct).AsTask(), cancellationToken).ConfigureAwait(false);
         _containers.TryRemove(name, out _);
         _cdn.TryRemove(name, out _);
         await InvalidateEdgesAsync(name, null).ConfigureAwait(false);
@@ -169,13 +163,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         BlobNames.ValidateContainerName(container, nameof(container));
         BlobNames.ValidateBlobName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        await FreeingSpaceAsync(
-            async ct =>
-            {
-                await _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), ct).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken).ConfigureAwait(false);
+        await FreeingSpaceAsync(ct => _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), ct).AsTask(), cancellationToken).ConfigureAwait(false);
         _telemetry.Delete();
         await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
     }
@@ -331,6 +319,15 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     /// the store holds its reserve, the reserve is released and the call runs once more: a failed call
     /// changed nothing, and space can always be freed through the store's own calls.
     /// </summary>
+    private async Task FreeingSpaceAsync(Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
+        await FreeingSpaceAsync(
+            async ct =>
+            {
+                await call(ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+
     private async Task<T> FreeingSpaceAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         try
