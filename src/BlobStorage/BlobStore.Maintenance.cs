@@ -320,14 +320,14 @@ internal sealed partial class BlobStore
         var checkedChunks = new Dictionary<ChunkId, string?>();
         var missing = new List<MissingChunk>();
         long blobs = 0;
-        async Task CountAsync(string container, string name, IReadOnlyList<ChunkReference> chunks, ReplicationStrategy strategy)
+        async Task CountAsync(string container, string name, IReadOnlyList<ChunkReference> chunks, ChunkPlacement placement)
         {
             foreach (var chunk in chunks)
             {
                 references[chunk.Id] = references.GetValueOrDefault(chunk.Id) + 1;
                 if (!checkedChunks.TryGetValue(chunk.Id, out var problem))
                 {
-                    problem = await CheckChunkAsync(chunk, verifyContent, strategy, cancellationToken).ConfigureAwait(false);
+                    problem = await CheckChunkAsync(chunk, verifyContent, placement, cancellationToken).ConfigureAwait(false);
                     checkedChunks[chunk.Id] = problem;
                 }
 
@@ -339,7 +339,7 @@ internal sealed partial class BlobStore
         {
             blobs++;
             var (container, name, size) = (blob.Properties.Container, blob.Properties.Name, blob.Properties.Size);
-            await CountAsync(container, name, blob.Chunks, await StrategyOfAsync(container, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            await CountAsync(container, name, blob.Chunks, new ChunkPlacement(await StrategyOfAsync(container, cancellationToken).ConfigureAwait(false), blob.Properties.StorageClass)).ConfigureAwait(false);
             if (blob.Chunks.Count > 0)
             {
                 var listed = SumOf(blob.Chunks);
@@ -368,8 +368,8 @@ internal sealed partial class BlobStore
         await foreach (var part in _metadata.EnumeratePartsAsync(cancellationToken).ConfigureAwait(false))
         {
             var upload = await _metadata.GetMultipartUploadAsync(part.UploadId, cancellationToken).ConfigureAwait(false);
-            var strategy = upload is null ? ReplicationStrategy.Single : await StrategyOfAsync(upload.Container, cancellationToken).ConfigureAwait(false);
-            await CountAsync($"(multipart upload {part.UploadId})", $"part {part.Part.PartNumber}", part.Chunks, strategy).ConfigureAwait(false);
+            var placement = upload is null ? ChunkPlacement.Default : new ChunkPlacement(await StrategyOfAsync(upload.Container, cancellationToken).ConfigureAwait(false), upload.StorageClass);
+            await CountAsync($"(multipart upload {part.UploadId})", $"part {part.Part.PartNumber}", part.Chunks, placement).ConfigureAwait(false);
         }
 
         var rows = new Dictionary<ChunkId, long>();
@@ -427,7 +427,7 @@ internal sealed partial class BlobStore
     }
 
     /// <summary>Null when the chunk is fine; with <paramref name="verifyContent"/>, every placed copy is read, checked and repaired.</summary>
-    private async Task<string?> CheckChunkAsync(ChunkReference chunk, bool verifyContent, ReplicationStrategy strategy, CancellationToken cancellationToken)
+    private async Task<string?> CheckChunkAsync(ChunkReference chunk, bool verifyContent, ChunkPlacement placement, CancellationToken cancellationToken)
     {
         if (!verifyContent)
         {
@@ -436,7 +436,7 @@ internal sealed partial class BlobStore
 
         try
         {
-            await _replicator.ScrubAsync(chunk.Id, chunk.Length, strategy, cancellationToken).ConfigureAwait(false);
+            await _replicator.ScrubAsync(chunk.Id, chunk.Length, placement, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (BlobStorageException ex) when (ex.ErrorCode is BlobErrorCode.DataCorruption or BlobErrorCode.AccessDenied or BlobErrorCode.IOError)

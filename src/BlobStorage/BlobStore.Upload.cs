@@ -62,7 +62,7 @@ internal sealed partial class BlobStore
             conditions.Check(container, name, current?.Properties.ETag, current?.Properties.LastModified);
         }
 
-        var written = await WriteContentAsync(content, containerProperties.ReplicationStrategy, options.Progress, cancellationToken).ConfigureAwait(false);
+        var written = await WriteContentAsync(content, new ChunkPlacement(containerProperties.ReplicationStrategy, options.StorageClass ?? containerProperties.DefaultStorageClass), options.Progress, cancellationToken).ConfigureAwait(false);
         try
         {
             if (expectedHash is not null && expectedHash != written.ContentHash)
@@ -134,7 +134,7 @@ internal sealed partial class BlobStore
     /// Content that ends within the first read and is no larger than the inline threshold is kept
     /// whole for the metadata store instead: one transaction, no chunk file.
     /// </summary>
-    private async Task<WrittenContent> WriteContentAsync(Stream content, ReplicationStrategy strategy, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue, bool allowInline = true)
+    private async Task<WrittenContent> WriteContentAsync(Stream content, ChunkPlacement placement, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue, bool allowInline = true)
     {
         allowInline &= _options.InlineThreshold > 0;
         var chunkSize = _options.ChunkSize;
@@ -203,7 +203,7 @@ internal sealed partial class BlobStore
                     named = true;
                 }
 
-                inflight.Enqueue((Task.Run(() => StoreChunkAsync(buffer, read, known, strategy, result, cancellationToken), cancellationToken), buffer));
+                inflight.Enqueue((Task.Run(() => StoreChunkAsync(buffer, read, known, placement, result, cancellationToken), cancellationToken), buffer));
 
                 while (inflight.Count > _options.UploadConcurrency)
                 {
@@ -283,7 +283,7 @@ internal sealed partial class BlobStore
     /// with a task that ends when the chunk is durable: the default replicator flushes chunk files in
     /// the background, so the upload's next chunks are hashed and written meanwhile.
     /// </summary>
-    private async Task<StoredChunk> StoreChunkAsync(byte[] buffer, int length, ChunkId? known, ReplicationStrategy strategy, WrittenContent result, CancellationToken cancellationToken)
+    private async Task<StoredChunk> StoreChunkAsync(byte[] buffer, int length, ChunkId? known, ChunkPlacement placement, WrittenContent result, CancellationToken cancellationToken)
     {
         var id = known ?? ChunkId.Compute(buffer.AsSpan(0, length));
         await _leases.PinAsync(id, cancellationToken).ConfigureAwait(false);
@@ -292,11 +292,11 @@ internal sealed partial class BlobStore
         Task durable;
         if (_replicator is RendezvousReplicator replicator)
         {
-            durable = await replicator.StageAsync(id, content, strategy, cancellationToken).ConfigureAwait(false);
+            durable = await replicator.StageAsync(id, content, placement, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await _replicator.WriteAsync(id, content, strategy, cancellationToken).ConfigureAwait(false);
+            await _replicator.WriteAsync(id, content, placement, cancellationToken).ConfigureAwait(false);
             durable = Task.CompletedTask;
         }
 

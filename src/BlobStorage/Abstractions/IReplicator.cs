@@ -7,21 +7,21 @@ namespace BlobStorage.Abstractions;
 public interface IReplicator
 {
     /// <summary>
-    /// Stores a chunk on every node the strategy places it on, durably, before returning.
+    /// Stores a chunk on every node the placement puts it on, durably, before returning.
     /// Returns false when every copy already existed and nothing was written.
     /// </summary>
-    ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, ReplicationStrategy strategy, CancellationToken cancellationToken = default);
+    ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, ChunkPlacement placement, CancellationToken cancellationToken = default);
 
     /// <summary>Reads a whole, verified chunk from the first good copy; see <see cref="IChunkStore.ReadAsync"/>.</summary>
     /// <exception cref="DataCorruptionException">No copy is present and intact.</exception>
     ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Reads every copy the strategy places, checks each against the chunk's SHA-256, and rewrites
+    /// Reads every copy the placement puts, checks each against the chunk's SHA-256, and rewrites
     /// copies that are missing or bad from a good one. Returns how many copies it repaired.
     /// </summary>
     /// <exception cref="DataCorruptionException">No copy of the chunk is present and intact.</exception>
-    ValueTask<int> ScrubAsync(ChunkId id, int length, ReplicationStrategy strategy, CancellationToken cancellationToken = default);
+    ValueTask<int> ScrubAsync(ChunkId id, int length, ChunkPlacement placement, CancellationToken cancellationToken = default);
 
     /// <summary>True when at least one copy of the chunk is stored.</summary>
     ValueTask<bool> ExistsAsync(ChunkId id, CancellationToken cancellationToken = default);

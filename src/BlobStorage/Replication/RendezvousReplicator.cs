@@ -53,9 +53,9 @@ public sealed class RendezvousReplicator : IReplicator
     public IReadOnlyList<StorageNode> Nodes => _nodes;
 
     /// <inheritdoc />
-    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, ReplicationStrategy strategy, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, ChunkPlacement placement, CancellationToken cancellationToken = default)
     {
-        var targets = Place(id, strategy);
+        var targets = Place(id, placement);
         if (targets.Length == 1)
         {
             return await targets[0].Store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
@@ -76,9 +76,9 @@ public sealed class RendezvousReplicator : IReplicator
     /// with a task that ends when every copy is durable: stores that can stage a chunk flush it in
     /// the background, the others are written durably before this returns.
     /// </summary>
-    internal async ValueTask<Task> StageAsync(ChunkId id, ReadOnlyMemory<byte> content, ReplicationStrategy strategy, CancellationToken cancellationToken)
+    internal async ValueTask<Task> StageAsync(ChunkId id, ReadOnlyMemory<byte> content, ChunkPlacement placement, CancellationToken cancellationToken)
     {
-        var targets = Place(id, strategy);
+        var targets = Place(id, placement);
         if (targets.Length == 1)
         {
             return await StageOnAsync(targets[0].Store, id, content, cancellationToken).ConfigureAwait(false);
@@ -147,9 +147,9 @@ public sealed class RendezvousReplicator : IReplicator
     }
 
     /// <inheritdoc />
-    public async ValueTask<int> ScrubAsync(ChunkId id, int length, ReplicationStrategy strategy, CancellationToken cancellationToken = default)
+    public async ValueTask<int> ScrubAsync(ChunkId id, int length, ChunkPlacement placement, CancellationToken cancellationToken = default)
     {
-        var placed = Place(id, strategy);
+        var placed = Place(id, placement);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         var good = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         try
@@ -255,10 +255,10 @@ public sealed class RendezvousReplicator : IReplicator
         }
     }
 
-    /// <summary>The nodes a chunk is placed on under a strategy, best first.</summary>
-    internal StorageNode[] Place(ChunkId id, ReplicationStrategy strategy)
+    /// <summary>The nodes a chunk is placed on, best first.</summary>
+    internal StorageNode[] Place(ChunkId id, ChunkPlacement placement)
     {
-        var copies = strategy == ReplicationStrategy.Single ? 1 : Math.Min(LocalRedundancyCopies, _localNodes.Length);
+        var copies = placement.Strategy == ReplicationStrategy.Single ? 1 : Math.Min(LocalRedundancyCopies, _localNodes.Length);
         if (_localNodes.Length == 1) return [_localNodes[0]];
         return [.. Rank(id, _localNodes).Take(copies)];
     }

@@ -366,7 +366,7 @@ public class CorruptionTests
         for (var i = 0; i < chunks.Count; i++)
         {
             var id = chunks[i];
-            var primary = ReplicatedStore.PathOn(r.Replicator.Place(id, ReplicationStrategy.LocalRedundancy)[0], id);
+            var primary = ReplicatedStore.PathOn(r.Replicator.Place(id, new ChunkPlacement(ReplicationStrategy.LocalRedundancy, StorageClass.Standard))[0], id);
             var good = await File.ReadAllBytesAsync(primary);
             var bad = (byte[])good.Clone();
             bad[32 + new Random(i).Next(bad.Length - 32)] ^= 0x01;
@@ -389,7 +389,7 @@ public class CorruptionTests
         var content = Streams.Bytes(2 * Chunk + 99, seed: 32);
         await r.Store.UploadBytesAsync(Container, "x", content);
         var id = ChunksOf(content)[0];
-        var secondary = ReplicatedStore.PathOn(r.Replicator.Place(id, ReplicationStrategy.LocalRedundancy)[1], id);
+        var secondary = ReplicatedStore.PathOn(r.Replicator.Place(id, new ChunkPlacement(ReplicationStrategy.LocalRedundancy, StorageClass.Standard))[1], id);
         var good = await File.ReadAllBytesAsync(secondary);
         var bad = (byte[])good.Clone();
         bad[100] ^= 0x80;
@@ -410,7 +410,7 @@ public class CorruptionTests
         var content = Streams.Bytes(Chunk + 99, seed: 33);
         await r.Store.UploadBytesAsync(Container, "x", content);
         var id = ChunksOf(content)[0];
-        var primary = ReplicatedStore.PathOn(r.Replicator.Place(id, ReplicationStrategy.LocalRedundancy)[0], id);
+        var primary = ReplicatedStore.PathOn(r.Replicator.Place(id, new ChunkPlacement(ReplicationStrategy.LocalRedundancy, StorageClass.Standard))[0], id);
         var good = await File.ReadAllBytesAsync(primary);
         File.Delete(primary);
 
