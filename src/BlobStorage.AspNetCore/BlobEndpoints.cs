@@ -14,6 +14,29 @@ internal static class BlobEndpoints
 {
     public static Task ReadAsync(HttpContext context) => RunAsync(context, ReadCoreAsync);
 
+    /// <summary>A read sent to a container's custom domain: the host names the container, the whole path is the blob's name.</summary>
+    public static Task ReadFromCustomDomainAsync(HttpContext context) => RunAsync(context, async (context, store, cancellationToken) =>
+    {
+        string? container;
+        try
+        {
+            container = await store.FindContainerByCustomDomainAsync(context.Request.Host.Host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException)
+        {
+            container = null;
+        }
+
+        if (container is null)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status404NotFound, "NotFound", "No container is served at this host.").ConfigureAwait(false);
+            return;
+        }
+
+        context.Request.RouteValues["container"] = container;
+        await ReadCoreAsync(context, store, cancellationToken).ConfigureAwait(false);
+    });
+
     public static Task UploadAsync(HttpContext context) => RunAsync(context, UploadCoreAsync);
 
     public static Task DeleteAsync(HttpContext context) => RunAsync(context, DeleteCoreAsync);

@@ -39,4 +39,23 @@ public static class BlobStorageEndpointRouteBuilderExtensions
         group.MapMethods("{container}", [HttpMethods.Get], BlobEndpoints.ListAsync);
         return group;
     }
+
+    /// <summary>
+    /// Serves the CDN URLs of containers with a <see cref="BlobStorage.Abstractions.CdnConfiguration.CustomDomain"/>
+    /// (<c>https://images.example.com/cats/tabby.jpg</c>, <c>?edge=…</c> to read through an edge): <c>GET</c> and <c>HEAD</c>
+    /// of any path that no other endpoint matches, sent with a <c>Host</c> that is an enabled container's custom domain, read
+    /// the blob named by the whole path, exactly as <see cref="MapBlobStorage"/>'s read does (signatures, ranges, conditions,
+    /// <c>Cache-Control</c>). Any other host gets a 404. Point the domain's DNS (or the CDN's origin) at this app.
+    /// </summary>
+    /// <param name="endpoints">The application.</param>
+    /// <returns>The mapped endpoint, to add conventions to.</returns>
+    public static IEndpointConventionBuilder MapBlobStorageCustomDomains(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var builder = endpoints.MapMethods("/{**name}", [HttpMethods.Get, HttpMethods.Head], BlobEndpoints.ReadFromCustomDomainAsync);
+
+        // Last of all routes: only a request nothing else in the app matches is taken for a custom domain's blob.
+        builder.Add(endpoint => ((RouteEndpointBuilder)endpoint).Order = int.MaxValue);
+        return builder;
+    }
 }

@@ -41,6 +41,13 @@ internal sealed partial class BlobStore
         return validated;
     }
 
+    public async Task<string?> FindContainerByCustomDomainAsync(string host, CancellationToken cancellationToken = default)
+    {
+        var domain = CdnRules.NormalizeHost(host, nameof(host));
+        await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
+        return await _metadata.FindContainerByCustomDomainAsync(domain, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<BlobDownload> DownloadFromEdgeAsync(string edgeLocation, string container, string name, BlobDownloadOptions? options = null, CancellationToken cancellationToken = default)
     {
         CdnRules.ValidateEdgeName(edgeLocation, nameof(edgeLocation));

@@ -36,9 +36,18 @@ public interface IBlobStore : IAsyncDisposable
     /// configuration is kept in the metadata store and survives a restart.
     /// </summary>
     /// <exception cref="ArgumentException">A setting breaks its rule (a malformed edge name, a negative TTL, a bad domain); the message names it.</exception>
-    /// <exception cref="BlobStorageException">An edge location is not configured (<see cref="BlobErrorCode.UnknownEdgeLocation"/>).</exception>
+    /// <exception cref="BlobStorageException">An edge location is not configured (<see cref="BlobErrorCode.UnknownEdgeLocation"/>), or the custom domain is another container's (<see cref="BlobErrorCode.CustomDomainInUse"/>).</exception>
     /// <exception cref="ContainerNotFoundException">No such container.</exception>
     Task<CdnConfiguration> SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The container a request to <paramref name="host"/> is for: the one whose CDN is enabled with that
+    /// <see cref="CdnConfiguration.CustomDomain"/>, or null when none is. Host names compare without case; a
+    /// trailing dot is ignored. This is how a CDN URL on a custom domain (<c>https://images.example.com/cats/tabby.jpg</c>)
+    /// is mapped back to its container.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="host"/> is not a host name (it has a scheme, port, path or bad label).</exception>
+    Task<string?> FindContainerByCustomDomainAsync(string host, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Opens a blob, or a range of it, through an edge location: from the edge's copy when it holds the

@@ -56,4 +56,7 @@ public enum BlobErrorCode
 
     /// <summary>A feature was used that the options do not configure: no base address for URLs, or no key to sign them with.</summary>
     NotConfigured = 22,
+
+    /// <summary>A CDN custom domain is already the domain of another container: a domain serves one container.</summary>
+    CustomDomainInUse = 43,
 }

@@ -37,7 +37,14 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>Replaces the container's CDN configuration, already validated. Deleting the container deletes it too.</summary>
     /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    /// <exception cref="BlobStorageException">Another container already has the same <see cref="CdnConfiguration.CustomDomain"/> (<see cref="BlobErrorCode.CustomDomainInUse"/>).</exception>
     ValueTask SetCdnConfigurationAsync(string container, CdnConfiguration configuration, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The name of the container whose CDN is enabled with <paramref name="domain"/> as its custom domain (compared as stored:
+    /// lowercase), or null when none is.
+    /// </summary>
+    ValueTask<string?> FindContainerByCustomDomainAsync(string domain, CancellationToken cancellationToken = default);
 
     /// <summary>The current version of a blob with its chunk list, or null.</summary>
     ValueTask<BlobRecord?> GetBlobAsync(string container, string name, CancellationToken cancellationToken = default);

@@ -96,6 +96,22 @@ internal static class CdnRules
         }
     }
 
+    /// <summary>A host name as a request gives it, lowercased and without a trailing dot, checked like a custom domain.</summary>
+    public static string NormalizeHost(string host, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(host, paramName);
+        var domain = host.EndsWith('.') ? host[..^1] : host;
+        domain = domain.ToLowerInvariant();
+        if (!IsDomain(domain))
+        {
+            throw new ArgumentException(
+                $"'{host}' is not a host name: expected labels of letters, digits and hyphens separated by dots, at most {MaxDomainLength} characters, with no scheme, port or path.",
+                paramName);
+        }
+
+        return domain;
+    }
+
     /// <summary>A lowercase DNS host name of two labels or more: no scheme, port, path or trailing dot.</summary>
     private static void ValidateDomain(string domain, string paramName)
     {

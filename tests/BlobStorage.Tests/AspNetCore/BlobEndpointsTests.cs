@@ -205,6 +205,63 @@ public class BlobEndpointsTests
         (await host.Client.GetAsync("/blobs/Bad_Container/a.jpg")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
+    [Test]
+    public async Task A_cdn_url_on_a_custom_domain_is_served_from_its_container()
+    {
+        var content = Streams.Bytes(70_000, 9);
+        var cdn = new CdnConfiguration { Enabled = true, EdgeLocations = ["us-east-1"], TimeToLive = TimeSpan.FromSeconds(7200), CustomDomain = "images.example.com" };
+        await using var host = await StartWithBlobAsync(AccessPolicy.Public, content, cdn: cdn);
+
+        var url = await host.Urls.GetCdnUrlAsync("images", "cats/tabby.jpg");
+        url.Should().Be(new Uri("https://images.example.com/cats/tabby.jpg"));
+        using (var response = await host.Client.GetAsync(url))
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await response.Content.ReadAsByteArrayAsync()).Should().Equal(content);
+            response.Headers.CacheControl!.ToString().Should().Be("public, max-age=7200");
+        }
+
+        // Through an edge, with a range, and with the host spelled in capitals with a port.
+        using (var ranged = await host.Client.SendAsync(Request(HttpMethod.Get, "http://IMAGES.example.com:8080/cats/tabby.jpg?edge=us-east-1", h => h.Range = new RangeHeaderValue(100, 199))))
+        {
+            ranged.StatusCode.Should().Be(HttpStatusCode.PartialContent);
+            (await ranged.Content.ReadAsByteArrayAsync()).Should().Equal(content[100..200]);
+        }
+
+        host.Store.EdgeCache.GetStatistics().Total.Misses.Should().Be(1);
+
+        // A host that is no container's domain, or no domain at all, is a plain 404; the /blobs routes are unchanged.
+        (await host.Client.GetAsync("http://videos.example.com/cats/tabby.jpg")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await host.Client.GetAsync("http://localhost/cats/tabby.jpg")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await host.Client.GetAsync("/blobs/images/cats/tabby.jpg")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await host.Client.GetAsync("http://images.example.com/cats/missing.jpg")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+
+        // Turning the CDN off takes the domain off the air.
+        await host.Store.SetCdnConfigurationAsync("images", new CdnConfiguration { Enabled = false, CustomDomain = "images.example.com" });
+        (await host.Client.GetAsync(url)).StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Test]
+    public async Task A_private_container_on_a_custom_domain_needs_a_signed_cdn_url()
+    {
+        var content = Streams.Bytes(3000, 10);
+        await using var host = await StartWithBlobAsync(AccessPolicy.Private, content, cdn: new CdnConfiguration { Enabled = true, CustomDomain = "private.example.com" });
+        var url = await host.Urls.GetCdnUrlAsync("images", "cats/tabby.jpg");
+
+        using (var anonymous = await host.Client.GetAsync(url))
+        {
+            anonymous.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+            (await JsonAsync(anonymous)).GetProperty("error").GetString().Should().Be("Missing");
+        }
+
+        var signed = host.Urls.Sign(url, "images", "cats/tabby.jpg", BlobPermissions.Read, host.Time.GetUtcNow().AddHours(1));
+        using var response = await host.Client.GetAsync(signed);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.Content.ReadAsByteArrayAsync()).Should().Equal(content);
+        (await host.Store.FindContainerByCustomDomainAsync("Private.Example.com.")).Should().Be("images");
+        await FluentActions.Awaiting(() => host.Store.FindContainerByCustomDomainAsync("https://private.example.com/")).Should().ThrowAsync<ArgumentException>();
+    }
+
     // ---------------------------------------------------------------- names in paths
 
     [TestCase("a b/c?d#e%f+g;h&i=j.txt")]

@@ -60,6 +60,7 @@ public sealed class HttpTestHost : IAsyncDisposable
         });
         var app = builder.Build();
         app.MapBlobStorage("/blobs");
+        app.MapBlobStorageCustomDomains();
         await app.StartAsync();
         return new HttpTestHost(folder, app, time);
     }

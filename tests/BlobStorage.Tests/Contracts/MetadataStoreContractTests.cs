@@ -1335,6 +1335,38 @@ public abstract class MetadataStoreContractTests
     }
 
     [Test]
+    public async Task A_custom_domain_finds_its_container_while_its_cdn_is_enabled_and_serves_one_container()
+    {
+        await CreateContainerAsync("images");
+        await CreateContainerAsync("videos");
+        (await Store.FindContainerByCustomDomainAsync("images.example.com")).Should().BeNull();
+
+        await Store.SetCdnConfigurationAsync("images", new CdnConfiguration { Enabled = true, CustomDomain = "images.example.com" });
+        (await Store.FindContainerByCustomDomainAsync("images.example.com")).Should().Be("images");
+        (await Store.FindContainerByCustomDomainAsync("videos.example.com")).Should().BeNull();
+
+        // Setting the same container again keeps its domain; another container cannot take it.
+        await Store.SetCdnConfigurationAsync("images", new CdnConfiguration { Enabled = true, CustomDomain = "images.example.com", TimeToLive = TimeSpan.FromHours(1) });
+        var before = await Store.GetCdnConfigurationAsync("videos");
+        var thrown = await FluentActions.Awaiting(() => Store.SetCdnConfigurationAsync("videos", new CdnConfiguration { Enabled = true, CustomDomain = "images.example.com" }).AsTask())
+            .Should().ThrowAsync<BlobStorageException>();
+        thrown.Which.ErrorCode.Should().Be(BlobErrorCode.CustomDomainInUse);
+        thrown.Which.Message.Should().Contain("images.example.com").And.Contain("'images'");
+        (await Store.GetCdnConfigurationAsync("videos")).Should().BeEquivalentTo(before, "a refused setting changes nothing");
+
+        // A disabled CDN serves nothing at its domain, though the domain stays the container's.
+        await Store.SetCdnConfigurationAsync("images", new CdnConfiguration { Enabled = false, CustomDomain = "images.example.com" });
+        (await Store.FindContainerByCustomDomainAsync("images.example.com")).Should().BeNull();
+        await FluentActions.Awaiting(() => Store.SetCdnConfigurationAsync("videos", new CdnConfiguration { Enabled = true, CustomDomain = "images.example.com" }).AsTask())
+            .Should().ThrowAsync<BlobStorageException>();
+
+        // Deleting the container frees the domain.
+        await Store.DeleteContainerAsync("images", deleteContents: false, T(1));
+        await Store.SetCdnConfigurationAsync("videos", new CdnConfiguration { Enabled = true, CustomDomain = "images.example.com" });
+        (await Store.FindContainerByCustomDomainAsync("images.example.com")).Should().Be("videos");
+    }
+
+    [Test]
     public async Task Cdn_configuration_of_a_missing_container_is_null_and_cannot_be_set()
     {
         (await Store.GetCdnConfigurationAsync("missing")).Should().BeNull();

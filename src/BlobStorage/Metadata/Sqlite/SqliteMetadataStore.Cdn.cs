@@ -15,6 +15,12 @@ public sealed partial class SqliteMetadataStore
             cache_control = excluded.cache_control, custom_domain = excluded.custom_domain, max_cacheable = excluded.max_cacheable;
         """;
 
+    private const string SelectDomainOwnerSql =
+        "SELECT c.name FROM container_cdn d JOIN containers c ON c.id = d.container_id WHERE d.custom_domain = @domain AND d.container_id <> @id;";
+
+    private const string SelectEnabledDomainSql =
+        "SELECT c.name FROM container_cdn d JOIN containers c ON c.id = d.container_id WHERE d.custom_domain = @domain AND d.enabled = 1;";
+
     private const string DeleteCdnSql = "DELETE FROM container_cdn WHERE container_id = @id;";
 
     /// <inheritdoc />
@@ -54,6 +60,17 @@ public sealed partial class SqliteMetadataStore
             {
                 var id = ContainerId(session, request.Container);
                 var c = request.Configuration;
+                if (c.CustomDomain is { } domain)
+                {
+                    using var owner = session.Command(SelectDomainOwnerSql).Set("@domain", domain).Set("@id", id).ExecuteReader();
+                    if (owner.Read())
+                    {
+                        throw new BlobStorageException(
+                            BlobErrorCode.CustomDomainInUse,
+                            $"CustomDomain '{domain}' is already the domain of container '{owner.GetString(0)}'; a domain serves one container.");
+                    }
+                }
+
                 session.Command(UpsertCdnSql)
                     .Set("@id", id)
                     .Set("@enabled", c.Enabled ? 1L : 0L)
@@ -64,6 +81,21 @@ public sealed partial class SqliteMetadataStore
                     .Set("@max_cacheable", c.MaxCacheableSize)
                     .ExecuteNonQuery();
             },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> FindContainerByCustomDomainAsync(string domain, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        return ReadAsync(
+            domain,
+            static (session, domain) =>
+            {
+                using var reader = session.Command(SelectEnabledDomainSql).Set("@domain", domain).ExecuteReader();
+                return reader.Read() ? reader.GetString(0) : null;
+            },
+            snapshot: false,
             cancellationToken);
     }
 
