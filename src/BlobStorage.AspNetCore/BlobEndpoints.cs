@@ -48,15 +48,7 @@ internal static class BlobEndpoints
         var container = HttpBlobPath.Container(context);
         var name = HttpBlobPath.Name(context);
         var containerProperties = await store.GetContainerAsync(container, cancellationToken).ConfigureAwait(false);
-        if (containerProperties.AccessPolicy != AccessPolicy.Public)
-        {
-            var verification = Verify(context, container, name, BlobPermissions.Read);
-            if (!verification.IsValid)
-            {
-                await HttpErrors.RefuseAsync(context, verification).ConfigureAwait(false);
-                return;
-            }
-        }
+        if (containerProperties.AccessPolicy != AccessPolicy.Public && !await GrantedAsync(context, container, name, BlobPermissions.Read).ConfigureAwait(false)) return;
 
         var cdn = await store.GetCdnConfigurationAsync(container, cancellationToken).ConfigureAwait(false);
         var cacheControl = CacheControl(cdn, containerProperties.AccessPolicy);
@@ -107,12 +99,7 @@ internal static class BlobEndpoints
     {
         var container = HttpBlobPath.Container(context);
         var name = HttpBlobPath.Name(context);
-        var verification = Verify(context, container, name, BlobPermissions.Write);
-        if (!verification.IsValid)
-        {
-            await HttpErrors.RefuseAsync(context, verification).ConfigureAwait(false);
-            return;
-        }
+        if (!await GrantedAsync(context, container, name, BlobPermissions.Write).ConfigureAwait(false)) return;
 
         // Streamed into chunks, never held whole: the server's default cap on a body's size does not apply.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
@@ -133,12 +120,7 @@ internal static class BlobEndpoints
     {
         var container = HttpBlobPath.Container(context);
         var name = HttpBlobPath.Name(context);
-        var verification = Verify(context, container, name, BlobPermissions.Delete);
-        if (!verification.IsValid)
-        {
-            await HttpErrors.RefuseAsync(context, verification).ConfigureAwait(false);
-            return;
-        }
+        if (!await GrantedAsync(context, container, name, BlobPermissions.Delete).ConfigureAwait(false)) return;
 
         await store.DeleteAsync(container, name, WriteConditions(context.Request.GetTypedHeaders()), cancellationToken).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
@@ -147,12 +129,7 @@ internal static class BlobEndpoints
     private static async Task ListCoreAsync(HttpContext context, IBlobStore store, CancellationToken cancellationToken)
     {
         var container = HttpBlobPath.Container(context);
-        var verification = Verify(context, container, null, BlobPermissions.List);
-        if (!verification.IsValid)
-        {
-            await HttpErrors.RefuseAsync(context, verification).ConfigureAwait(false);
-            return;
-        }
+        if (!await GrantedAsync(context, container, null, BlobPermissions.List).ConfigureAwait(false)) return;
 
         var query = context.Request.Query;
         var pageSize = 1000;
@@ -211,8 +188,14 @@ internal static class BlobEndpoints
         }
     }
 
-    private static SignedUrlVerification Verify(HttpContext context, string container, string? name, BlobPermissions permission) =>
-        context.RequestServices.GetRequiredService<IBlobUrlProvider>().Verify(container, name, context.Request.QueryString.Value, permission);
+    /// <summary>True when the request's signed URL grants <paramref name="permission"/>; otherwise writes the 403 that says why.</summary>
+    private static async ValueTask<bool> GrantedAsync(HttpContext context, string container, string? name, BlobPermissions permission)
+    {
+        var verification = context.RequestServices.GetRequiredService<IBlobUrlProvider>().Verify(container, name, context.Request.QueryString.Value, permission);
+        if (verification.IsValid) return true;
+        await HttpErrors.RefuseAsync(context, verification).ConfigureAwait(false);
+        return false;
+    }
 
     /// <summary>
     /// The range to read, or null for the whole blob: one range of bytes (several are served whole, as RFC 9110
