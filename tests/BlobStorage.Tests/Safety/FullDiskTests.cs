@@ -83,9 +83,15 @@ public class FullDiskTests
             // Freeing space through the store's own calls, on the full disk.
             var deleted = acknowledged.Take(acknowledged.Count / 2).ToList();
             foreach (var i in deleted) await store.DeleteAsync(Container, $"b{i:D3}");
+            File.Exists(Path.Combine(root, "space.reserve")).Should().BeFalse("the deletes met the full disk and spent the reserve");
             time.Advance(TimeSpan.FromMinutes(16));
             var report = await store.RunMaintenanceAsync();
             report.BytesReclaimed.Should().BeGreaterThanOrEqualTo((long)deleted.Count * Blob);
+
+            // The reserve the deletes spent on the full disk is taken back once maintenance made room.
+            var reserve = new FileInfo(Path.Combine(root, "space.reserve"));
+            reserve.Exists.Should().BeTrue("maintenance takes the reserve back when there is room");
+            reserve.Length.Should().Be(new BlobStorageOptions().ReservedDiskSpace);
 
             // Room again: a new blob fits, the rest is intact, and the store checks clean after a restart.
             await store.UploadBytesAsync(Container, "after", Streams.Bytes(Blob, seed: 1000));
