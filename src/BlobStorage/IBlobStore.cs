@@ -166,4 +166,26 @@ public interface IBlobStore : IAsyncDisposable
     /// longer than the grace period. The store also runs it on its own schedule.
     /// </summary>
     Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Where every copy of every chunk of the blob's current version is: node, region, primary or replica,
+    /// whether the node holds it (or it is queued), its stored fast checksum and when it was last verified.
+    /// </summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    Task<BlobLocations> GetLocationsAsync(string container, string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads every copy of every referenced chunk on every node placement names, checks each against its
+    /// SHA-256, rewrites those missing or bad from a good copy (a node whose folder was lost is rebuilt this
+    /// way), records when each good copy was verified, and reports what it found.
+    /// </summary>
+    Task<ScrubReport> ScrubAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves the copies a change of the topology displaced (a node added or removed): each is written to the
+    /// node placement now names, read back and checked, and only then deleted from the node that no longer
+    /// owns it. The last good copy is never deleted. Maintenance runs it too.
+    /// </summary>
+    Task<RebalanceReport> RebalanceAsync(CancellationToken cancellationToken = default);
 }

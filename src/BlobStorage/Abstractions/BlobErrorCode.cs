@@ -56,4 +56,7 @@ public enum BlobErrorCode
 
     /// <summary>A feature was used that the options do not configure: no base address for URLs, or no key to sign them with.</summary>
     NotConfigured = 22,
+
+    /// <summary>The storage topology cannot keep a container of the requested <see cref="ReplicationStrategy"/> (too few local nodes, or no other region).</summary>
+    ReplicationNotSatisfiable = 23,
 }
