@@ -62,6 +62,40 @@ internal sealed partial class BlobStore
         await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// After a copy (which shares the source's chunks and writes no byte): queues the copies the destination's
+    /// placement asks for that no node holds yet, as when the source keeps fewer copies than the destination.
+    /// </summary>
+    private async Task QueueCopiesForAsync(BlobRecord record, CancellationToken cancellationToken)
+    {
+        if (Rendezvous is not { Nodes.Count: > 1 } rendezvous || record.Chunks.Count == 0) return;
+        var placement = new ChunkPlacement(await StrategyOfAsync(record.Properties.Container, cancellationToken).ConfigureAwait(false), record.Properties.StorageClass);
+        var owed = new List<ReplicaWork>();
+        foreach (var chunk in record.Chunks.DistinctBy(c => c.Id))
+        {
+            var lacking = new List<StorageNode>();
+            foreach (var node in rendezvous.Place(chunk.Id, placement))
+            {
+                bool exists;
+                try
+                {
+                    exists = await node.Store.ExistsAsync(chunk.Id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (RendezvousReplicator.IsNodeFailure(ex))
+                {
+                    exists = false;
+                }
+
+                if (!exists) lacking.Add(node);
+            }
+
+            owed.AddRange(Owed(chunk, [.. lacking]));
+        }
+
+        await EnqueueOwedAsync(owed, cancellationToken).ConfigureAwait(false);
+        if (owed.Count > 0) ReplicateSoon();
+    }
+
     /// <summary>Starts a pass over the replication queue in the background (after an upload that queued copies).</summary>
     private void ReplicateSoon()
     {

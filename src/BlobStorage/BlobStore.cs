@@ -265,6 +265,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
         _telemetry.Write(record.Properties.Size);
+        await QueueCopiesForAsync(record, cancellationToken).ConfigureAwait(false);
         await InvalidateEdgesAsync(destinationContainer, destinationName).ConfigureAwait(false);
         return record.Properties;
     }

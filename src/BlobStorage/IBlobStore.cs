@@ -104,7 +104,12 @@ public interface IBlobStore : IAsyncDisposable
     /// <summary>Changes a blob's tags and custom metadata, merging or replacing; the content is untouched.</summary>
     Task<BlobProperties> UpdateMetadataAsync(string container, string name, BlobMetadataUpdate update, CancellationToken cancellationToken = default);
 
-    /// <summary>Copies a blob. The copy shares the source's chunks: no byte is read or written.</summary>
+    /// <summary>
+    /// Copies a blob. The copy shares the source's chunks: no byte is read or written by the call. When the
+    /// destination's strategy or class asks for copies on nodes that do not hold them yet, those copies are queued
+    /// in the replication queue after the commit (a crash just then leaves them to <see cref="ScrubAsync"/>, which
+    /// rewrites every copy placement asks for).
+    /// </summary>
     Task<BlobProperties> CopyAsync(string sourceContainer, string sourceName, string destinationContainer, string destinationName, BlobCopyOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
