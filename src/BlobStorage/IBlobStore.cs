@@ -190,7 +190,7 @@ public interface IBlobStore : IAsyncDisposable
     /// <summary>
     /// Moves the copies a change of the topology displaced (a node added or removed): each is written to the
     /// node placement now names, read back and checked, and only then deleted from the node that no longer
-    /// owns it. The last good copy is never deleted. Maintenance runs it too.
+    /// owns it. The last good copy is never deleted. The first maintenance pass after the store opens runs it too.
     /// </summary>
     Task<RebalanceReport> RebalanceAsync(CancellationToken cancellationToken = default);
 }
