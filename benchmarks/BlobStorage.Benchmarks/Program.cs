@@ -24,6 +24,11 @@ if (args.Length > 0 && args[0] == "edge-zipf")
     return await EdgeZipfCommand.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "scrub")
+{
+    return await ScrubCommand.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "compare")
 {
     return await CompareCommand.RunAsync(args[1..]);

@@ -10,10 +10,22 @@ using BlobStorage.Abstractions;
 //    metadata and content-addressed chunk files for the bytes.
 var root = Path.GetFullPath("data");
 Console.WriteLine($"Store folder: {root}");
-await using IBlobStore store = await new BlobStoreBuilder(root).OpenAsync();
+//    The chunks are kept on several nodes: three folders in the local region "home" (in a real
+//    deployment each on its own disk; the first is the store's own chunks folder, so a store made by an
+//    earlier version of this sample opens unchanged), a cold node there for the Archive class, and one
+//    folder each for two other regions.
+await using IBlobStore store = await new BlobStoreBuilder(root)
+    .Configure(o => o.Topology.LocalRegion = "home")
+    .AddNode("home", "local", Path.Combine(root, "chunks"))
+    .AddNode("home", "home-2", Path.Combine(root, "nodes", "home-2"))
+    .AddNode("home", "home-3", Path.Combine(root, "nodes", "home-3"))
+    .AddNode("home", "home-cold", Path.Combine(root, "nodes", "home-cold"), isCold: true)
+    .AddNode("eu-west", "eu-west-1", Path.Combine(root, "nodes", "eu-west-1"))
+    .AddNode("ap-southeast", "ap-southeast-1", Path.Combine(root, "nodes", "ap-southeast-1"))
+    .OpenAsync();
 
 // 2. Start from a clean slate: remove the containers a previous run left behind, blobs and all.
-foreach (var name in new[] { "photos", "archive", "images" })
+foreach (var name in new[] { "photos", "archive", "images", "documents", "backups" })
 {
     try
     {
@@ -26,14 +38,22 @@ foreach (var name in new[] { "photos", "archive", "images" })
     }
 }
 
-// 3. Create two containers: 'photos' with the defaults (Standard storage class, Single replica)
-//    and 'archive' whose blobs default to the Archive storage class, with local redundancy.
+// 3. Create the containers: 'photos' with the defaults (Standard storage class, one copy), 'images'
+//    (Standard, three copies on distinct local nodes, public for the CDN below), 'documents'
+//    (InfrequentAccess, three local copies plus one in another region) and 'backups' (Archive, three
+//    local copies, the cold node first, plus one in every other region).
 Section("Containers");
 await store.CreateContainerAsync("photos");
-await store.CreateContainerAsync("archive", new ContainerOptions
+await store.CreateContainerAsync("images", new ContainerOptions { ReplicationStrategy = ReplicationStrategy.LocalRedundancy, AccessPolicy = AccessPolicy.Public });
+await store.CreateContainerAsync("documents", new ContainerOptions
+{
+    DefaultStorageClass = StorageClass.InfrequentAccess,
+    ReplicationStrategy = ReplicationStrategy.CrossRegion,
+});
+await store.CreateContainerAsync("backups", new ContainerOptions
 {
     DefaultStorageClass = StorageClass.Archive,
-    ReplicationStrategy = ReplicationStrategy.LocalRedundancy,
+    ReplicationStrategy = ReplicationStrategy.Global,
 });
 await foreach (var container in store.ListContainersAsync())
 {
@@ -125,11 +145,12 @@ catch (PreconditionFailedException e)
     Console.WriteLine($"  an upload with IfMatch on the old ETag is refused: {e.ErrorCode}");
 }
 
-// 11. Copy the video into the archive container. A copy only writes metadata: the chunks are
-//     shared, so the bytes stored on disk do not grow.
+// 11. Copy the video into the backups container. A copy only writes metadata: the chunks are
+//     shared, so the bytes stored after deduplication do not grow (the further copies the backups'
+//     strategy asks for are queued and written by the replication queue).
 Section("Copy");
 var storedBeforeCopy = (await store.GetStatisticsAsync()).StoredBytes;
-var copy = await store.CopyAsync("photos", "2024/summer/video.bin", "archive", "2024/video.bin", new BlobCopyOptions
+var copy = await store.CopyAsync("photos", "2024/summer/video.bin", "backups", "2024/video.bin", new BlobCopyOptions
 {
     StorageClass = StorageClass.Archive,   // without it, a copy keeps the source's storage class
 });
@@ -167,7 +188,6 @@ foreach (var container in stats.Containers)
 // 14. The CDN half: the 'images' container served from three edge locations, cached for two hours,
 //     under its own domain. The first read at an edge misses and reads the store; the next is a hit.
 Section("CDN");
-await store.CreateContainerAsync("images", new ContainerOptions { AccessPolicy = AccessPolicy.Public });
 var cdn = await store.SetCdnConfigurationAsync("images", new CdnConfiguration
 {
     Enabled = true,
@@ -198,9 +218,41 @@ foreach (var edge in store.EdgeCache.GetStatistics().Edges.Append(store.EdgeCach
         $"served {Size(edge.BytesServed)}, cached {edge.BlobsCached} blob(s) {Size(edge.BytesCached)}, evictions {edge.Evictions}, invalidations {edge.Invalidations}");
 }
 
-// 15. Done. Disposing the store (the `await using` above) flushes access statistics and releases the folder.
+// 15. Where the copies are: every copy of every chunk, with its node, region, role and checksum.
+//     Copies for other regions go through a durable queue; a maintenance pass (or the background pass
+//     after an upload) writes them, and an unreachable region only delays them.
+Section("Replicas");
+await UploadToAsync("documents", "contracts/2025-lease.txt", "Lease agreement, signed.");
+await UploadToAsync("backups", "db/2025-12-01.dump", "-- a database dump --");
+await UploadToAsync("images", "brand/wordmark.txt", "BlobStorage");
+var maintenance = await store.RunMaintenanceAsync();
+Console.WriteLine($"  replication queue: {maintenance.ReplicasWritten} copy(ies) written, {maintenance.ReplicationQueueLength} waiting");
+foreach (var (container, name) in new[] { ("images", "brand/wordmark.txt"), ("documents", "contracts/2025-lease.txt"), ("backups", "db/2025-12-01.dump"), ("backups", "2024/video.bin") })
+{
+    var locations = await store.GetLocationsAsync(container, name);
+    var properties = await store.GetPropertiesAsync(container, name);
+    Console.WriteLine($"  {container}/{name}: {locations.ReplicationStrategy}, {locations.StorageClass}, fully replicated: {locations.IsFullyReplicated}, properties say {properties.IsFullyReplicated}");
+    foreach (var place in locations.Copies.Where(c => c.ChunkIndex == 0))
+    {
+        Console.WriteLine($"    chunk 0 {place.Chunk.ToString()[..12]}…  {(place.IsPrimary ? "primary" : "replica"),-7}  {place.Node,-15} {place.Region,-13} {(place.IsCold ? "cold" : "hot"),-4}  {place.State,-7}  xxh3={place.StoredChecksum:x16}");
+    }
+
+    var chunks = locations.Copies.Select(c => c.ChunkIndex).Distinct().Count();
+    if (chunks > 1) Console.WriteLine($"    … and {chunks - 1} more chunk(s), {locations.Copies.Count} copies in all");
+}
+
+var scrub = await store.ScrubAsync();
+Console.WriteLine($"  scrub: {scrub.CopiesChecked} copies of {scrub.ChunksChecked} chunks checked ({Size(scrub.BytesVerified)}), {scrub.CorruptCopies} corrupt, {scrub.MissingCopies} missing, {scrub.RepairedCopies} repaired, {scrub.UnrecoverableChunks} unrecoverable");
+
+// 16. Done. Disposing the store (the `await using` above) flushes access statistics and releases the folder.
 Console.WriteLine();
 Console.WriteLine($"Done. The store stays in {root}; run again to start over.");
+
+async Task UploadToAsync(string container, string name, string text)
+{
+    using var content = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
+    await store.UploadAsync(container, name, content, new BlobUploadOptions { ContentType = "text/plain; charset=utf-8" });
+}
 
 async Task<BlobProperties> UploadTextAsync(string name, string text, Dictionary<string, string> tags, BlobRequestConditions? conditions = null)
 {

@@ -89,6 +89,13 @@ public sealed class BlobStorageOptions
     /// <summary>How many bytes each edge location keeps at most (the default in-memory edge cache): more than zero. Default 256 MiB.</summary>
     public long EdgeCacheCapacity { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Regions and their nodes (folders or chunk stores of your own), which region is local, and how the
+    /// replication queue retries; see <see cref="Replication.StorageTopologyOptions"/>. Default: one node, the
+    /// <c>chunks</c> folder under <see cref="RootPath"/>.
+    /// </summary>
+    public Replication.StorageTopologyOptions Topology { get; } = new();
+
     /// <summary>The addresses blobs are served under and the keys that sign URLs; see <see cref="Urls.BlobUrlOptions"/>.</summary>
     public Urls.BlobUrlOptions Urls { get; } = new();
 
@@ -141,6 +148,7 @@ public sealed class BlobStorageOptions
 
         if (EdgeLocations.Distinct(StringComparer.Ordinal).Count() != EdgeLocations.Count)
             return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
-        return Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}");
+        return Topology.Validate($"{nameof(BlobStorageOptions)}.{nameof(Topology)}", RootPath)
+            ?? Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}");
     }
 }

@@ -88,7 +88,18 @@ internal sealed partial class BlobStore
                 throw;
             }
 
-            var stream = new BlobContentStream(_replicator, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
+            ChunkReader reader;
+            try
+            {
+                reader = await ChunkReaderAsync(container, properties.StorageClass, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _leases.UnpinAll(pinned);
+                throw;
+            }
+
+            var stream = new BlobContentStream(reader, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
             return new BlobDownload(countRead ? CountThisRead(merged, length) : merged, stream, offset, length);
         }
     }

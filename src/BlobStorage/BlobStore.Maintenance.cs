@@ -57,6 +57,8 @@ internal sealed partial class BlobStore
         // A pass under way finishes before the services it uses are disposed.
         await _maintenanceLock.WaitAsync().ConfigureAwait(false);
         _maintenanceLock.Release();
+        await _replicationLock.WaitAsync().ConfigureAwait(false);
+        _replicationLock.Release();
     }
 
     public async Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default)
@@ -127,6 +129,8 @@ internal sealed partial class BlobStore
         }
 
         var aborted = await AbortStaleUploadsAsync(cancellationToken).ConfigureAwait(false);
+        var replication = await ProcessReplicationQueueAsync(cancellationToken).ConfigureAwait(false);
+        var rebalance = await RebalanceOnceAsync(cancellationToken).ConfigureAwait(false);
 
         // A chunk unreferenced since exactly now minus the grace period has waited long enough.
         var cutoff = _time.GetUtcNow() - _options.GarbageCollectionGracePeriod + TimeSpan.FromTicks(1);
@@ -211,6 +215,11 @@ internal sealed partial class BlobStore
             OrphansPending = sweep.Pending,
             AccessRecordsFlushed = flushed,
             MultipartUploadsAborted = aborted,
+            ReplicasWritten = replication.Written,
+            ReplicasPostponed = replication.Postponed,
+            ReplicasDropped = replication.Dropped,
+            ReplicationQueueLength = (await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false)).Length,
+            CopiesRebalanced = rebalance,
         };
     }
 

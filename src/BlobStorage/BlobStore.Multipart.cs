@@ -61,6 +61,7 @@ internal sealed partial class BlobStore
                 UploadedOn = _time.GetUtcNow(),
             };
             await _metadata.CommitPartAsync(new PartRecord(uploadId, part, written.Chunks), part.UploadedOn, cancellationToken).ConfigureAwait(false);
+            if (written.Owed.Count > 0) ReplicateSoon();
             _telemetry.Write(written.Size);
             return part;
         }

@@ -95,6 +95,7 @@ internal sealed partial class BlobStore
             };
             var stored = await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
             CrashPoints.Reach(CrashPoints.Committed);
+            if (written.Owed.Count > 0) ReplicateSoon();
             _telemetry.Write(written.Size);
             activity?.SetTag("blobstorage.size", written.Size);
             await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
@@ -122,6 +123,9 @@ internal sealed partial class BlobStore
 
         public string ContentHash { get; set; } = EmptyContentHash;
 
+        /// <summary>Copies the chunks still owe to nodes: queued before the commit.</summary>
+        public List<ReplicaWork> Owed { get; } = [];
+
         /// <summary>The whole content of a blob small enough to live in the metadata store, or null.</summary>
         public byte[]? Inline { get; set; }
     }
@@ -136,7 +140,7 @@ internal sealed partial class BlobStore
     /// </summary>
     private async Task<WrittenContent> WriteContentAsync(Stream content, ChunkPlacement placement, IProgress<long>? progress, CancellationToken cancellationToken, long maxSize = long.MaxValue, bool allowInline = true)
     {
-        allowInline &= _options.InlineThreshold > 0;
+        allowInline &= _options.InlineThreshold > 0 && MayInline(placement);
         var chunkSize = _options.ChunkSize;
         var result = new WrittenContent();
         var inflight = new Queue<(Task<StoredChunk> Task, byte[] Buffer)>();
@@ -224,6 +228,9 @@ internal sealed partial class BlobStore
                 await flushing.Dequeue().ConfigureAwait(false);
             }
 
+            // So are the copies still owed (other regions, a local node that failed): queued before the commit.
+            await EnqueueOwedAsync(result.Owed, cancellationToken).ConfigureAwait(false);
+
             if (!named) result.ContentHash = Convert.ToHexStringLower(blobHash.GetHashAndReset());
             return result;
         }
@@ -292,7 +299,8 @@ internal sealed partial class BlobStore
         Task durable;
         if (_replicator is RendezvousReplicator replicator)
         {
-            durable = await replicator.StageAsync(id, content, placement, cancellationToken).ConfigureAwait(false);
+            var staged = await replicator.StageAsync(id, content, placement, cancellationToken).ConfigureAwait(false);
+            durable = RecordOwedAsync(staged, new ChunkReference(id, length), result);
         }
         else
         {
@@ -304,6 +312,15 @@ internal sealed partial class BlobStore
     }
 
     private readonly record struct StoredChunk(ChunkReference Reference, Task Durable);
+
+    /// <summary>Waits for a chunk's local copies and notes the copies it still owes.</summary>
+    private async Task RecordOwedAsync(Task<StorageNode[]> staged, ChunkReference chunk, WrittenContent result)
+    {
+        var owed = await staged.ConfigureAwait(false);
+        if (owed.Length == 0) return;
+        var work = Owed(chunk, owed);
+        lock (result) result.Owed.AddRange(work);
+    }
 
     /// <summary>
     /// Fills <paramref name="buffer"/> from the stream (less only at its end) and adds every slice to the

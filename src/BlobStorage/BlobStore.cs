@@ -58,6 +58,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
         _reserve = new DiskReserve(options.RootPath, options.ReservedDiskSpace, logger);
         _knownEdges = new HashSet<string>(options.EdgeLocations, StringComparer.Ordinal);
+        _telemetry.Clock = time;
+        if (replicator is Replication.RendezvousReplicator rendezvous) rendezvous.ReadRepaired = OnReadRepaired;
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
         _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));
@@ -91,6 +93,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         CheckDefined(options.DefaultStorageClass, "options.DefaultStorageClass");
         CheckDefined(options.ReplicationStrategy, "options.ReplicationStrategy");
         CheckDefined(options.AccessPolicy, "options.AccessPolicy");
+        CheckTopologyMeets(options.ReplicationStrategy, name);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         var container = new ContainerProperties
         {
@@ -142,7 +145,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         BlobNames.ValidateContainerName(container, nameof(container));
         BlobNames.ValidateBlobName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        return await PropertiesAsync(container, name, cancellationToken).ConfigureAwait(false);
+        var properties = await PropertiesAsync(container, name, cancellationToken).ConfigureAwait(false);
+        return properties with { IsFullyReplicated = await IsFullyReplicatedAsync(properties, cancellationToken).ConfigureAwait(false) };
     }
 
     /// <summary>A blob's properties with the downloads not yet written added, exactly: read again if a flush overlapped the read.</summary>
@@ -261,6 +265,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             },
             cancellationToken).ConfigureAwait(false);
         _telemetry.Write(record.Properties.Size);
+        await QueueCopiesForAsync(record, cancellationToken).ConfigureAwait(false);
         await InvalidateEdgesAsync(destinationContainer, destinationName).ConfigureAwait(false);
         return record.Properties;
     }
@@ -272,6 +277,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
         var statistics = await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false);
         _telemetry.Update(statistics);
+        statistics.ReadRepairs = Interlocked.Read(ref _readRepairs);
+        statistics.PendingReplicas = (await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false)).Length;
         return statistics;
     }
 

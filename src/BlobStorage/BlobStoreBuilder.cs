@@ -75,6 +75,13 @@ public sealed class BlobStoreBuilder
         return this;
     }
 
+    /// <summary>Adds a folder node to a region of <see cref="BlobStorageOptions.Topology"/> (see <see cref="Replication.StorageTopologyOptions.AddNode(string, string, string, bool)"/>).</summary>
+    public BlobStoreBuilder AddNode(string region, string name, string path, bool isCold = false)
+    {
+        _options.Topology.AddNode(region, name, path, isCold);
+        return this;
+    }
+
     /// <summary>Uses this edge cache instead of one in memory sized by <see cref="BlobStorageOptions.EdgeCacheCapacity"/>. The caller disposes it.</summary>
     public BlobStoreBuilder UseEdgeCache(IEdgeCache edgeCache)
     {
@@ -92,7 +99,17 @@ public sealed class BlobStoreBuilder
         {
             var metadata = _metadata ?? Own(StoreComposition.CreateMetadataStore(_options), owned);
             var replicator = _replicator;
-            if (replicator is null)
+            if (replicator is null && _options.Topology.IsConfigured)
+            {
+                if (_chunks is not null)
+                {
+                    throw new InvalidOperationException(
+                        "UseChunkStore replaces the store of the single default node; with BlobStorageOptions.Topology configured, give each node its store with Topology.AddNode(region, name, store).");
+                }
+
+                replicator = Own(StoreComposition.CreateTopologyReplicator(_options, _loggerFactory), owned);
+            }
+            else if (replicator is null)
             {
                 var chunks = _chunks ?? Own(StoreComposition.CreateChunkStore(_options), owned);
                 replicator = StoreComposition.CreateReplicator(chunks, _loggerFactory);

@@ -113,7 +113,12 @@ public interface IBlobStore : IAsyncDisposable
     /// <summary>Changes a blob's tags and custom metadata, merging or replacing; the content is untouched.</summary>
     Task<BlobProperties> UpdateMetadataAsync(string container, string name, BlobMetadataUpdate update, CancellationToken cancellationToken = default);
 
-    /// <summary>Copies a blob. The copy shares the source's chunks: no byte is read or written.</summary>
+    /// <summary>
+    /// Copies a blob. The copy shares the source's chunks: no byte is read or written by the call. When the
+    /// destination's strategy or class asks for copies on nodes that do not hold them yet, those copies are queued
+    /// in the replication queue after the commit (a crash just then leaves them to <see cref="ScrubAsync"/>, which
+    /// rewrites every copy placement asks for).
+    /// </summary>
     Task<BlobProperties> CopyAsync(string sourceContainer, string sourceName, string destinationContainer, string destinationName, BlobCopyOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -175,4 +180,26 @@ public interface IBlobStore : IAsyncDisposable
     /// longer than the grace period. The store also runs it on its own schedule.
     /// </summary>
     Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Where every copy of every chunk of the blob's current version is: node, region, primary or replica,
+    /// whether the node holds it (or it is queued), its stored fast checksum and when it was last verified.
+    /// </summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    Task<BlobLocations> GetLocationsAsync(string container, string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads every copy of every referenced chunk on every node placement names, checks each against its
+    /// SHA-256, rewrites those missing or bad from a good copy (a node whose folder was lost is rebuilt this
+    /// way), records when each good copy was verified, and reports what it found.
+    /// </summary>
+    Task<ScrubReport> ScrubAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves the copies a change of the topology displaced (a node added or removed): each is written to the
+    /// node placement now names, read back and checked, and only then deleted from the node that no longer
+    /// owns it. The last good copy is never deleted. The first maintenance pass after the store opens runs it too.
+    /// </summary>
+    Task<RebalanceReport> RebalanceAsync(CancellationToken cancellationToken = default);
 }

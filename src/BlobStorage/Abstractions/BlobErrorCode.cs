@@ -59,4 +59,7 @@ public enum BlobErrorCode
 
     /// <summary>A CDN custom domain is already the domain of another container: a domain serves one container.</summary>
     CustomDomainInUse = 43,
+
+    /// <summary>The storage topology cannot keep a container of the requested <see cref="ReplicationStrategy"/> (too few local nodes, or no other region).</summary>
+    ReplicationNotSatisfiable = 23,
 }

@@ -49,6 +49,16 @@ public sealed record BlobProperties
     /// </remarks>
     public int PartCount { get; init; }
 
+    /// <summary>
+    /// Whether every copy the container's strategy asks for is written: false while a copy of one of the blob's
+    /// chunks waits in the replication queue (a copy in another region, or a local copy an upload returned
+    /// without). Set by <see cref="IBlobStore.GetPropertiesAsync"/> for containers that keep more than one copy;
+    /// null for a <see cref="ReplicationStrategy.Single"/> container (one copy, durable before the upload
+    /// returned: nothing to replicate) and where it is not looked up (uploads, listings, downloads). A copy lost later (a failed disk) is found by <see cref="IBlobStore.ScrubAsync"/>, which rewrites it;
+    /// <see cref="IBlobStore.GetLocationsAsync"/> looks at every copy.
+    /// </summary>
+    public bool? IsFullyReplicated { get; init; }
+
     /// <summary>Index tags: at most 10, keys up to 128 and values up to 256 characters.</summary>
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Empty;
 

@@ -36,6 +36,12 @@ public sealed class BlobStatistics
     /// <summary>Bytes written per write, 0 when none.</summary>
     public double AverageWriteSize => WriteOperations == 0 ? 0 : (double)BytesWritten / WriteOperations;
 
+    /// <summary>Chunk copies that reads found missing or bad and rewrote from a good copy, since the store was opened.</summary>
+    public long ReadRepairs { get; internal set; }
+
+    /// <summary>Copies waiting in the replication queue: copies in other regions, and local copies an upload returned without (its blob is under-replicated until they are written).</summary>
+    public long PendingReplicas { get; internal set; }
+
     /// <summary>The totals of each container, by name.</summary>
     public IReadOnlyList<ContainerStatistics> Containers { get; init; } = [];
 }

@@ -77,7 +77,10 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Up to <paramref name="limit"/> chunks whose reference count fell to zero before <paramref name="unreferencedBefore"/>.</summary>
     ValueTask<IReadOnlyList<ChunkReference>> GetCollectableChunksAsync(DateTimeOffset unreferencedBefore, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Forgets those of <paramref name="ids"/> still unreferenced since before <paramref name="unreferencedBefore"/>, and returns them: only their files may then be deleted.</summary>
+    /// <summary>
+    /// Forgets those of <paramref name="ids"/> still unreferenced since before <paramref name="unreferencedBefore"/>, and returns them: only their files may then be deleted.
+    /// Their queued copies (<see cref="EnqueueReplicasAsync"/>) and verification times go in the same transaction, so no chunk file is deleted while a copy of it is queued.
+    /// </summary>
     ValueTask<IReadOnlyList<ChunkReference>> RemoveChunksAsync(IReadOnlyCollection<ChunkId> ids, DateTimeOffset unreferencedBefore, CancellationToken cancellationToken = default);
 
     /// <summary>True when the store has a row for the chunk, referenced or awaiting collection.</summary>
@@ -130,4 +133,28 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>Every chunk row with its reference count, for consistency checks.</summary>
     IAsyncEnumerable<ChunkRecord> EnumerateChunksAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Queues copies owed to nodes; a copy already queued for the same chunk and node is kept as it is.</summary>
+    ValueTask EnqueueReplicasAsync(IReadOnlyCollection<ReplicaWork> work, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> queued copies whose next attempt is due by <paramref name="dueBy"/>, the earliest first.</summary>
+    ValueTask<IReadOnlyList<ReplicaWork>> GetDueReplicasAsync(DateTimeOffset dueBy, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The queued copies of these chunks, due or not.</summary>
+    ValueTask<IReadOnlyList<ReplicaWork>> GetQueuedReplicasAsync(IReadOnlyCollection<ChunkId> chunks, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a copy from the queue (written, or no longer owed); nothing when it is not queued.</summary>
+    ValueTask RemoveReplicaAsync(ChunkId chunk, string node, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a failed attempt at a queued copy: its attempt count, next attempt and error; nothing when it is not queued.</summary>
+    ValueTask PostponeReplicaAsync(ChunkId chunk, string node, int attempts, DateTimeOffset nextAttemptOn, string? lastError, CancellationToken cancellationToken = default);
+
+    /// <summary>The queue's length and the time its oldest copy was queued.</summary>
+    ValueTask<ReplicationQueueStatus> GetReplicationQueueStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Records when copies were last verified, replacing earlier times of the same chunk and node.</summary>
+    ValueTask RecordVerificationsAsync(IReadOnlyCollection<ChunkVerification> verifications, CancellationToken cancellationToken = default);
+
+    /// <summary>The recorded verification times of these chunks' copies.</summary>
+    ValueTask<IReadOnlyList<ChunkVerification>> GetVerificationsAsync(IReadOnlyCollection<ChunkId> chunks, CancellationToken cancellationToken = default);
 }

@@ -24,4 +24,19 @@ public sealed class MaintenanceReport
 
     /// <summary>Access counts written to the metadata store.</summary>
     public long AccessRecordsFlushed { get; init; }
+
+    /// <summary>Copies written from the replication queue.</summary>
+    public long ReplicasWritten { get; init; }
+
+    /// <summary>Queued copies that failed (their node unreachable) and wait for a later attempt, with exponential backoff.</summary>
+    public long ReplicasPostponed { get; init; }
+
+    /// <summary>Queued copies dropped because nothing needs them any more (the chunk was collected, or its node left the topology).</summary>
+    public long ReplicasDropped { get; init; }
+
+    /// <summary>Copies still waiting in the replication queue after the pass.</summary>
+    public long ReplicationQueueLength { get; init; }
+
+    /// <summary>Copies the rebalance pass moved (written to their new node, or removed from a node that no longer owns them); it runs at the first pass after the store opens.</summary>
+    public long CopiesRebalanced { get; init; }
 }

@@ -32,7 +32,14 @@ public static class BlobStorageServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMetadataStore>(sp => StoreComposition.CreateMetadataStore(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value));
         services.TryAddSingleton<IChunkStore>(sp => StoreComposition.CreateChunkStore(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value));
-        services.TryAddSingleton<IReplicator>(sp => StoreComposition.CreateReplicator(sp.GetRequiredService<IChunkStore>(), LoggerFactoryOf(sp)));
+        services.TryAddSingleton<IReplicator>(sp =>
+        {
+            // A configured topology makes its own node stores; the registered IChunkStore is the single default node's.
+            var options = sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value;
+            return options.Topology.IsConfigured
+                ? StoreComposition.CreateTopologyReplicator(options, LoggerFactoryOf(sp))
+                : StoreComposition.CreateReplicator(sp.GetRequiredService<IChunkStore>(), LoggerFactoryOf(sp));
+        });
         services.TryAddSingleton<IEdgeCache>(sp => StoreComposition.CreateEdgeCache(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IBlobStore>(sp => StoreComposition.CreateStore(
             sp.GetRequiredService<IMetadataStore>(),
@@ -45,6 +52,19 @@ public static class BlobStorageServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IBlobStore>().Urls);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BlobStoreOpener>());
         return new BlobStorageBuilder(services);
+    }
+
+    /// <summary>Adds a folder node to a region of <see cref="BlobStorageOptions.Topology"/>, creating the region at its first node.</summary>
+    /// <param name="builder">The builder <see cref="AddBlobStorage"/> returned.</param>
+    /// <param name="region">The region's name.</param>
+    /// <param name="name">The node's name, unique across the topology.</param>
+    /// <param name="path">The node's folder (typically on its own disk).</param>
+    /// <param name="isCold">True for a cold-tier node, preferred for Archive and ColdArchive copies.</param>
+    public static IBlobStorageBuilder AddNode(this IBlobStorageBuilder builder, string region, string name, string path, bool isCold = false)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure<BlobStorageOptions>(o => o.Topology.AddNode(region, name, path, isCold));
+        return builder;
     }
 
     private static ILoggerFactory LoggerFactoryOf(IServiceProvider services) =>

@@ -43,7 +43,48 @@ internal static class StoreComposition
         new FileSystemChunkStore(Path.Combine(RootOf(options), ChunksFolderName));
 
     public static IReplicator CreateReplicator(IChunkStore chunks, ILoggerFactory loggerFactory) =>
-        new RendezvousReplicator([new StorageNode(LocalNodeName, LocalNodeName, chunks)], loggerFactory.CreateLogger<RendezvousReplicator>());
+        new RendezvousReplicator([new StorageNode(LocalNodeName, LocalNodeName, chunks)], LocalNodeName, loggerFactory.CreateLogger<RendezvousReplicator>(), owned: []);
+
+    /// <summary>
+    /// The replicator over the configured topology: a <see cref="FileSystemChunkStore"/> for each node given a
+    /// folder (disposed with the replicator), the caller's store for each node given one.
+    /// </summary>
+    public static RendezvousReplicator CreateTopologyReplicator(BlobStorageOptions options, ILoggerFactory loggerFactory)
+    {
+        var topology = options.Topology;
+        var root = RootOf(options);
+        var owned = new List<IDisposable>();
+        var nodes = new List<StorageNode>();
+        try
+        {
+            foreach (var region in topology.Regions)
+            {
+                foreach (var node in region.Nodes)
+                {
+                    IChunkStore store;
+                    if (node.Store is { } given)
+                    {
+                        store = given;
+                    }
+                    else
+                    {
+                        var made = new FileSystemChunkStore(Path.GetFullPath(node.Path!, root));
+                        owned.Add(made);
+                        store = made;
+                    }
+
+                    nodes.Add(new StorageNode(node.Name, region.Name, store, node.IsCold));
+                }
+            }
+
+            return new RendezvousReplicator(nodes, topology.LocalRegion, loggerFactory.CreateLogger<RendezvousReplicator>(), owned);
+        }
+        catch
+        {
+            foreach (var made in owned) made.Dispose();
+            throw;
+        }
+    }
 
     public static IEdgeCache CreateEdgeCache(BlobStorageOptions options, TimeProvider time) =>
         new MemoryEdgeCache(options.EdgeCacheCapacity, time);

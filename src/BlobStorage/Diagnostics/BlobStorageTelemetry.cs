@@ -18,7 +18,11 @@ internal sealed class BlobStorageTelemetry : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _operations;
     private readonly Counter<long> _bytes;
+    private readonly Counter<long> _repairs;
+    private readonly Counter<long> _replicated;
     private BlobStatistics _snapshot = new();
+    private long _queueLength;
+    private long _oldestQueuedTicks = -1;
     private int _changed;
 
     public BlobStorageTelemetry()
@@ -29,6 +33,29 @@ internal sealed class BlobStorageTelemetry : IDisposable
         _meter.CreateObservableGauge("blobstorage.blobs", () => Volatile.Read(ref _snapshot).TotalBlobs, "{blob}", "Blobs stored.");
         _meter.CreateObservableGauge("blobstorage.blob_bytes", () => Volatile.Read(ref _snapshot).TotalBytes, "By", "Sum of the sizes of the blobs stored.");
         _meter.CreateObservableGauge("blobstorage.stored_bytes", () => Volatile.Read(ref _snapshot).StoredBytes, "By", "Bytes of distinct chunks stored after deduplication.");
+        _repairs = _meter.CreateCounter<long>("blobstorage.replication.repairs", "{copy}", "Chunk copies found missing or bad and rewritten from a good one, by who found them (read, scrub).");
+        _replicated = _meter.CreateCounter<long>("blobstorage.replication.copies_written", "{copy}", "Copies written from the replication queue.");
+        _meter.CreateObservableGauge("blobstorage.replication.queue_length", () => Interlocked.Read(ref _queueLength), "{copy}", "Copies waiting in the replication queue (other regions, and local copies an upload returned without).");
+        _meter.CreateObservableGauge("blobstorage.replication.lag", ObserveLag, "s", "Age of the oldest copy in the replication queue; 0 when it is empty.");
+    }
+
+    /// <summary>The store's clock, for the replication lag.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    public void Repaired(string source) => _repairs.Add(1, new KeyValuePair<string, object?>("source", source));
+
+    public void Replicated() => _replicated.Add(1);
+
+    public void UpdateReplication(long length, DateTimeOffset? oldest)
+    {
+        Interlocked.Exchange(ref _queueLength, length);
+        Interlocked.Exchange(ref _oldestQueuedTicks, oldest?.UtcTicks ?? -1);
+    }
+
+    private double ObserveLag()
+    {
+        var oldest = Interlocked.Read(ref _oldestQueuedTicks);
+        return oldest < 0 ? 0 : Math.Max(0, (Clock.GetUtcNow().UtcTicks - oldest) / (double)TimeSpan.TicksPerSecond);
     }
 
     public void Read(long bytes)

@@ -40,4 +40,28 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "Dropping edge copies of {Container}/{Name} failed; edges still never serve a changed blob, as they check its version.")]
     public static partial void EdgeInvalidationFailed(ILogger logger, Exception exception, string container, string? name);
+
+    [LoggerMessage(50, LogLevel.Warning, "Writing chunk {ChunkId} to node {Node} failed; the copy is queued for repair.")]
+    public static partial void CopyWriteFailed(ILogger logger, Exception exception, string chunkId, string node);
+
+    [LoggerMessage(51, LogLevel.Warning, "Deleting chunk {ChunkId} from node {Node} failed; the orphan sweep of a later open removes it.")]
+    public static partial void CopyDeleteFailed(ILogger logger, Exception exception, string chunkId, string node);
+
+    [LoggerMessage(52, LogLevel.Warning, "Copying chunk {ChunkId} to node {Node} failed (attempt {Attempts}); retrying at {NextAttempt:o}.")]
+    public static partial void ReplicationRetry(ILogger logger, Exception exception, string chunkId, string node, int attempts, DateTimeOffset nextAttempt);
+
+    [LoggerMessage(53, LogLevel.Information, "Dropped the queued copy of chunk {ChunkId} to node {Node}: {Reason}")]
+    public static partial void ReplicationDropped(ILogger logger, string chunkId, string node, string reason);
+
+    [LoggerMessage(54, LogLevel.Debug, "Replication queue: {Written} copies written, {Postponed} postponed, {Dropped} dropped, {Left} left.")]
+    public static partial void ReplicationDone(ILogger logger, long written, long postponed, long dropped, long left);
+
+    [LoggerMessage(55, LogLevel.Information, "Scrub checked {Copies} copies of {Chunks} chunks: {Corrupt} corrupt, {Missing} missing, {Repaired} repaired, {Unrecoverable} unrecoverable.")]
+    public static partial void ScrubDone(ILogger logger, long copies, long chunks, long corrupt, long missing, long repaired, long unrecoverable);
+
+    [LoggerMessage(56, LogLevel.Error, "Chunk {ChunkId} has no intact copy left on any node: {Reason}")]
+    public static partial void ChunkUnrecoverable(ILogger logger, string chunkId, string reason);
+
+    [LoggerMessage(57, LogLevel.Information, "Rebalance checked {Chunks} chunks: {Written} copies written to their new nodes, {Removed} removed from nodes that no longer own them.")]
+    public static partial void RebalanceDone(ILogger logger, long chunks, long written, long removed);
 }

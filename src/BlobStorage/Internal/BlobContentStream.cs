@@ -22,7 +22,7 @@ internal sealed class BlobContentStream : Stream
     private long _position;
     private int _closed;
 
-    public BlobContentStream(IReplicator replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
+    public BlobContentStream(ChunkReader replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
     {
         _length = length;
         _onClose = onClose;
@@ -36,7 +36,7 @@ internal sealed class BlobContentStream : Stream
         _producer = Task.Run(() => ProduceAsync(replicator, buffers, chunks, offset, length, _pipe.Writer, _cts.Token));
     }
 
-    private static async Task ProduceAsync(IReplicator replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
+    private static async Task ProduceAsync(ChunkReader replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
     {
         try
         {
@@ -57,7 +57,7 @@ internal sealed class BlobContentStream : Stream
                 if (from == 0 && to == chunk.Length)
                 {
                     var memory = writer.GetMemory(chunk.Length);
-                    ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false));
+                    ExpectLength(chunk, await replicator(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false));
                     writer.Advance(chunk.Length);
                     delivered += chunk.Length;
                 }
@@ -67,7 +67,7 @@ internal sealed class BlobContentStream : Stream
                     var buffer = buffers.RentArray(chunk.Length);
                     try
                     {
-                        ExpectLength(chunk, await replicator.ReadAsync(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false));
+                        ExpectLength(chunk, await replicator(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false));
                         writer.Write(buffer.AsSpan(from, to - from));
                         delivered += to - from;
                     }
@@ -240,3 +240,6 @@ internal sealed class BlobContentStream : Stream
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>Reads one whole, verified chunk into the buffer and returns its length (a replicator's read, with the blob's placement).</summary>
+internal delegate ValueTask<int> ChunkReader(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken);

@@ -38,7 +38,13 @@ public class ContainerTests
     [Test]
     public async Task Create_keeps_every_replication_strategy_and_access_policy()
     {
-        await using var t = await TestStore.OpenAsync();
+        // A topology that can keep every strategy: three local nodes and a second region.
+        await using var t = await TestStore.OpenAsync(o =>
+        {
+            o.Topology.LocalRegion = "home";
+            foreach (var node in new[] { "n1", "n2", "n3" }) o.Topology.AddNode("home", node, Path.Combine(o.RootPath, node));
+            o.Topology.AddNode("away", "n4", Path.Combine(o.RootPath, "n4"));
+        });
         foreach (var strategy in Enum.GetValues<ReplicationStrategy>())
         {
             foreach (var policy in Enum.GetValues<AccessPolicy>())

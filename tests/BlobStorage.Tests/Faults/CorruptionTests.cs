@@ -611,7 +611,7 @@ public class CorruptionTests
         return await File.ReadAllBytesAsync(chunks.GetPath(id));
     }
 
-    /// <summary>A store over two nodes in one region, with a LocalRedundancy container: two copies of every chunk.</summary>
+    /// <summary>A store over three nodes in one region, with a LocalRedundancy container: three copies of every chunk.</summary>
     private sealed class ReplicatedStore : IAsyncDisposable
     {
         private readonly TempFolder _folder;
@@ -632,8 +632,8 @@ public class CorruptionTests
         public static async Task<ReplicatedStore> OpenAsync()
         {
             var folder = new TempFolder("replicas");
-            FileSystemChunkStore[] stores = [new(Path.Combine(folder.Path, "node-1")), new(Path.Combine(folder.Path, "node-2"))];
-            var replicator = new RendezvousReplicator([new StorageNode("node-1", "local", stores[0]), new StorageNode("node-2", "local", stores[1])]);
+            FileSystemChunkStore[] stores = [new(Path.Combine(folder.Path, "node-1")), new(Path.Combine(folder.Path, "node-2")), new(Path.Combine(folder.Path, "node-3"))];
+            var replicator = new RendezvousReplicator([new StorageNode("node-1", "local", stores[0]), new StorageNode("node-2", "local", stores[1]), new StorageNode("node-3", "local", stores[2])]);
             var store = await new BlobStoreBuilder(Path.Combine(folder.Path, "store"))
                 .Configure(o =>
                 {

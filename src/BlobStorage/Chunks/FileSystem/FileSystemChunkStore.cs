@@ -16,7 +16,7 @@ namespace BlobStorage.Chunks.FileSystem;
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
 /// One process at a time: the folder is locked while the store is open.
 /// </summary>
-public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMarker, IDisposable
+public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMarker, IChunkChecksumSource, IDisposable
 {
     internal const int HeaderSize = 32;
 
@@ -462,6 +462,23 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
             }
 
             foreach (var id in ids) yield return id;
+        }
+    }
+
+    /// <inheritdoc />
+    ulong? IChunkChecksumSource.ReadStoredChecksum(ChunkId id)
+    {
+        ThrowIfDisposed();
+        try
+        {
+            using var file = _files.OpenRead(GetPath(id));
+            Span<byte> header = stackalloc byte[HeaderSize];
+            if (ReadExactly(file, header, 0) != HeaderSize || !header[..8].SequenceEqual(Magic)) return null;
+            return BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
+        }
+        catch (Exception ex) when (StorageFailures.IsIO(ex))
+        {
+            return null;
         }
     }
 

@@ -162,6 +162,28 @@ internal static class Migrations
             max_cacheable INTEGER NOT NULL
         );
         """,
+
+        // 7: the replication queue (copies owed to a node: in another region, or a local copy an upload
+        // returned without) and when each copy of a chunk was last verified against its SHA-256.
+        """
+        CREATE TABLE replication_queue (
+            chunk_id BLOB NOT NULL,
+            node TEXT NOT NULL,
+            length INTEGER NOT NULL,
+            enqueued INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER NOT NULL,
+            last_error TEXT NULL,
+            PRIMARY KEY (chunk_id, node)
+        ) WITHOUT ROWID;
+        CREATE INDEX replication_queue_due ON replication_queue (next_attempt);
+        CREATE TABLE chunk_verifications (
+            chunk_id BLOB NOT NULL,
+            node TEXT NOT NULL,
+            verified INTEGER NOT NULL,
+            PRIMARY KEY (chunk_id, node)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
@@ -175,6 +197,8 @@ internal static class Migrations
         "SELECT 1 FROM inline_content LIMIT 1;",
         "SELECT 1 FROM store LIMIT 1;",
         "SELECT 1 FROM container_cdn LIMIT 1;",
+        "SELECT 1 FROM replication_queue LIMIT 1;",
+        "SELECT 1 FROM chunk_verifications LIMIT 1;",
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>

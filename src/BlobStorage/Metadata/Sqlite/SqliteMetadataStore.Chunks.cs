@@ -206,6 +206,9 @@ public sealed partial class SqliteMetadataStore
                     if (command.Set("@id", session.IdBuffer).Set("@before", Ticks(request.Before)).ExecuteScalar() is long length)
                     {
                         removed.Add(new ChunkReference(id, checked((int)length)));
+
+                        // Copies still queued for the chunk are dropped with its row: nothing is owed of a chunk collected.
+                        ForgetReplicas(session, session.IdBuffer);
                     }
                 }
 
