@@ -58,13 +58,13 @@ public sealed class RendezvousReplicator : IReplicator
         var targets = Place(id, placement);
         if (targets.Length == 1)
         {
-            return await targets[0].Store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
+            return await targets[0].Store.WriteAsync(id, content, placement.StorageClass, cancellationToken).ConfigureAwait(false);
         }
 
         var writes = new Task<bool>[targets.Length];
         for (var i = 0; i < targets.Length; i++)
         {
-            writes[i] = targets[i].Store.WriteAsync(id, content, cancellationToken).AsTask();
+            writes[i] = targets[i].Store.WriteAsync(id, content, placement.StorageClass, cancellationToken).AsTask();
         }
 
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
@@ -81,13 +81,13 @@ public sealed class RendezvousReplicator : IReplicator
         var targets = Place(id, placement);
         if (targets.Length == 1)
         {
-            return await StageOnAsync(targets[0].Store, id, content, cancellationToken).ConfigureAwait(false);
+            return await StageOnAsync(targets[0].Store, id, content, placement.StorageClass, cancellationToken).ConfigureAwait(false);
         }
 
         var staged = new Task<Task>[targets.Length];
         for (var i = 0; i < targets.Length; i++)
         {
-            staged[i] = StageOnAsync(targets[i].Store, id, content, cancellationToken).AsTask();
+            staged[i] = StageOnAsync(targets[i].Store, id, content, placement.StorageClass, cancellationToken).AsTask();
         }
 
         try
@@ -104,14 +104,14 @@ public sealed class RendezvousReplicator : IReplicator
         return Task.WhenAll(staged.Select(s => s.Result));
     }
 
-    private static async ValueTask<Task> StageOnAsync(IChunkStore store, ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private static async ValueTask<Task> StageOnAsync(IChunkStore store, ChunkId id, ReadOnlyMemory<byte> content, StorageClass storageClass, CancellationToken cancellationToken)
     {
         if (store is IChunkStager stager)
         {
-            return await stager.StageAsync(id, content, cancellationToken).ConfigureAwait(false) ?? Task.CompletedTask;
+            return await stager.StageAsync(id, content, storageClass, cancellationToken).ConfigureAwait(false) ?? Task.CompletedTask;
         }
 
-        await store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
+        await store.WriteAsync(id, content, storageClass, cancellationToken).ConfigureAwait(false);
         return Task.CompletedTask;
     }
 
