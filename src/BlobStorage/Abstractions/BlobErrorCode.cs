@@ -56,4 +56,7 @@ public enum BlobErrorCode
 
     /// <summary>A feature was used that the options do not configure: no base address for URLs, or no key to sign them with.</summary>
     NotConfigured = 22,
+
+    /// <summary>The blob is in <see cref="StorageClass.ColdArchive"/>, which is offline: rehydrate it (<see cref="IBlobStore.RehydrateAsync"/>) before reading it.</summary>
+    BlobArchived = 30,
 }

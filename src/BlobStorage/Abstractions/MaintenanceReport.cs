@@ -24,4 +24,19 @@ public sealed class MaintenanceReport
 
     /// <summary>Access counts written to the metadata store.</summary>
     public long AccessRecordsFlushed { get; init; }
+
+    /// <summary>Blobs lifecycle rules moved to a colder storage class.</summary>
+    public long BlobsMovedByLifecycle { get; init; }
+
+    /// <summary>Blobs lifecycle rules deleted.</summary>
+    public long BlobsDeletedByLifecycle { get; init; }
+
+    /// <summary>ColdArchive blobs whose rehydration (asked for by <c>RehydrateAsync</c>) this pass completed: they read again.</summary>
+    public long BlobsRehydrated { get; init; }
+
+    /// <summary>True when this pass scrubbed (read and verified every referenced chunk), which it does every <see cref="BlobStorageOptions.ScrubInterval"/>.</summary>
+    public bool Scrubbed { get; init; }
+
+    /// <summary>Chunk references the scrub found missing or damaged beyond repair (see <c>VerifyAsync</c> for which); 0 when it did not run.</summary>
+    public long ScrubProblems { get; init; }
 }
