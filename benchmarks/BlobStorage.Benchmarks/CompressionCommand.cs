@@ -129,6 +129,9 @@ internal static class CompressionCommand
         return ((double)raw / stored, compressRate, decompressRate);
     }
 
+    /// <summary>The first <paramref name="length"/> bytes of the default text corpus.</summary>
+    public static byte[] TextSample(int length) => TextCorpus(null).AsSpan(0, length).ToArray();
+
     private static byte[] TextCorpus(string? directory)
     {
         IEnumerable<string> files;

@@ -20,6 +20,12 @@ internal sealed partial class BlobStore
         var current = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
             ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
         conditions?.Check(container, name, current.Properties.ETag, current.Properties.LastModified);
+        if (current.Properties.StorageClass == storageClass && current.Properties.RehydratingTo is null)
+        {
+            // Already there: nothing to write.
+            return await MergedAsync(current.Properties, cancellationToken).ConfigureAwait(false);
+        }
+
         if (current.Properties.StorageClass == StorageClass.ColdArchive && storageClass != StorageClass.ColdArchive)
         {
             // Leaving ColdArchive is a rehydration: the blob comes online at the next maintenance pass, as with Azure's Set Blob Tier.

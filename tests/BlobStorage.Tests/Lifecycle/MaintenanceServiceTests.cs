@@ -122,6 +122,30 @@ public sealed class MaintenanceServiceTests
         gate.Calls.Should().Be(2, "each pass lists the containers once");
     }
 
+    [Test]
+    public async Task A_pass_scrubs_once_ScrubInterval_has_passed_and_reports_what_it_found()
+    {
+        await using var test = await TestStore.OpenAsync(o => o.ScrubInterval = TimeSpan.FromDays(1));
+        await test.Store.CreateContainerAsync("data");
+        await test.Store.UploadAsync("data", "a", new MemoryStream(BlobStorage.Tests.Tiers.TierContent.Random(TestStore.ChunkSize)));
+
+        (await test.Store.RunMaintenanceAsync()).Scrubbed.Should().BeFalse();
+        test.Time.Advance(TimeSpan.FromDays(1));
+        var clean = await test.Store.RunMaintenanceAsync();
+        clean.Scrubbed.Should().BeTrue();
+        clean.ScrubProblems.Should().Be(0);
+        (await test.Store.RunMaintenanceAsync()).Scrubbed.Should().BeFalse("the next scrub is a day away");
+
+        var file = BlobStorage.Tests.Facade.FacadeTestKit.ChunkFiles(test.RootPath).Single();
+        var bytes = await File.ReadAllBytesAsync(file);
+        bytes[^1] ^= 1;
+        await File.WriteAllBytesAsync(file, bytes);
+        test.Time.Advance(TimeSpan.FromDays(1));
+        var damaged = await test.Store.RunMaintenanceAsync();
+        damaged.Scrubbed.Should().BeTrue();
+        damaged.ScrubProblems.Should().Be(1);
+    }
+
     private static async Task<bool> ExistsAsync(IBlobStore store, string container, string name)
     {
         try

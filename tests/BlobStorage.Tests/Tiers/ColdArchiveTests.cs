@@ -129,5 +129,7 @@ public sealed class ColdArchiveTests
 
         response.StatusCode.Should().Be(HttpStatusCode.Conflict);
         (await response.Content.ReadAsStringAsync()).Should().Contain("BlobArchived");
+        using var head = await host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/blobs/images/old.png"));
+        head.StatusCode.Should().Be(HttpStatusCode.OK, "its properties stay available");
     }
 }

@@ -68,6 +68,7 @@ public sealed class CompressionTests
         await store.UploadAsync("docs", "hot.txt", new MemoryStream(content));
 
         FacadeTestKit.ChunkFiles(test.RootPath).Should().HaveCount(2);
+        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().AllBe("BSCHUNKZ", "a chunk keeps the form it was first written in");
         (await store.ReadAllAsync("docs", "hot.txt")).Should().Equal(content);
         (await store.ReadAllAsync("docs", "archived.txt")).Should().Equal(content);
         var report = await store.VerifyAsync(verifyContent: true);
