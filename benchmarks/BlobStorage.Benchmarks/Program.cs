@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- edge-zipf [blobs] [reads]       edge hit ratio, Zipf s = 1.0
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compression [--corpus DIR] [--seconds N]  codecs for the archive tiers
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
@@ -27,6 +28,11 @@ if (args.Length > 0 && args[0] == "edge-zipf")
 if (args.Length > 0 && args[0] == "scrub")
 {
     return await ScrubCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "compression")
+{
+    return CompressionCommand.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "compare")

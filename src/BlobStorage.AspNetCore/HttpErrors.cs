@@ -11,7 +11,7 @@ internal static class HttpErrors
     public static int StatusOf(BlobErrorCode code) => code switch
     {
         BlobErrorCode.ContainerNotFound or BlobErrorCode.BlobNotFound or BlobErrorCode.UploadNotFound => StatusCodes.Status404NotFound,
-        BlobErrorCode.ContainerAlreadyExists or BlobErrorCode.ContainerNotEmpty or BlobErrorCode.CustomDomainInUse => StatusCodes.Status409Conflict,
+        BlobErrorCode.ContainerAlreadyExists or BlobErrorCode.ContainerNotEmpty or BlobErrorCode.CustomDomainInUse or BlobErrorCode.BlobArchived => StatusCodes.Status409Conflict,
         BlobErrorCode.ConditionNotMet => StatusCodes.Status412PreconditionFailed,
         BlobErrorCode.InvalidRange => StatusCodes.Status416RangeNotSatisfiable,
         BlobErrorCode.InvalidPart or BlobErrorCode.ContentHashMismatch or BlobErrorCode.UnknownEdgeLocation => StatusCodes.Status400BadRequest,

@@ -99,6 +99,28 @@ public sealed class BlobStorageOptions
     /// <summary>The addresses blobs are served under and the keys that sign URLs; see <see cref="Urls.BlobUrlOptions"/>.</summary>
     public Urls.BlobUrlOptions Urls { get; } = new();
 
+    /// <summary>
+    /// How each storage class keeps its chunks at rest, one entry per class:
+    /// <c>StorageClasses[StorageClass.Archive].Compression = ChunkCompression.None</c> turns compression off for
+    /// Archive. Defaults: <c>Standard</c> and <c>InfrequentAccess</c> raw, <c>Archive</c> and <c>ColdArchive</c>
+    /// compressed (<see cref="Tiers.ChunkCompression.Brotli"/>). Read when the store is made.
+    /// </summary>
+    public IReadOnlyDictionary<Abstractions.StorageClass, Tiers.StorageClassOptions> StorageClasses { get; } = DefaultStorageClasses();
+
+    /// <summary>
+    /// How often a maintenance pass also scrubs (reads and verifies every stored copy); the other steps run every
+    /// <see cref="MaintenanceInterval"/>. <see cref="Timeout.InfiniteTimeSpan"/> leaves scrubbing to calls by hand. Default 7 days.
+    /// </summary>
+    public TimeSpan ScrubInterval { get; set; } = TimeSpan.FromDays(7);
+
+    internal static Dictionary<Abstractions.StorageClass, Tiers.StorageClassOptions> DefaultStorageClasses() => new()
+    {
+        [Abstractions.StorageClass.Standard] = new() { Compression = Tiers.ChunkCompression.None },
+        [Abstractions.StorageClass.InfrequentAccess] = new() { Compression = Tiers.ChunkCompression.None },
+        [Abstractions.StorageClass.Archive] = new() { Compression = Tiers.ChunkCompression.Brotli },
+        [Abstractions.StorageClass.ColdArchive] = new() { Compression = Tiers.ChunkCompression.Brotli },
+    };
+
     // Timers take periods below 2^32 - 1 milliseconds (about 49.7 days); ages are kept to ten years so that "now minus age" stays a date.
     private static readonly TimeSpan MaxTimerPeriod = TimeSpan.FromDays(49);
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
@@ -148,6 +170,14 @@ public sealed class BlobStorageOptions
 
         if (EdgeLocations.Distinct(StringComparer.Ordinal).Count() != EdgeLocations.Count)
             return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
+        if ((ScrubInterval <= TimeSpan.Zero || ScrubInterval > MaxAge) && ScrubInterval != Timeout.InfiniteTimeSpan)
+            return $"{nameof(BlobStorageOptions)}.{nameof(ScrubInterval)} must be positive and at most {MaxAge.TotalDays:F0} days, or Timeout.InfiniteTimeSpan; it is {ScrubInterval}.";
+        foreach (var (storageClass, classOptions) in StorageClasses)
+        {
+            if (classOptions is null || !Enum.IsDefined(classOptions.Compression))
+                return $"{nameof(BlobStorageOptions)}.{nameof(StorageClasses)}[{storageClass}].{nameof(Tiers.StorageClassOptions.Compression)} must be None or Brotli; it is {(classOptions is null ? "null" : (int)classOptions.Compression)}.";
+        }
+
         return Topology.Validate($"{nameof(BlobStorageOptions)}.{nameof(Topology)}", RootPath)
             ?? Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}");
     }

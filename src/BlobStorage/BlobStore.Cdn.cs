@@ -79,6 +79,7 @@ internal sealed partial class BlobStore
             if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
             var properties = record.Properties;
             options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
+            ThrowIfArchived(properties);
             var (offset, length) = options.Range is { } range ? range.Resolve(properties.Size, container, name) : (0L, properties.Size);
             Stream content;
             try

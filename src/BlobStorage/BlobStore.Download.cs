@@ -36,6 +36,7 @@ internal sealed partial class BlobStore
             try
             {
                 options.Conditions?.Check(container, name, properties.ETag, properties.LastModified);
+                ThrowIfArchived(properties);
                 CheckContentAddsUp(record, rented is null ? null : rentedLength);
                 var size = properties.Size;
                 (offset, length) = options.Range is { } range ? range.Resolve(size, container, name) : (0L, size);

@@ -11,6 +11,8 @@ internal sealed partial class BlobStore
     private readonly SemaphoreSlim _maintenanceLock = new(1, 1);
     private ITimer? _maintenanceTimer;
     private ITimer? _accessTimer;
+    private DateTimeOffset _lastScrub;
+    private int _hostedMaintenance;
 
     private async Task OpenCoreAsync()
     {
@@ -40,9 +42,14 @@ internal sealed partial class BlobStore
         }
 
         _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
-        if (_options.MaintenanceInterval != Timeout.InfiniteTimeSpan)
+        _lastScrub = _time.GetUtcNow();
+        lock (_openGate)
         {
-            _maintenanceTimer = _time.CreateTimer(_ => _ = MaintainInBackgroundAsync(), null, _options.MaintenanceInterval, _options.MaintenanceInterval);
+            // A host's maintenance service runs the passes instead, once it has started.
+            if (_options.MaintenanceInterval != Timeout.InfiniteTimeSpan && _hostedMaintenance == 0)
+            {
+                _maintenanceTimer = _time.CreateTimer(_ => _ = MaintainInBackgroundAsync(), null, _options.MaintenanceInterval, _options.MaintenanceInterval);
+            }
         }
 
         _accessTimer = _time.CreateTimer(_ => _ = FlushAccessInBackgroundAsync(), null, _options.AccessFlushInterval, _options.AccessFlushInterval);
@@ -59,6 +66,22 @@ internal sealed partial class BlobStore
         _maintenanceLock.Release();
         await _replicationLock.WaitAsync().ConfigureAwait(false);
         _replicationLock.Release();
+    }
+
+    /// <summary>
+    /// Called by the host's maintenance service as it starts: from then on it runs the passes, and the store's own
+    /// timer (started at open, or not yet) stays off.
+    /// </summary>
+    internal void HandOverScheduleToHost()
+    {
+        ITimer? timer;
+        lock (_openGate)
+        {
+            _hostedMaintenance = 1;
+            (timer, _maintenanceTimer) = (_maintenanceTimer, null);
+        }
+
+        timer?.Dispose();
     }
 
     public async Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default)
@@ -114,24 +137,102 @@ internal sealed partial class BlobStore
         }
     }
 
-    /// <summary>One pass: write access counts, abort stale uploads, collect chunks past their grace period, remove orphans.</summary>
+    /// <summary>
+    /// One pass: the steps in order, one line each, every step adding what it did to the report. Lifecycle runs
+    /// before rehydration, so a blob brought online in this pass is judged by the rules at the next one; collection
+    /// runs last, so it frees what the steps before released (once past the grace period).
+    /// </summary>
     private async Task<MaintenanceReport> MaintainAsync(CancellationToken cancellationToken)
     {
-        long flushed = 0;
+        var pass = new MaintenancePass();
+        pass.AccessRecordsFlushed = await FlushAccessForMaintenanceAsync(cancellationToken).ConfigureAwait(false);
+        (pass.LifecycleMoved, pass.LifecycleDeleted) = await ApplyLifecycleAsync(cancellationToken).ConfigureAwait(false);
+        pass.Rehydrated = await CompleteRehydrationsAsync(cancellationToken).ConfigureAwait(false);
+        pass.MultipartUploadsAborted = await AbortStaleUploadsAsync(cancellationToken).ConfigureAwait(false);
+
+        var replication = await ProcessReplicationQueueAsync(cancellationToken).ConfigureAwait(false);
+        (pass.ReplicasWritten, pass.ReplicasPostponed, pass.ReplicasDropped) = (replication.Written, replication.Postponed, replication.Dropped);
+        pass.CopiesRebalanced = await RebalanceOnceAsync(cancellationToken).ConfigureAwait(false);
+        if (ScrubIsDue()) pass.ScrubProblems = await ScrubForMaintenanceAsync(cancellationToken).ConfigureAwait(false);
+        (pass.ChunksCollected, pass.BytesReclaimed, pass.Orphans) = await CollectAsync(cancellationToken).ConfigureAwait(false);
+
+        // Space came back (or was there all along): hold the reserve again for the next full disk.
+        _reserve.TryTake();
+        _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
+        pass.ReplicationQueueLength = (await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false)).Length;
+        Log.MaintenanceDone(_logger, pass.ChunksCollected, pass.BytesReclaimed, pass.Orphans.Removed);
+        if (pass.LifecycleMoved + pass.LifecycleDeleted + pass.Rehydrated > 0) Log.TiersMaintained(_logger, pass.LifecycleMoved, pass.LifecycleDeleted, pass.Rehydrated);
+        return pass.ToReport();
+    }
+
+    /// <summary>What a pass has done so far.</summary>
+    private sealed class MaintenancePass
+    {
+        public long AccessRecordsFlushed;
+        public long LifecycleMoved;
+        public long LifecycleDeleted;
+        public long Rehydrated;
+        public long MultipartUploadsAborted;
+        public long? ScrubProblems;
+        public long ChunksCollected;
+        public long BytesReclaimed;
+        public OrphanSweep Orphans;
+        public long ReplicasWritten;
+        public long ReplicasPostponed;
+        public long ReplicasDropped;
+        public long ReplicationQueueLength;
+        public long CopiesRebalanced;
+
+        public MaintenanceReport ToReport() => new()
+        {
+            ChunksCollected = ChunksCollected,
+            BytesReclaimed = BytesReclaimed,
+            OrphansRemoved = Orphans.Removed,
+            OrphansPending = Orphans.Pending,
+            AccessRecordsFlushed = AccessRecordsFlushed,
+            MultipartUploadsAborted = MultipartUploadsAborted,
+            BlobsMovedByLifecycle = LifecycleMoved,
+            BlobsDeletedByLifecycle = LifecycleDeleted,
+            BlobsRehydrated = Rehydrated,
+            Scrubbed = ScrubProblems is not null,
+            ScrubProblems = ScrubProblems ?? 0,
+            ReplicasWritten = ReplicasWritten,
+            ReplicasPostponed = ReplicasPostponed,
+            ReplicasDropped = ReplicasDropped,
+            ReplicationQueueLength = ReplicationQueueLength,
+            CopiesRebalanced = CopiesRebalanced,
+        };
+    }
+
+    /// <summary>Step: writes the access counts gathered in memory (lifecycle rules read the last access from the metadata).</summary>
+    private async Task<long> FlushAccessForMaintenanceAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            flushed = await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (BlobStorageException ex) when (ex.ErrorCode == BlobErrorCode.InsufficientStorage)
         {
-            // The counts stay in memory for a later flush; collection below is what frees the disk.
+            // The counts stay in memory for a later flush; collection is what frees the disk.
             Log.AccessFlushFailed(_logger, ex);
+            return 0;
         }
+    }
 
-        var aborted = await AbortStaleUploadsAsync(cancellationToken).ConfigureAwait(false);
-        var replication = await ProcessReplicationQueueAsync(cancellationToken).ConfigureAwait(false);
-        var rebalance = await RebalanceOnceAsync(cancellationToken).ConfigureAwait(false);
+    private bool ScrubIsDue() =>
+        _options.ScrubInterval != Timeout.InfiniteTimeSpan && _time.GetUtcNow() - _lastScrub >= _options.ScrubInterval;
 
+    /// <summary>Step, on its own slower schedule: reads and verifies every referenced chunk's copies, repairing what it can; returns the problems found.</summary>
+    private async Task<long> ScrubForMaintenanceAsync(CancellationToken cancellationToken)
+    {
+        var report = await ScrubAsync(cancellationToken).ConfigureAwait(false);
+        _lastScrub = _time.GetUtcNow();
+        return report.UnrecoverableChunks;
+    }
+
+    /// <summary>Step: deletes chunks unreferenced for longer than the grace period, then orphans past it.</summary>
+    private async Task<(long Collected, long Reclaimed, OrphanSweep Orphans)> CollectAsync(CancellationToken cancellationToken)
+    {
         // A chunk unreferenced since exactly now minus the grace period has waited long enough.
         var cutoff = _time.GetUtcNow() - _options.GarbageCollectionGracePeriod + TimeSpan.FromTicks(1);
         long collected = 0, reclaimed = 0;
@@ -201,26 +302,7 @@ internal sealed partial class BlobStore
             throw;
         }
 
-        var sweep = new OrphanSweep(fromFailures.Removed + fromSweeps.Removed, fromFailures.Pending + fromSweeps.Pending);
-
-        // Space came back (or was there all along): hold the reserve again for the next full disk.
-        _reserve.TryTake();
-        _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
-        Log.MaintenanceDone(_logger, collected, reclaimed, sweep.Removed);
-        return new MaintenanceReport
-        {
-            ChunksCollected = collected,
-            BytesReclaimed = reclaimed,
-            OrphansRemoved = sweep.Removed,
-            OrphansPending = sweep.Pending,
-            AccessRecordsFlushed = flushed,
-            MultipartUploadsAborted = aborted,
-            ReplicasWritten = replication.Written,
-            ReplicasPostponed = replication.Postponed,
-            ReplicasDropped = replication.Dropped,
-            ReplicationQueueLength = (await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false)).Length,
-            CopiesRebalanced = rebalance,
-        };
+        return (collected, reclaimed, new OrphanSweep(fromFailures.Removed + fromSweeps.Removed, fromFailures.Pending + fromSweeps.Pending));
     }
 
     /// <summary>What an orphan sweep did: files deleted, and unreferenced files kept for a later pass.</summary>

@@ -60,6 +60,7 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="BlobNotFoundException">No such blob.</exception>
     /// <exception cref="InvalidRangeException">The range starts past the end.</exception>
     /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
+    /// <exception cref="BlobArchivedException">The blob is in <see cref="StorageClass.ColdArchive"/>: rehydrate it first.</exception>
     Task<BlobDownload> DownloadFromEdgeAsync(string edgeLocation, string container, string name, BlobDownloadOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>The edge locations in front of the store: their statistics, and invalidation by hand.</summary>
@@ -89,6 +90,7 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="BlobNotFoundException">No such blob.</exception>
     /// <exception cref="InvalidRangeException">The range starts past the end.</exception>
     /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
+    /// <exception cref="BlobArchivedException">The blob is in <see cref="StorageClass.ColdArchive"/>: rehydrate it first.</exception>
     Task<BlobDownload> DownloadAsync(string container, string name, BlobDownloadOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Gets a blob's properties, tags and metadata.</summary>
@@ -119,6 +121,7 @@ public interface IBlobStore : IAsyncDisposable
     /// in the replication queue after the commit (a crash just then leaves them to <see cref="ScrubAsync"/>, which
     /// rewrites every copy placement asks for).
     /// </summary>
+    /// <exception cref="BlobArchivedException">The source is in <see cref="StorageClass.ColdArchive"/>: rehydrate it first.</exception>
     Task<BlobProperties> CopyAsync(string sourceContainer, string sourceName, string destinationContainer, string destinationName, BlobCopyOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -176,8 +179,11 @@ public interface IBlobStore : IAsyncDisposable
     Task<VerificationReport> VerifyAsync(bool verifyContent = false, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Runs a maintenance pass now: flushes access counts and collects chunks unreferenced for
-    /// longer than the grace period. The store also runs it on its own schedule.
+    /// Runs a maintenance pass now, after any pass already running (one pass at a time): flushes access counts,
+    /// completes rehydrations, applies lifecycle rules, aborts stale multipart uploads, scrubs when
+    /// <see cref="BlobStorageOptions.ScrubInterval"/> has passed, and collects chunks unreferenced for longer than the
+    /// grace period. The store also runs it every <see cref="BlobStorageOptions.MaintenanceInterval"/>: as a hosted
+    /// service when registered with <c>AddBlobStorage</c> in a host, on its own timer otherwise.
     /// </summary>
     Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default);
 
@@ -202,4 +208,46 @@ public interface IBlobStore : IAsyncDisposable
     /// owns it. The last good copy is never deleted. The first maintenance pass after the store opens runs it too.
     /// </summary>
     Task<RebalanceReport> RebalanceAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves a blob to another storage class. Its chunks are written again with the new class's placement and
+    /// treatment (compressed or raw, <see cref="BlobStorageOptions.StorageClasses"/>); chunks it shares with other
+    /// blobs stay readable by them throughout. The ETag and modification time do not change. Moving to
+    /// <see cref="StorageClass.ColdArchive"/> takes the blob offline; moving a ColdArchive blob out of it is a
+    /// rehydration, as <see cref="RehydrateAsync"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name breaks its rule, or the class is not defined.</exception>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
+    Task<BlobProperties> SetStorageClassAsync(string container, string name, StorageClass storageClass, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Brings a <see cref="StorageClass.ColdArchive"/> blob back online in <paramref name="targetClass"/>. The call
+    /// records the request (<see cref="BlobProperties.RehydratingTo"/>) and returns; the next maintenance pass
+    /// completes it, after which the blob reads again. A blob not in ColdArchive is moved at once, as by
+    /// <see cref="SetStorageClassAsync"/>. Uploading over the blob cancels a pending rehydration.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="targetClass"/> is ColdArchive or not defined.</exception>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    Task<BlobProperties> RehydrateAsync(string container, string name, StorageClass targetClass, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes the class of blobs uploaded to the container from now on without one; blobs already there keep theirs.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<ContainerProperties> SetContainerDefaultStorageClassAsync(string container, StorageClass storageClass, CancellationToken cancellationToken = default);
+
+    /// <summary>The container's lifecycle rules, in the order set; empty when it has none.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<IReadOnlyList<LifecycleRule>> GetLifecycleRulesAsync(string container, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces the container's lifecycle rules (kept in the metadata store); maintenance applies them on each pass.
+    /// Returns the rules as stored.
+    /// </summary>
+    /// <exception cref="ArgumentException">A rule breaks its rule (negative days, no class to move to, a duplicate name, a move a delete always comes first); the parameter name says which, as <c>rules[1].DaysAfter</c>. Nothing is changed.</exception>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task<IReadOnlyList<LifecycleRule>> SetLifecycleRulesAsync(string container, IEnumerable<LifecycleRule> rules, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes every lifecycle rule of the container.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    Task DeleteLifecycleRulesAsync(string container, CancellationToken cancellationToken = default);
 }

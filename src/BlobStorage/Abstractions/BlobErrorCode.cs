@@ -62,4 +62,7 @@ public enum BlobErrorCode
 
     /// <summary>The storage topology cannot keep a container of the requested <see cref="ReplicationStrategy"/> (too few local nodes, or no other region).</summary>
     ReplicationNotSatisfiable = 23,
+
+    /// <summary>The blob is in <see cref="StorageClass.ColdArchive"/>, which is offline: rehydrate it (<see cref="IBlobStore.RehydrateAsync"/>) before reading it.</summary>
+    BlobArchived = 30,
 }

@@ -29,6 +29,13 @@ public sealed record BlobProperties
     /// <summary>The blob's storage class.</summary>
     public StorageClass StorageClass { get; init; }
 
+    /// <summary>
+    /// The class a rehydration asked for by <see cref="IBlobStore.RehydrateAsync"/> brings this
+    /// <see cref="StorageClass.ColdArchive"/> blob to at the next maintenance pass (Azure's
+    /// <c>rehydrate-pending-to-hot</c>); null when no rehydration is pending.
+    /// </summary>
+    public StorageClass? RehydratingTo { get; init; }
+
     /// <summary>When a blob of this name was first created (kept across overwrites).</summary>
     public DateTimeOffset CreatedOn { get; init; }
 

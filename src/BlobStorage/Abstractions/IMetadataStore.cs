@@ -157,4 +157,27 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>The recorded verification times of these chunks' copies.</summary>
     ValueTask<IReadOnlyList<ChunkVerification>> GetVerificationsAsync(IReadOnlyCollection<ChunkId> chunks, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Changes a blob's storage class and its pending rehydration (null: none) in one transaction; the ETag, the
+    /// modification time and the content stay as they are. With <paramref name="expectedVersionId"/>, only while the
+    /// blob's current version is that one. Returns the record as stored.
+    /// </summary>
+    /// <exception cref="BlobNotFoundException">No such blob.</exception>
+    /// <exception cref="PreconditionFailedException">A condition did not hold, or the version is another.</exception>
+    ValueTask<BlobRecord> SetBlobStorageClassAsync(string container, string name, StorageClass storageClass, StorageClass? rehydratingTo, BlobRequestConditions? conditions, string? expectedVersionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> blobs with a pending rehydration (<see cref="BlobProperties.RehydratingTo"/> set).</summary>
+    ValueTask<IReadOnlyList<BlobProperties>> GetPendingRehydrationsAsync(int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Changes the storage class of blobs uploaded to the container from now on without one.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    ValueTask<ContainerProperties> SetContainerDefaultStorageClassAsync(string container, StorageClass storageClass, CancellationToken cancellationToken = default);
+
+    /// <summary>The container's lifecycle rules in the order they were set (empty when none), or null when the container does not exist.</summary>
+    ValueTask<IReadOnlyList<LifecycleRule>?> GetLifecycleRulesAsync(string container, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces the container's lifecycle rules, already validated; an empty list removes them. Deleting the container deletes them too.</summary>
+    /// <exception cref="ContainerNotFoundException">No such container.</exception>
+    ValueTask SetLifecycleRulesAsync(string container, IReadOnlyList<LifecycleRule> rules, CancellationToken cancellationToken = default);
 }

@@ -39,4 +39,19 @@ public sealed class MaintenanceReport
 
     /// <summary>Copies the rebalance pass moved (written to their new node, or removed from a node that no longer owns them); it runs at the first pass after the store opens.</summary>
     public long CopiesRebalanced { get; init; }
+
+    /// <summary>Blobs lifecycle rules moved to a colder storage class.</summary>
+    public long BlobsMovedByLifecycle { get; init; }
+
+    /// <summary>Blobs lifecycle rules deleted.</summary>
+    public long BlobsDeletedByLifecycle { get; init; }
+
+    /// <summary>ColdArchive blobs whose rehydration (asked for by <c>RehydrateAsync</c>) this pass completed: they read again.</summary>
+    public long BlobsRehydrated { get; init; }
+
+    /// <summary>True when this pass scrubbed (read and verified every referenced chunk), which it does every <see cref="BlobStorageOptions.ScrubInterval"/>.</summary>
+    public bool Scrubbed { get; init; }
+
+    /// <summary>Chunk references the scrub found missing or damaged beyond repair (see <c>VerifyAsync</c> for which); 0 when it did not run.</summary>
+    public long ScrubProblems { get; init; }
 }

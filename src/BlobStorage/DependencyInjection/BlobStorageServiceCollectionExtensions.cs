@@ -19,7 +19,8 @@ public static class BlobStorageServiceCollectionExtensions
     /// Registers <see cref="IBlobStore"/> and the services behind it (SQLite metadata, file-system
     /// chunks, a single-node replicator, an in-memory <see cref="IEdgeCache"/>, <see cref="TimeProvider.System"/>), each with TryAdd so
     /// that one registered before wins. Options are validated when the host starts, and the store
-    /// opens then too.
+    /// opens then too. In a host, maintenance runs as a hosted service every
+    /// <see cref="BlobStorageOptions.MaintenanceInterval"/>, cancelled cleanly when the host stops.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; <see cref="BlobStorageOptions.RootPath"/> is required.</param>
@@ -51,6 +52,7 @@ public static class BlobStorageServiceCollectionExtensions
             owned: []));
         services.TryAddSingleton(sp => sp.GetRequiredService<IBlobStore>().Urls);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BlobStoreOpener>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BlobStoreMaintenanceService>());
         return new BlobStorageBuilder(services);
     }
 

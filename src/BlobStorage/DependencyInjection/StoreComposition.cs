@@ -89,8 +89,11 @@ internal static class StoreComposition
     public static IEdgeCache CreateEdgeCache(BlobStorageOptions options, TimeProvider time) =>
         new MemoryEdgeCache(options.EdgeCacheCapacity, time);
 
-    public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned) =>
-        new(metadata, replicator, edgeCache, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
+    public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned)
+    {
+        Tiers.Tiering.ApplyTreatments(replicator, options);
+        return new(metadata, replicator, edgeCache, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
+    }
 
     /// <summary>Disposes services a store owns, last made first.</summary>
     public static async ValueTask DisposeAllAsync(IReadOnlyList<object> services)

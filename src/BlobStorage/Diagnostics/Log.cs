@@ -38,6 +38,21 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Warning, "Could not take the {Bytes}-byte disk reserve at {Path}; trying again at the next maintenance pass.")]
     public static partial void ReserveUnavailable(ILogger logger, Exception exception, long bytes, string path);
 
+    [LoggerMessage(60, LogLevel.Information, "Blob {Container}/{Name} was rehydrated to {StorageClass} and is readable again.")]
+    public static partial void BlobRehydrated(ILogger logger, string container, string name, Abstractions.StorageClass storageClass);
+
+    [LoggerMessage(61, LogLevel.Error, "Rehydrating blob {Container}/{Name} failed; it stays offline and pending, and the next maintenance pass tries again.")]
+    public static partial void RehydrationFailed(ILogger logger, Exception exception, string container, string name);
+
+    [LoggerMessage(62, LogLevel.Information, "Lifecycle rules moved {Moved} blob(s) to colder classes and deleted {Deleted}; {Rehydrated} rehydration(s) completed.")]
+    public static partial void TiersMaintained(ILogger logger, long moved, long deleted, long rehydrated);
+
+    [LoggerMessage(63, LogLevel.Debug, "Maintenance runs as a hosted service every {Interval}; the store's own timer is off.")]
+    public static partial void MaintenanceHosted(ILogger logger, TimeSpan interval);
+
+    [LoggerMessage(64, LogLevel.Information, "The maintenance pass in progress was cancelled because the host is stopping.")]
+    public static partial void MaintenanceCancelledByShutdown(ILogger logger);
+
     [LoggerMessage(20, LogLevel.Warning, "Dropping edge copies of {Container}/{Name} failed; edges still never serve a changed blob, as they check its version.")]
     public static partial void EdgeInvalidationFailed(ILogger logger, Exception exception, string container, string? name);
 

@@ -168,13 +168,13 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
         var targets = Place(id, placement);
         if (targets.Length == 1)
         {
-            return await targets[0].Store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
+            return await targets[0].Store.WriteAsync(id, content, placement.StorageClass, cancellationToken).ConfigureAwait(false);
         }
 
         var writes = new Task<bool>[targets.Length];
         for (var i = 0; i < targets.Length; i++)
         {
-            writes[i] = targets[i].Store.WriteAsync(id, content, cancellationToken).AsTask();
+            writes[i] = targets[i].Store.WriteAsync(id, content, placement.StorageClass, cancellationToken).AsTask();
         }
 
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
@@ -192,14 +192,14 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
         var local = LocalCount(placement);
         if (targets.Length == 1)
         {
-            var durable = await StageOnAsync(targets[0].Store, id, content, cancellationToken).ConfigureAwait(false);
+            var durable = await StageOnAsync(targets[0].Store, id, content, placement.StorageClass, cancellationToken).ConfigureAwait(false);
             return durable.IsCompletedSuccessfully ? Task.FromResult<StorageNode[]>([]) : AfterAsync(durable);
         }
 
         var staged = new Task<Task>[local];
         for (var i = 0; i < local; i++)
         {
-            staged[i] = StageOnAsync(targets[i].Store, id, content, cancellationToken).AsTask();
+            staged[i] = StageOnAsync(targets[i].Store, id, content, placement.StorageClass, cancellationToken).AsTask();
         }
 
         // Every write has taken its bytes (or failed) before the caller's buffer is handed back.
@@ -237,14 +237,14 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
         return [.. owed];
     }
 
-    private static async ValueTask<Task> StageOnAsync(IChunkStore store, ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    private static async ValueTask<Task> StageOnAsync(IChunkStore store, ChunkId id, ReadOnlyMemory<byte> content, StorageClass storageClass, CancellationToken cancellationToken)
     {
         if (store is IChunkStager stager)
         {
-            return await stager.StageAsync(id, content, cancellationToken).ConfigureAwait(false) ?? Task.CompletedTask;
+            return await stager.StageAsync(id, content, storageClass, cancellationToken).ConfigureAwait(false) ?? Task.CompletedTask;
         }
 
-        await store.WriteAsync(id, content, cancellationToken).ConfigureAwait(false);
+        await store.WriteAsync(id, content, storageClass, cancellationToken).ConfigureAwait(false);
         return Task.CompletedTask;
     }
 

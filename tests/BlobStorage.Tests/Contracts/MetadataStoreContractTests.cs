@@ -10,7 +10,7 @@ namespace BlobStorage.Tests.Contracts;
 /// What every <see cref="IMetadataStore"/> must do. An implementation adds a small derived fixture
 /// that says how to make an empty store and how to reopen the same storage, as a restarted process would.
 /// </summary>
-public abstract class MetadataStoreContractTests
+public abstract partial class MetadataStoreContractTests
 {
     protected const string Box = "box";
     protected static readonly DateTimeOffset T0 = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);

@@ -98,7 +98,7 @@ public class AddBlobStorageTests
         services.Count(d => d.ServiceType == typeof(IChunkStore)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IReplicator)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(TimeProvider)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(IHostedService)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IHostedService)).Should().Be(2, "the opener and the maintenance service");
     }
 
     [Test]

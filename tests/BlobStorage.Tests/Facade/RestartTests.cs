@@ -15,7 +15,7 @@ public class RestartTests
         var store = t.Store;
         var archive = await store.CreateContainerAsync("archive", new ContainerOptions
         {
-            DefaultStorageClass = StorageClass.ColdArchive,
+            DefaultStorageClass = StorageClass.Archive,
             ReplicationStrategy = ReplicationStrategy.Single,
             AccessPolicy = AccessPolicy.Public,
         });
@@ -53,7 +53,7 @@ public class RestartTests
         bigAfter.Should().BeEquivalentTo(bigBefore);
         bigAfter.ETag.Should().Be(bigProps.ETag);
         bigAfter.VersionId.Should().Be(bigProps.VersionId);
-        bigAfter.StorageClass.Should().Be(StorageClass.ColdArchive);
+        bigAfter.StorageClass.Should().Be(StorageClass.Archive);
         bigAfter.Metadata.Should().BeEquivalentTo(bigProps.Metadata);
         bigAfter.AccessCount.Should().Be(1);
         (await store.GetPropertiesAsync("plain", "over")).Should().BeEquivalentTo(overProps);

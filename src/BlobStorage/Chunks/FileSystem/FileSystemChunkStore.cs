@@ -16,7 +16,7 @@ namespace BlobStorage.Chunks.FileSystem;
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
 /// One process at a time: the folder is locked while the store is open.
 /// </summary>
-public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMarker, IChunkChecksumSource, IDisposable
+public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMarker, IChunkChecksumSource, IDisposable
 {
     internal const int HeaderSize = 32;
 
@@ -114,7 +114,10 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
     /// write of a chunk waits for any write of the same chunk in flight, and a chunk whose last write
     /// failed after its rename is written again rather than trusted.
     /// </remarks>
-    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) =>
+        WriteCoreAsync(id, content, Tiers.ChunkCompression.None, cancellationToken);
+
+    private async ValueTask<bool> WriteCoreAsync(ChunkId id, ReadOnlyMemory<byte> content, Tiers.ChunkCompression compression, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         var path = GetPath(id);
@@ -122,7 +125,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
         if (mine is null) return false;
         try
         {
-            var temp = WriteTemporary(id, content, mine, out var file);
+            var temp = WriteTemporary(id, content, compression, mine, out var file);
             MakeDurable(id, path, temp, file, mine);
         }
         catch (Exception ex) when (StorageFailures.IsIO(ex))
@@ -140,7 +143,10 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
     /// upload hashes and writes its next chunks while the disk makes this one durable. The chunk
     /// counts as in flight (a second write of it waits) until the returned task ends.
     /// </remarks>
-    async ValueTask<Task?> IChunkStager.StageAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    ValueTask<Task?> IChunkStager.StageAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        StageCoreAsync(id, content, Tiers.ChunkCompression.None, cancellationToken);
+
+    private async ValueTask<Task?> StageCoreAsync(ChunkId id, ReadOnlyMemory<byte> content, Tiers.ChunkCompression compression, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         var path = GetPath(id);
@@ -150,7 +156,7 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
         ChunkFileSystem.WritableFile file;
         try
         {
-            temp = WriteTemporary(id, content, mine, out file);
+            temp = WriteTemporary(id, content, compression, mine, out file);
         }
         catch (Exception ex) when (StorageFailures.IsIO(ex))
         {
@@ -215,8 +221,9 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
     }
 
     /// <summary>Writes header and content to a new temporary file, left open for its flush; on failure releases the claim.</summary>
-    private string WriteTemporary(ChunkId id, ReadOnlyMemory<byte> content, TaskCompletionSource mine, out ChunkFileSystem.WritableFile file)
+    private string WriteTemporary(ChunkId id, ReadOnlyMemory<byte> content, Tiers.ChunkCompression compression, TaskCompletionSource mine, out ChunkFileSystem.WritableFile file)
     {
+        if (compression != Tiers.ChunkCompression.None && TryWriteCompressedTemporary(id, content, compression, mine, out file) is { } compressed) return compressed;
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
         var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
         ChunkFileSystem.WritableFile? created = null;
@@ -343,6 +350,8 @@ public sealed class FileSystemChunkStore : IChunkStore, IChunkStager, IStoreMark
                 throw new DataCorruptionException($"Chunk {id} is truncated: the file holds {fileLength} bytes, fewer than its {HeaderSize}-byte header.");
             }
 
+            // The formats a chunk file may have, by their magic; each reader checks every byte it returns.
+            if (header[..8].SequenceEqual(CompressedMagic)) return ReadCompressed(id, file, fileLength, destination);
             if (!header[..8].SequenceEqual(Magic))
             {
                 throw new DataCorruptionException($"Chunk {id} has a damaged header: it does not start with the chunk file magic.");

@@ -184,6 +184,25 @@ internal static class Migrations
             PRIMARY KEY (chunk_id, node)
         ) WITHOUT ROWID;
         """,
+
+        // 8: storage tiers. Lifecycle rules, a row per rule in the order given. A blob's pending rehydration
+        // lives in its storage_class column (see StorageClassColumn: class + 16 * (target + 1)), so the
+        // properties column the reads use carries it without the blobs table being made anew; the partial
+        // index lets maintenance find the pending ones without walking every blob.
+        """
+        CREATE TABLE lifecycle_rules (
+            container_id INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            prefix BLOB NULL,                      -- UTF-8 bytes, compared as blob names are (ordinal)
+            action INTEGER NOT NULL,               -- LifecycleAction
+            storage_class INTEGER NULL,            -- the class a move goes to
+            days INTEGER NOT NULL,
+            basis INTEGER NOT NULL,                -- LifecycleBasis
+            PRIMARY KEY (container_id, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX blobs_rehydrating ON blobs (storage_class) WHERE storage_class >= 16;
+        """,
     ];
 
     /// <summary>A read of every table of the schema; <see cref="CheckTables"/> runs them at open.</summary>
@@ -199,6 +218,8 @@ internal static class Migrations
         "SELECT 1 FROM container_cdn LIMIT 1;",
         "SELECT 1 FROM replication_queue LIMIT 1;",
         "SELECT 1 FROM chunk_verifications LIMIT 1;",
+
+        "SELECT 1 FROM lifecycle_rules LIMIT 1;",
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>

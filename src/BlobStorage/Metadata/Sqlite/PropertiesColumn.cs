@@ -47,7 +47,7 @@ internal static class PropertiesColumn
         var partCount = fields.NextInt64();
         var contentType = fields.Rest();
         // Fields are unsigned decimal: a value read is never negative.
-        if (!fields.Valid || storageClass > int.MaxValue || partCount > int.MaxValue)
+        if (!fields.Valid || storageClass > StorageClassColumn.MaxValue || partCount > int.MaxValue)
         {
             throw new DataCorruptionException($"The metadata row of blob '{name}' in container '{container}' is damaged: its properties cannot be read.");
         }
@@ -61,7 +61,8 @@ internal static class PropertiesColumn
             ContentType = contentType,
             ETag = etag,
             ContentHash = contentHash,
-            StorageClass = (StorageClass)storageClass,
+            StorageClass = StorageClassColumn.ClassOf(storageClass),
+            RehydratingTo = StorageClassColumn.RehydratingToOf(storageClass),
             CreatedOn = SqliteMetadataStore.Time(created),
             LastModified = SqliteMetadataStore.Time(modified),
             AccessCount = accessCount,

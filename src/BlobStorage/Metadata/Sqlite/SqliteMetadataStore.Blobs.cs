@@ -150,6 +150,12 @@ public sealed partial class SqliteMetadataStore
                 var source = ReadBlob(session, sourceContainerId, request.SourceContainer, request.SourceName, Utf8(request.SourceName))
                     ?? throw new BlobNotFoundException(request.SourceContainer, request.SourceName);
                 options.SourceConditions?.Check(request.SourceContainer, request.SourceName, source.Properties.ETag, source.Properties.LastModified);
+                if (source.Properties.StorageClass == StorageClass.ColdArchive)
+                {
+                    // Offline: its content cannot be read, so it cannot be copied either (as Azure's archive tier).
+                    throw new BlobArchivedException(request.SourceContainer, request.SourceName, source.Properties.RehydratingTo);
+                }
+
                 var destinationContainerId = ContainerId(session, request.DestinationContainer);
                 var name = Utf8(request.DestinationName);
                 var current = ReadBlob(session, destinationContainerId, request.DestinationContainer, request.DestinationName, name);
@@ -356,7 +362,7 @@ public sealed partial class SqliteMetadataStore
             .Set("@type", p.ContentType)
             .Set("@etag", p.ETag)
             .Set("@hash", p.ContentHash)
-            .Set("@class", (int)p.StorageClass)
+            .Set("@class", StorageClassColumn.Encode(p.StorageClass, p.RehydratingTo))
             .Set("@created", Ticks(p.CreatedOn))
             .Set("@modified", Ticks(p.LastModified))
             .Set("@access_count", p.AccessCount)
@@ -385,6 +391,7 @@ public sealed partial class SqliteMetadataStore
             ETag = etag ?? p.ETag,
             ContentHash = p.ContentHash,
             StorageClass = p.StorageClass,
+            RehydratingTo = p.RehydratingTo,
             CreatedOn = createdOn ?? p.CreatedOn,
             LastModified = modified ?? p.LastModified,
             AccessCount = p.AccessCount,

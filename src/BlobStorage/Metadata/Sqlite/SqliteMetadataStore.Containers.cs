@@ -114,6 +114,7 @@ public sealed partial class SqliteMetadataStore
 
                 foreach (var upload in uploads) DropUpload(session, upload, request.Now, ref delta);
                 DeleteCdnConfiguration(session, containerId);
+                DeleteLifecycleRules(session, containerId);
                 session.Command(DeleteContainerSql).Set("@id", containerId).ExecuteNonQuery();
                 ApplyStats(session, delta);
             },
