@@ -27,6 +27,21 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
     Task DeleteContainerAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Creates a container unless one of that name exists, as Azure's <c>CreateIfNotExistsAsync</c> does: returns the
+    /// new container's properties, or null when it existed already (whatever its options). Two concurrent calls both succeed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name breaks the container naming rules.</exception>
+    Task<ContainerProperties?> CreateContainerIfNotExistsAsync(string name, ContainerOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>True when a container of that name exists.</summary>
+    /// <exception cref="ArgumentException">The name breaks the container naming rules.</exception>
+    Task<bool> ContainerExistsAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a container if it exists; false when there was none. As <see cref="DeleteContainerAsync"/> otherwise.</summary>
+    /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
+    Task<bool> DeleteContainerIfExistsAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default);
+
     /// <summary>Gets a container's CDN configuration; <see cref="CdnConfiguration.Disabled"/> when none was set.</summary>
     /// <exception cref="ContainerNotFoundException">No such container.</exception>
     Task<CdnConfiguration> GetCdnConfigurationAsync(string container, CancellationToken cancellationToken = default);
@@ -91,6 +106,14 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
     Task DeleteAsync(string container, string name, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default);
 
+    /// <summary>True when the blob exists; false when it or its container does not (as Azure's <c>ExistsAsync</c>).</summary>
+    /// <exception cref="ArgumentException">A name breaks its rule.</exception>
+    Task<bool> ExistsAsync(string container, string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a blob if it exists; false when it or its container does not (as Azure's <c>DeleteIfExistsAsync</c>).</summary>
+    /// <exception cref="PreconditionFailedException">The blob exists and a condition did not hold.</exception>
+    Task<bool> DeleteIfExistsAsync(string container, string name, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Lists one page of a container's blobs in ordinal order of names. A continuation token stays
     /// valid while blobs are added and removed. Listed blobs carry their tags and custom metadata only
@@ -123,6 +146,12 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="ArgumentException">The part is larger than 5 GiB.</exception>
     /// <exception cref="UploadNotFoundException">No such upload (never started, completed or aborted).</exception>
     Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Uploads one part as <see cref="UploadPartAsync(string, int, Stream, CancellationToken)"/> does, reporting the
+    /// bytes read from <paramref name="content"/> so far to <paramref name="progress"/> at least every MiB and at the end.
+    /// </summary>
+    Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, IProgress<long>? progress, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Completes an upload from the named parts, in ascending order, each with its ETag. Completion is
