@@ -191,6 +191,20 @@ public interface IBlobStore : IAsyncDisposable
     Task<VerificationReport> VerifyAsync(bool verifyContent = false, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Backs the store up, online, into <paramref name="destination"/>: a consistent snapshot of the metadata (SQLite's
+    /// <c>VACUUM INTO</c>, while writes go on) and every chunk it refers to, hard-linked where the destination is on the same
+    /// file system and copied and flushed elsewhere. Collection waits while a backup runs, so no chunk the snapshot needs is
+    /// deleted. The destination is itself a store: it opens, verifies clean and holds exactly the blobs committed before the
+    /// snapshot. A second backup into the same folder copies only new chunks, and deletes those no longer referred to once its
+    /// new metadata is durable. To restore, open the backup, or back it up into the store's folder.
+    /// </summary>
+    /// <exception cref="BlobStorageException">
+    /// The destination is inside the store, or holds something other than an earlier backup of this store
+    /// (<see cref="BlobErrorCode.BackupRefused"/>); the store does not use the default services (<see cref="BlobErrorCode.NotSupported"/>).
+    /// </exception>
+    Task<BackupReport> BackupAsync(string destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Runs a maintenance pass now: flushes access counts and collects chunks unreferenced for
     /// longer than the grace period. The store also runs it on its own schedule.
     /// </summary>

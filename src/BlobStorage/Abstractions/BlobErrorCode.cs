@@ -56,4 +56,10 @@ public enum BlobErrorCode
 
     /// <summary>A feature was used that the options do not configure: no base address for URLs, or no key to sign them with.</summary>
     NotConfigured = 22,
+
+    /// <summary>A backup was refused: its destination is inside the store, or a folder that is neither empty nor an earlier backup of this store; nothing was written.</summary>
+    BackupRefused = 37,
+
+    /// <summary>The operation needs the default services (SQLite metadata and file-system chunks) and the store was built with others.</summary>
+    NotSupported = 38,
 }

@@ -133,6 +133,9 @@ internal sealed class TracedBlobStore(BlobStore inner) : IBlobStore, IDisposable
     public Task<MaintenanceReport> RunMaintenanceAsync(CancellationToken cancellationToken = default) =>
         Traced("run_maintenance", null, null, cancellationToken, static (s, ct) => s.RunMaintenanceAsync(ct));
 
+    public Task<BackupReport> BackupAsync(string destination, CancellationToken cancellationToken = default) =>
+        Traced("backup", null, null, (destination, cancellationToken), static (s, a) => s.BackupAsync(a.destination, a.cancellationToken));
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
     public void Dispose() => inner.Dispose();
