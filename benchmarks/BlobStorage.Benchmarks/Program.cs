@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- roundtrip [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- edge-zipf [blobs] [reads]       edge hit ratio, Zipf s = 1.0
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backup [--size-mib N] [--blob-mib M] [--dir PATH] [--copy-dir PATH]   full and 1 % incremental backup times
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
@@ -22,6 +23,11 @@ if (args.Length > 0 && args[0] == "multipart")
 if (args.Length > 0 && args[0] == "edge-zipf")
 {
     return await EdgeZipfCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "backup")
+{
+    return await BackupCommand.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "compare")
