@@ -51,7 +51,7 @@ internal sealed partial class BlobStore
         var container = await ContainerAsync(upload.Container, cancellationToken).ConfigureAwait(false);
 
         // Parts always go to chunks: completion stitches chunk lists and never copies bytes.
-        var written = await WriteContentAsync(progress is null ? content : new ProgressStream(content, progress), new ChunkPlacement(container.ReplicationStrategy, upload.StorageClass), progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);
+        var written = await WriteContentAsync(progress is null ? content : new ProgressStream(content, progress, interval: Math.Min(ProgressStream.Interval, _options.ChunkSize)), new ChunkPlacement(container.ReplicationStrategy, upload.StorageClass), progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);
         try
         {
             var part = new UploadedPart

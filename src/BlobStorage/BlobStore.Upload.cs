@@ -59,7 +59,7 @@ internal sealed partial class BlobStore
             conditions.Check(container, name, current?.Properties.ETag, current?.Properties.LastModified);
         }
 
-        var progressed = options.Progress is { } progress ? new ProgressStream(content, progress) : content;
+        var progressed = options.Progress is { } progress ? new ProgressStream(content, progress, interval: Math.Min(ProgressStream.Interval, _options.ChunkSize)) : content;
         var written = await WriteContentAsync(progressed, new ChunkPlacement(containerProperties.ReplicationStrategy, options.StorageClass ?? containerProperties.DefaultStorageClass), progress: null, cancellationToken).ConfigureAwait(false);
         try
         {

@@ -2,10 +2,10 @@ namespace BlobStorage.Internal;
 
 /// <summary>
 /// A read-only stream over another that reports the bytes read so far to an <see cref="IProgress{T}"/>: whenever
-/// another <see cref="Interval"/> bytes have passed (a read is cut to end there), and once more when the inner stream
-/// ends or <paramref name="expectedLength"/> bytes have been read.
+/// another <paramref name="interval"/> bytes (at most <see cref="Interval"/>) have passed (a read is cut to end there), and
+/// once more when the inner stream ends or <paramref name="expectedLength"/> bytes have been read.
 /// </summary>
-internal sealed class ProgressStream(Stream inner, IProgress<long> progress, long expectedLength = -1) : Stream
+internal sealed class ProgressStream(Stream inner, IProgress<long> progress, long expectedLength = -1, long interval = ProgressStream.Interval) : Stream
 {
     public const long Interval = 1024 * 1024;
 
@@ -42,7 +42,7 @@ internal sealed class ProgressStream(Stream inner, IProgress<long> progress, lon
     }
 
     /// <summary>At most up to the next report, so that one large read cannot pass a MiB unreported.</summary>
-    private int Allowed(int asked) => (int)Math.Min(asked, Interval - (_position - _reported));
+    private int Allowed(int asked) => (int)Math.Min(asked, interval - (_position - _reported));
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -59,7 +59,7 @@ internal sealed class ProgressStream(Stream inner, IProgress<long> progress, lon
                 progress.Report(_position);
             }
         }
-        else if (_position - _reported >= Interval)
+        else if (_position - _reported >= interval)
         {
             _reported = _position;
             progress.Report(_position);
