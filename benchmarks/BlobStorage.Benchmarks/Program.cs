@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- multipart [--size-mib N] [--dir PATH]
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- edge-zipf [blobs] [reads]       edge hit ratio, Zipf s = 1.0
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compression [--corpus DIR] [--seconds N]  codecs for the archive tiers
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backup [--size-mib N] [--blob-mib M] [--dir PATH] [--copy-dir PATH]   full and 1 % incremental backup times
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
@@ -33,6 +34,11 @@ if (args.Length > 0 && args[0] == "scrub")
 if (args.Length > 0 && args[0] == "compression")
 {
     return CompressionCommand.Run(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "backup")
+{
+    return await BackupCommand.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "compare")

@@ -126,59 +126,66 @@ public sealed class BlobStorageOptions
     private static readonly TimeSpan MaxAge = TimeSpan.FromDays(3650);
 
     /// <summary>Checks every setting and returns the first problem, naming the setting, or null.</summary>
-    internal string? Validate()
+    internal string? Validate() => Problems().FirstOrDefault();
+
+    /// <summary>Problems found while binding these options from configuration (an unknown key, a value of the wrong type).</summary>
+    internal List<string> BindingProblems { get; } = [];
+
+    /// <summary>Every problem with the settings, binding problems first, each naming its setting.</summary>
+    internal IEnumerable<string> Problems()
     {
+        foreach (var problem in BindingProblems) yield return problem;
         if (string.IsNullOrWhiteSpace(RootPath))
-            return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} is required: the folder that holds the store.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} is required: the folder that holds the store.";
         if (RootPath.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
-            return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} '{RootPath}' contains characters that are not valid in a path.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(RootPath)} '{RootPath}' contains characters that are not valid in a path.";
         if (ChunkSize is < MinChunkSize or > MaxChunkSize)
-            return $"{nameof(BlobStorageOptions)}.{nameof(ChunkSize)} must be between {MinChunkSize} and {MaxChunkSize} bytes; it is {ChunkSize}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(ChunkSize)} must be between {MinChunkSize} and {MaxChunkSize} bytes; it is {ChunkSize}.";
         if (InlineThreshold < 0 || InlineThreshold > 1024 * 1024 || InlineThreshold > ChunkSize)
-            return $"{nameof(BlobStorageOptions)}.{nameof(InlineThreshold)} must be between 0 and 1 MiB and at most ChunkSize ({ChunkSize}); it is {InlineThreshold}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(InlineThreshold)} must be between 0 and 1 MiB and at most ChunkSize ({ChunkSize}); it is {InlineThreshold}.";
         if (UploadConcurrency is < 1 or > 16)
-            return $"{nameof(BlobStorageOptions)}.{nameof(UploadConcurrency)} must be between 1 and 16; it is {UploadConcurrency}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(UploadConcurrency)} must be between 1 and 16; it is {UploadConcurrency}.";
         if (!Enum.IsDefined(SynchronousMode))
-            return $"{nameof(BlobStorageOptions)}.{nameof(SynchronousMode)} must be Full or Normal; it is {(int)SynchronousMode}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(SynchronousMode)} must be Full or Normal; it is {(int)SynchronousMode}.";
         if (BusyTimeout <= TimeSpan.Zero || BusyTimeout > TimeSpan.FromHours(1))
-            return $"{nameof(BlobStorageOptions)}.{nameof(BusyTimeout)} must be more than zero and at most an hour; it is {BusyTimeout}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(BusyTimeout)} must be more than zero and at most an hour; it is {BusyTimeout}.";
         if (GarbageCollectionGracePeriod < TimeSpan.Zero || GarbageCollectionGracePeriod > MaxAge)
-            return $"{nameof(BlobStorageOptions)}.{nameof(GarbageCollectionGracePeriod)} must be between zero and {MaxAge.TotalDays:F0} days; it is {GarbageCollectionGracePeriod}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(GarbageCollectionGracePeriod)} must be between zero and {MaxAge.TotalDays:F0} days; it is {GarbageCollectionGracePeriod}.";
         if ((MaintenanceInterval <= TimeSpan.Zero || MaintenanceInterval > MaxTimerPeriod) && MaintenanceInterval != Timeout.InfiniteTimeSpan)
-            return $"{nameof(BlobStorageOptions)}.{nameof(MaintenanceInterval)} must be positive and at most {MaxTimerPeriod.TotalDays:F0} days, or Timeout.InfiniteTimeSpan; it is {MaintenanceInterval}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(MaintenanceInterval)} must be positive and at most {MaxTimerPeriod.TotalDays:F0} days, or Timeout.InfiniteTimeSpan; it is {MaintenanceInterval}.";
         if (AccessFlushInterval <= TimeSpan.Zero || AccessFlushInterval > MaxTimerPeriod)
-            return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive and at most {MaxTimerPeriod.TotalDays:F0} days; it is {AccessFlushInterval}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushInterval)} must be positive and at most {MaxTimerPeriod.TotalDays:F0} days; it is {AccessFlushInterval}.";
         if (AccessFlushBatchSize < 1)
-            return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushBatchSize)} must be at least 1; it is {AccessFlushBatchSize}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(AccessFlushBatchSize)} must be at least 1; it is {AccessFlushBatchSize}.";
         if (MultipartMinimumPartSize is < 1 or > MaxPartSize)
-            return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(MultipartMinimumPartSize)} must be between 1 byte and 5 GiB; it is {MultipartMinimumPartSize}.";
         if (AbortIncompleteMultipartUploadsAfter <= TimeSpan.Zero || AbortIncompleteMultipartUploadsAfter > MaxAge)
-            return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive and at most {MaxAge.TotalDays:F0} days; it is {AbortIncompleteMultipartUploadsAfter}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(AbortIncompleteMultipartUploadsAfter)} must be positive and at most {MaxAge.TotalDays:F0} days; it is {AbortIncompleteMultipartUploadsAfter}.";
         if (!(MaxOrphanShare is >= 0 and <= 1))
-            return $"{nameof(BlobStorageOptions)}.{nameof(MaxOrphanShare)} must be between 0 and 1; it is {MaxOrphanShare}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(MaxOrphanShare)} must be between 0 and 1; it is {MaxOrphanShare}.";
         if (OrphanDeletionFloor < 0)
-            return $"{nameof(BlobStorageOptions)}.{nameof(OrphanDeletionFloor)} must be zero or more; it is {OrphanDeletionFloor}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(OrphanDeletionFloor)} must be zero or more; it is {OrphanDeletionFloor}.";
         if (ReservedDiskSpace is < 0 or > 1024L * 1024 * 1024)
-            return $"{nameof(BlobStorageOptions)}.{nameof(ReservedDiskSpace)} must be between 0 and 1 GiB; it is {ReservedDiskSpace}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(ReservedDiskSpace)} must be between 0 and 1 GiB; it is {ReservedDiskSpace}.";
         if (EdgeCacheCapacity <= 0)
-            return $"{nameof(BlobStorageOptions)}.{nameof(EdgeCacheCapacity)} must be more than zero bytes; it is {EdgeCacheCapacity}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(EdgeCacheCapacity)} must be more than zero bytes; it is {EdgeCacheCapacity}.";
         foreach (var edge in EdgeLocations)
         {
             if (!Internal.CdnRules.IsEdgeName(edge))
-                return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} holds '{edge}', which is not an edge location name: 1 to 63 lowercase letters, digits and single hyphens.";
+                yield return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} holds '{edge}', which is not an edge location name: 1 to 63 lowercase letters, digits and single hyphens.";
         }
 
         if (EdgeLocations.Distinct(StringComparer.Ordinal).Count() != EdgeLocations.Count)
-            return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(EdgeLocations)} lists an edge location twice.";
         if ((ScrubInterval <= TimeSpan.Zero || ScrubInterval > MaxAge) && ScrubInterval != Timeout.InfiniteTimeSpan)
-            return $"{nameof(BlobStorageOptions)}.{nameof(ScrubInterval)} must be positive and at most {MaxAge.TotalDays:F0} days, or Timeout.InfiniteTimeSpan; it is {ScrubInterval}.";
+            yield return $"{nameof(BlobStorageOptions)}.{nameof(ScrubInterval)} must be positive and at most {MaxAge.TotalDays:F0} days, or Timeout.InfiniteTimeSpan; it is {ScrubInterval}.";
         foreach (var (storageClass, classOptions) in StorageClasses)
         {
             if (classOptions is null || !Enum.IsDefined(classOptions.Compression))
-                return $"{nameof(BlobStorageOptions)}.{nameof(StorageClasses)}[{storageClass}].{nameof(Tiers.StorageClassOptions.Compression)} must be None or Brotli; it is {(classOptions is null ? "null" : (int)classOptions.Compression)}.";
+                yield return $"{nameof(BlobStorageOptions)}.{nameof(StorageClasses)}[{storageClass}].{nameof(Tiers.StorageClassOptions.Compression)} must be None or Brotli; it is {(classOptions is null ? "null" : (int)classOptions.Compression)}.";
         }
 
-        return Topology.Validate($"{nameof(BlobStorageOptions)}.{nameof(Topology)}", RootPath)
-            ?? Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}");
+        if (Topology.Validate($"{nameof(BlobStorageOptions)}.{nameof(Topology)}", RootPath) is { } topologyProblem) yield return topologyProblem;
+        if (Urls.Validate($"{nameof(BlobStorageOptions)}.{nameof(Urls)}") is { } urlProblem) yield return urlProblem;
     }
 }

@@ -65,11 +65,6 @@ internal sealed partial class BlobStore
                     ? $"Container '{container}' is not served from edge location '{edgeLocation}'; its edges are {string.Join(", ", cdn.EdgeLocations)}."
                     : $"Container '{container}' does not have its CDN enabled; set it with SetCdnConfigurationAsync.");
         }
-
-        using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.EdgeDownload");
-        activity?.SetTag("blobstorage.container", container);
-        activity?.SetTag("blobstorage.blob", name);
-        activity?.SetTag("blobstorage.edge", edgeLocation);
         for (var attempt = 1; ; attempt++)
         {
             var generation = _access.Generation;
@@ -102,7 +97,7 @@ internal sealed partial class BlobStore
             try
             {
                 var merged = await DownloadedPropertiesAsync(properties, generation, cancellationToken).ConfigureAwait(false);
-                return new BlobDownload(CountThisRead(merged, length), content, offset, length);
+                return WithProgress(new BlobDownload(CountThisRead(merged, length), content, offset, length), options);
             }
             catch
             {

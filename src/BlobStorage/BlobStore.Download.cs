@@ -13,15 +13,12 @@ internal sealed partial class BlobStore
         BlobNames.ValidateBlobName(name, nameof(name));
         options ??= DefaultDownload;
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        return await DownloadCoreAsync(container, name, options, countRead: true, cancellationToken).ConfigureAwait(false);
+        return WithProgress(await DownloadCoreAsync(container, name, options, countRead: true, cancellationToken).ConfigureAwait(false), options);
     }
 
     /// <summary>A download; with <paramref name="countRead"/> false (an edge reading its origin, the read counted by the edge read instead) not counted.</summary>
     private async Task<BlobDownload> DownloadCoreAsync(string container, string name, BlobDownloadOptions options, bool countRead, CancellationToken cancellationToken)
     {
-        using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.Download");
-        activity?.SetTag("blobstorage.container", container);
-        activity?.SetTag("blobstorage.blob", name);
 
         while (true)
         {

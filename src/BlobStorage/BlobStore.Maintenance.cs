@@ -41,7 +41,7 @@ internal sealed partial class BlobStore
             _maintenanceLock.Release();
         }
 
-        _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
+        _telemetry.ObserveTotals(CurrentTotals);
         _lastScrub = _time.GetUtcNow();
         lock (_openGate)
         {
@@ -121,11 +121,7 @@ internal sealed partial class BlobStore
         if (_disposed != 0) return;
         try
         {
-            // Totals only move when something was written; an idle store does no work on the tick.
-            if (await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false) > 0 | _telemetry.TakeChanged())
-            {
-                _telemetry.Update(await _metadata.GetStatisticsAsync().ConfigureAwait(false));
-            }
+            await _access.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (_disposed == 0)
         {
@@ -158,7 +154,6 @@ internal sealed partial class BlobStore
 
         // Space came back (or was there all along): hold the reserve again for the next full disk.
         _reserve.TryTake();
-        _telemetry.Update(await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false));
         pass.ReplicationQueueLength = (await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false)).Length;
         Log.MaintenanceDone(_logger, pass.ChunksCollected, pass.BytesReclaimed, pass.Orphans.Removed);
         if (pass.LifecycleMoved + pass.LifecycleDeleted + pass.Rehydrated > 0) Log.TiersMaintained(_logger, pass.LifecycleMoved, pass.LifecycleDeleted, pass.Rehydrated);
@@ -303,6 +298,16 @@ internal sealed partial class BlobStore
         }
 
         return (collected, reclaimed, new OrphanSweep(fromFailures.Removed + fromSweeps.Removed, fromFailures.Pending + fromSweeps.Pending));
+    }
+
+    /// <summary>
+    /// The totals the metrics report, read when a listener collects them (the metadata store keeps them in one row, so
+    /// the read is cheap): current at every collection, not as of the last flush. Null once the store is closed.
+    /// </summary>
+    private BlobStatistics? CurrentTotals()
+    {
+        if (_disposed != 0) return null;
+        return _metadata.GetStatisticsAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>What an orphan sweep did: files deleted, and unreferenced files kept for a later pass.</summary>

@@ -37,19 +37,21 @@ internal sealed partial class BlobStore
         return upload.UploadId;
     }
 
-    public async Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, CancellationToken cancellationToken = default)
+    public Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, CancellationToken cancellationToken = default) =>
+        UploadPartAsync(uploadId, partNumber, content, progress: null, cancellationToken);
+
+    public async Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, IProgress<long>? progress, CancellationToken cancellationToken = default)
     {
         ValidateUploadId(uploadId);
         ValidatePartNumber(partNumber, nameof(partNumber));
         ArgumentNullException.ThrowIfNull(content);
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.UploadPart");
         var upload = await _metadata.GetMultipartUploadAsync(uploadId, cancellationToken).ConfigureAwait(false)
             ?? throw new UploadNotFoundException(uploadId);
         var container = await ContainerAsync(upload.Container, cancellationToken).ConfigureAwait(false);
 
         // Parts always go to chunks: completion stitches chunk lists and never copies bytes.
-        var written = await WriteContentAsync(content, new ChunkPlacement(container.ReplicationStrategy, upload.StorageClass), progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);
+        var written = await WriteContentAsync(progress is null ? content : new ProgressStream(content, progress, interval: Math.Min(ProgressStream.Interval, _options.ChunkSize)), new ChunkPlacement(container.ReplicationStrategy, upload.StorageClass), progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);
         try
         {
             var part = new UploadedPart
@@ -107,7 +109,6 @@ internal sealed partial class BlobStore
         }
 
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.CompleteMultipartUpload");
         var now = _time.GetUtcNow();
         var record = await _metadata.CompleteMultipartUploadAsync(
             new MultipartCompletion
@@ -120,7 +121,7 @@ internal sealed partial class BlobStore
             },
             cancellationToken).ConfigureAwait(false);
         CrashPoints.Reach(CrashPoints.Committed);
-        _telemetry.Write(record.Properties.Size);
+        // Its bytes were counted as its parts were uploaded.
         await InvalidateEdgesAsync(record.Properties.Container, record.Properties.Name).ConfigureAwait(false);
         return record.Properties;
     }

@@ -211,7 +211,6 @@ internal sealed partial class BlobStore
                         if (delete)
                         {
                             await _metadata.DeleteBlobAsync(container.Name, blob.Name, unchanged, now, cancellationToken).ConfigureAwait(false);
-                            _telemetry.Delete();
                             await InvalidateEdgesAsync(container.Name, blob.Name).ConfigureAwait(false);
                             deleted++;
                         }

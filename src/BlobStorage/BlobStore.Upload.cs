@@ -50,9 +50,6 @@ internal sealed partial class BlobStore
         if (!content.CanRead) throw new ArgumentException("The content stream cannot be read.", nameof(content));
 
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
-        using var activity = BlobStorageTelemetry.ActivitySource.StartActivity("BlobStorage.Upload");
-        activity?.SetTag("blobstorage.container", container);
-        activity?.SetTag("blobstorage.blob", name);
 
         var containerProperties = await ContainerAsync(container, cancellationToken).ConfigureAwait(false);
         if (options.Conditions is { } conditions)
@@ -62,7 +59,8 @@ internal sealed partial class BlobStore
             conditions.Check(container, name, current?.Properties.ETag, current?.Properties.LastModified);
         }
 
-        var written = await WriteContentAsync(content, new ChunkPlacement(containerProperties.ReplicationStrategy, options.StorageClass ?? containerProperties.DefaultStorageClass), options.Progress, cancellationToken).ConfigureAwait(false);
+        var progressed = options.Progress is { } progress ? new ProgressStream(content, progress, interval: Math.Min(ProgressStream.Interval, _options.ChunkSize)) : content;
+        var written = await WriteContentAsync(progressed, new ChunkPlacement(containerProperties.ReplicationStrategy, options.StorageClass ?? containerProperties.DefaultStorageClass), progress: null, cancellationToken).ConfigureAwait(false);
         try
         {
             if (expectedHash is not null && expectedHash != written.ContentHash)
@@ -97,7 +95,6 @@ internal sealed partial class BlobStore
             CrashPoints.Reach(CrashPoints.Committed);
             if (written.Owed.Count > 0) ReplicateSoon();
             _telemetry.Write(written.Size);
-            activity?.SetTag("blobstorage.size", written.Size);
             await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
             return stored.Properties;
         }

@@ -28,7 +28,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     private readonly ChunkLeases _leases = new();
     private readonly AccessTracker _access;
     private readonly ChunkBufferPool _buffers;
-    private readonly BlobStorageTelemetry _telemetry = new();
+    private readonly BlobStorageTelemetry _telemetry;
     private readonly Lock _openGate = new();
     private readonly DiskReserve _reserve;
     private readonly HashSet<string> _knownEdges;
@@ -46,7 +46,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     /// <param name="time">The clock.</param>
     /// <param name="logger">The log.</param>
     /// <param name="owned">Services the store disposes with itself (those it was built with, not those a DI container owns).</param>
-    internal BlobStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILogger logger, IReadOnlyList<object> owned)
+    /// <param name="meterFactory">The host's meter factory, when it has one.</param>
+    internal BlobStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILogger logger, IReadOnlyList<object> owned, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         _metadata = metadata;
         _replicator = replicator;
@@ -58,12 +59,16 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         _access = new AccessTracker(metadata, options.AccessFlushBatchSize);
         _reserve = new DiskReserve(options.RootPath, options.ReservedDiskSpace, logger);
         _knownEdges = new HashSet<string>(options.EdgeLocations, StringComparer.Ordinal);
+        _telemetry = new BlobStorageTelemetry(meterFactory, Path.GetFullPath(options.RootPath));
         _telemetry.Clock = time;
         if (replicator is Replication.RendezvousReplicator rendezvous) rendezvous.ReadRepaired = OnReadRepaired;
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
         _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));
     }
+
+    /// <summary>The store's instruments.</summary>
+    internal BlobStorageTelemetry Telemetry => _telemetry;
 
     /// <summary>Opens the store: migrates the schema, recovers from a crash, starts the schedules. Idempotent.</summary>
     internal Task OpenAsync(CancellationToken cancellationToken = default) => EnsureOpenAsync(cancellationToken);
@@ -168,7 +173,6 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         BlobNames.ValidateBlobName(name, nameof(name));
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
         await FreeingSpaceAsync(ct => _metadata.DeleteBlobAsync(container, name, conditions, _time.GetUtcNow(), ct).AsTask(), cancellationToken).ConfigureAwait(false);
-        _telemetry.Delete();
         await InvalidateEdgesAsync(container, name).ConfigureAwait(false);
     }
 
@@ -264,7 +268,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
                 Options = options,
             },
             cancellationToken).ConfigureAwait(false);
-        _telemetry.Write(record.Properties.Size);
+        // A copy shares the source's chunks: no byte is written, so none is counted.
         await QueueCopiesForAsync(record, cancellationToken).ConfigureAwait(false);
         await InvalidateEdgesAsync(destinationContainer, destinationName).ConfigureAwait(false);
         return record.Properties;
@@ -276,7 +280,6 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         // Counts gathered in memory are written first, so the totals include every download so far.
         await _access.FlushAsync(cancellationToken).ConfigureAwait(false);
         var statistics = await _metadata.GetStatisticsAsync(cancellationToken).ConfigureAwait(false);
-        _telemetry.Update(statistics);
         statistics.ReadRepairs = Interlocked.Read(ref _readRepairs);
         statistics.PendingReplicas = (await UpdateReplicationTelemetryAsync(cancellationToken).ConfigureAwait(false)).Length;
         return statistics;

@@ -27,6 +27,21 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
     Task DeleteContainerAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Creates a container unless one of that name exists, as Azure's <c>CreateIfNotExistsAsync</c> does: returns the
+    /// new container's properties, or null when it existed already (whatever its options). Two concurrent calls both succeed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name breaks the container naming rules.</exception>
+    Task<ContainerProperties?> CreateContainerIfNotExistsAsync(string name, ContainerOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>True when a container of that name exists.</summary>
+    /// <exception cref="ArgumentException">The name breaks the container naming rules.</exception>
+    Task<bool> ContainerExistsAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a container if it exists; false when there was none. As <see cref="DeleteContainerAsync"/> otherwise.</summary>
+    /// <exception cref="ContainerNotEmptyException">It holds blobs and <paramref name="deleteContents"/> is false.</exception>
+    Task<bool> DeleteContainerIfExistsAsync(string name, bool deleteContents = false, CancellationToken cancellationToken = default);
+
     /// <summary>Gets a container's CDN configuration; <see cref="CdnConfiguration.Disabled"/> when none was set.</summary>
     /// <exception cref="ContainerNotFoundException">No such container.</exception>
     Task<CdnConfiguration> GetCdnConfigurationAsync(string container, CancellationToken cancellationToken = default);
@@ -102,6 +117,14 @@ public interface IBlobStore : IAsyncDisposable
     /// <exception cref="PreconditionFailedException">A condition did not hold.</exception>
     Task DeleteAsync(string container, string name, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default);
 
+    /// <summary>True when the blob exists; false when it or its container does not (as Azure's <c>ExistsAsync</c>).</summary>
+    /// <exception cref="ArgumentException">A name breaks its rule.</exception>
+    Task<bool> ExistsAsync(string container, string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a blob if it exists; false when it or its container does not (as Azure's <c>DeleteIfExistsAsync</c>).</summary>
+    /// <exception cref="PreconditionFailedException">The blob exists and a condition did not hold.</exception>
+    Task<bool> DeleteIfExistsAsync(string container, string name, BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Lists one page of a container's blobs in ordinal order of names. A continuation token stays
     /// valid while blobs are added and removed. Listed blobs carry their tags and custom metadata only
@@ -142,6 +165,12 @@ public interface IBlobStore : IAsyncDisposable
     Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Uploads one part as <see cref="UploadPartAsync(string, int, Stream, CancellationToken)"/> does, reporting the
+    /// bytes read from <paramref name="content"/> so far to <paramref name="progress"/> at least every MiB and at the end.
+    /// </summary>
+    Task<UploadedPart> UploadPartAsync(string uploadId, int partNumber, Stream content, IProgress<long>? progress, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Completes an upload from the named parts, in ascending order, each with its ETag. Completion is
     /// a metadata operation: the parts' chunks become the blob's without a byte being read or copied.
     /// Parts not named are discarded. A failed check leaves the upload open.
@@ -177,6 +206,20 @@ public interface IBlobStore : IAsyncDisposable
     /// and every reference count is right.
     /// </summary>
     Task<VerificationReport> VerifyAsync(bool verifyContent = false, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Backs the store up, online, into <paramref name="destination"/>: a consistent snapshot of the metadata (SQLite's
+    /// <c>VACUUM INTO</c>, while writes go on) and every chunk it refers to, hard-linked where the destination is on the same
+    /// file system and copied and flushed elsewhere. Collection waits while a backup runs, so no chunk the snapshot needs is
+    /// deleted. The destination is itself a store: it opens, verifies clean and holds exactly the blobs committed before the
+    /// snapshot. A second backup into the same folder copies only new chunks, and deletes those no longer referred to once its
+    /// new metadata is durable. To restore, open the backup, or back it up into the store's folder.
+    /// </summary>
+    /// <exception cref="BlobStorageException">
+    /// The destination is inside the store, or holds something other than an earlier backup of this store
+    /// (<see cref="BlobErrorCode.BackupRefused"/>); the store does not use the default services (<see cref="BlobErrorCode.NotSupported"/>).
+    /// </exception>
+    Task<BackupReport> BackupAsync(string destination, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Runs a maintenance pass now, after any pass already running (one pass at a time): flushes access counts,

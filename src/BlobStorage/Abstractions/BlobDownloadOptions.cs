@@ -8,4 +8,7 @@ public sealed class BlobDownloadOptions
 
     /// <summary>Conditions checked against the version that is read.</summary>
     public BlobRequestConditions? Conditions { get; init; }
+
+    /// <summary>Receives the number of bytes read from the download's stream so far, at least every MiB and when the stream ends.</summary>
+    public IProgress<long>? Progress { get; init; }
 }

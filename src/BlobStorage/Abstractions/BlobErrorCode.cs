@@ -65,4 +65,10 @@ public enum BlobErrorCode
 
     /// <summary>The blob is in <see cref="StorageClass.ColdArchive"/>, which is offline: rehydrate it (<see cref="IBlobStore.RehydrateAsync"/>) before reading it.</summary>
     BlobArchived = 30,
+
+    /// <summary>A backup was refused: its destination is inside the store, or a folder that is neither empty nor an earlier backup of this store; nothing was written.</summary>
+    BackupRefused = 37,
+
+    /// <summary>The operation needs the default services (SQLite metadata and file-system chunks) and the store was built with others.</summary>
+    NotSupported = 38,
 }

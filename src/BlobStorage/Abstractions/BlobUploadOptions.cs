@@ -21,6 +21,6 @@ public sealed class BlobUploadOptions
     /// <summary>The SHA-256 the content must have, as 64 hexadecimal characters; a mismatch stores nothing.</summary>
     public string? ExpectedContentHash { get; init; }
 
-    /// <summary>Receives the number of bytes read from the content so far.</summary>
+    /// <summary>Receives the number of bytes read from the content so far, at least every MiB and at the end.</summary>
     public IProgress<long>? Progress { get; init; }
 }

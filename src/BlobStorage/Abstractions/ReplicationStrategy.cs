@@ -8,7 +8,7 @@ namespace BlobStorage.Abstractions;
 public enum ReplicationStrategy
 {
     /// <summary>One copy on one node. The default.</summary>
-#pragma warning disable CA1720 // The strategy names are contract (DESIGN.md).
+#pragma warning disable CA1720 // The strategy names are contract (docs/architecture.md).
     Single = 0,
 #pragma warning restore CA1720
 

@@ -17,7 +17,8 @@ internal sealed class BlobStoreMaintenanceService(IBlobStore store, IOptions<Blo
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (store is BlobStore blobStore) blobStore.HandOverScheduleToHost();
+        var inner = store switch { TracedBlobStore traced => traced.Inner, BlobStore plain => plain, _ => null };
+        inner?.HandOverScheduleToHost();
         return base.StartAsync(cancellationToken);
     }
 

@@ -1,3 +1,4 @@
+using BlobStorage.Diagnostics;
 using Microsoft.Extensions.Hosting;
 
 namespace BlobStorage.DependencyInjection;
@@ -6,7 +7,7 @@ namespace BlobStorage.DependencyInjection;
 internal sealed class BlobStoreOpener(IBlobStore store) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) =>
-        store is BlobStore blobStore ? blobStore.OpenAsync(cancellationToken) : Task.CompletedTask;
+        store is TracedBlobStore traced ? traced.OpenAsync(cancellationToken) : Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

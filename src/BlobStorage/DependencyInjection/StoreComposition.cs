@@ -1,5 +1,7 @@
 using BlobStorage.Abstractions;
+using System.Diagnostics.Metrics;
 using BlobStorage.Chunks.FileSystem;
+using BlobStorage.Diagnostics;
 using BlobStorage.EdgeCache;
 using BlobStorage.Metadata.Sqlite;
 using BlobStorage.Replication;
@@ -17,10 +19,10 @@ internal static class StoreComposition
 
     public static void Validate(BlobStorageOptions options)
     {
-        var problem = options.Validate();
-        if (problem is not null)
+        var problems = options.Problems().ToList();
+        if (problems.Count > 0)
         {
-            throw new OptionsValidationException(Options.DefaultName, typeof(BlobStorageOptions), [problem]);
+            throw new OptionsValidationException(Options.DefaultName, typeof(BlobStorageOptions), problems);
         }
     }
 
@@ -86,13 +88,13 @@ internal static class StoreComposition
         }
     }
 
-    public static IEdgeCache CreateEdgeCache(BlobStorageOptions options, TimeProvider time) =>
-        new MemoryEdgeCache(options.EdgeCacheCapacity, time);
+    public static IEdgeCache CreateEdgeCache(BlobStorageOptions options, TimeProvider time, IMeterFactory? meterFactory = null) =>
+        new MemoryEdgeCache(options.EdgeCacheCapacity, time, meterFactory);
 
-    public static BlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned)
+    public static TracedBlobStore CreateStore(IMetadataStore metadata, IReplicator replicator, IEdgeCache edgeCache, BlobStorageOptions options, TimeProvider time, ILoggerFactory loggerFactory, IReadOnlyList<object> owned, IMeterFactory? meterFactory = null)
     {
         Tiers.Tiering.ApplyTreatments(replicator, options);
-        return new(metadata, replicator, edgeCache, options, time, loggerFactory.CreateLogger("BlobStorage"), owned);
+        return new(new BlobStore(metadata, replicator, edgeCache, options, time, loggerFactory.CreateLogger("BlobStorage"), owned, meterFactory));
     }
 
     /// <summary>Disposes services a store owns, last made first.</summary>

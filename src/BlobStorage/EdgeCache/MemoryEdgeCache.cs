@@ -15,14 +15,14 @@ internal sealed class MemoryEdgeCache : IEdgeCache, IDisposable
     private readonly TimeProvider _time;
     private readonly Func<long> _now;
 
-    public MemoryEdgeCache(long capacity, TimeProvider time)
+    public MemoryEdgeCache(long capacity, TimeProvider time, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         ArgumentNullException.ThrowIfNull(time);
         _capacity = capacity;
         _time = time;
         _now = () => _time.GetUtcNow().UtcTicks;
-        Metrics = new EdgeCacheMetrics(() => _edges.Values);
+        Metrics = new EdgeCacheMetrics(() => _edges.Values, meterFactory);
     }
 
     internal EdgeCacheMetrics Metrics { get; }

@@ -3,7 +3,7 @@ using System.Text;
 namespace BlobStorage.Internal;
 
 /// <summary>
-/// The naming rules of DESIGN.md. A name is checked at every public entry point; it never becomes a
+/// The naming rules (docs/architecture.md, "Names"). A name is checked at every public entry point; it never becomes a
 /// file path (chunks are stored by hash), the rules keep every name safe in a URL path.
 /// </summary>
 internal static class BlobNames

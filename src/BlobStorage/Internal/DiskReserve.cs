@@ -27,6 +27,35 @@ internal sealed class DiskReserve
 
     public string FilePath => _path;
 
+    /// <summary>True while the reserve is given up because a call met a full disk, until maintenance finds room to take it back.</summary>
+    public bool IsReleased { get; private set; }
+
+    /// <summary>
+    /// The bytes free to this process on the file system that holds <paramref name="path"/> (the mount with the longest root
+    /// that contains it); null when the system does not say.
+    /// </summary>
+    public static long? AvailableBytes(string path)
+    {
+        var full = Path.GetFullPath(path);
+        DriveInfo? best = null;
+        try
+        {
+            foreach (var drive in DriveInfo.GetDrives())
+            {
+                var root = drive.RootDirectory.FullName;
+                if (!full.StartsWith(root, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)) continue;
+                if (root.Length > 1 && full.Length > root.Length && !root.EndsWith(Path.DirectorySeparatorChar) && full[root.Length] != Path.DirectorySeparatorChar) continue;
+                if (best is null || root.Length > best.RootDirectory.FullName.Length) best = drive;
+            }
+
+            return best is { IsReady: true } ? best.AvailableFreeSpace : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Makes sure the reserve file exists at its full size; on a disk without room it logs and leaves none.</summary>
     public void TryTake()
     {
@@ -39,6 +68,7 @@ internal sealed class DiskReserve
                 var existing = new FileInfo(_path);
                 if (!existing.Exists || existing.Length != _size) Fill();
                 _held = true;
+                IsReleased = false;
             }
             catch (Exception ex) when (StorageFailures.IsIO(ex))
             {
@@ -56,6 +86,7 @@ internal sealed class DiskReserve
             if (!_held) return false;
             _held = false;
             if (!TryDelete()) return false;
+            IsReleased = true;
             Log.ReserveReleased(_logger, _size, _path);
             return true;
         }

@@ -105,7 +105,8 @@ public class AddBlobStorageTests
     public void AddBlobStorage_checks_its_arguments()
     {
         FluentActions.Invoking(() => ((IServiceCollection)null!).AddBlobStorage(_ => { })).Should().Throw<ArgumentNullException>();
-        FluentActions.Invoking(() => new ServiceCollection().AddBlobStorage(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => new ServiceCollection().AddBlobStorage((Action<BlobStorageOptions>)null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => new ServiceCollection().AddBlobStorage((Microsoft.Extensions.Configuration.IConfiguration)null!)).Should().Throw<ArgumentNullException>();
     }
 
     [Test]

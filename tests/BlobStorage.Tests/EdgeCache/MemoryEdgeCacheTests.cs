@@ -344,10 +344,10 @@ public class MemoryEdgeCacheTests
 
         listener.RecordObservableInstruments();
         measured.Where(m => m.Key.StartsWith("blobstorage.edge.requests", StringComparison.Ordinal)).Sum(m => m.Value).Should().Be(Tasks * ReadsPerTask);
-        measured.Where(m => m.Key.StartsWith("blobstorage.edge.requests", StringComparison.Ordinal) && m.Key.Contains("result=hit", StringComparison.Ordinal))
+        measured.Where(m => m.Key.StartsWith("blobstorage.edge.requests", StringComparison.Ordinal) && m.Key.Contains("blobstorage.edge.result=hit", StringComparison.Ordinal))
             .Sum(m => m.Value).Should().Be(stats.Total.Hits);
-        measured.Where(m => m.Key.StartsWith("blobstorage.edge.served_bytes", StringComparison.Ordinal)).Sum(m => m.Value).Should().Be(stats.Total.BytesServed);
-        measured.Should().ContainKey($"blobstorage.edge.cached_bytes|edge={Edge}");
+        measured.Where(m => m.Key.StartsWith("blobstorage.edge.io", StringComparison.Ordinal)).Sum(m => m.Value).Should().Be(stats.Total.BytesServed);
+        measured.Should().ContainKey($"blobstorage.edge.blob.usage|blobstorage.edge.location={Edge}");
     }
 
     [Test]

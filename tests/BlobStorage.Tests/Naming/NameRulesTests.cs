@@ -9,7 +9,7 @@ using FluentAssertions.Execution;
 namespace BlobStorage.Tests.Naming;
 
 /// <summary>
-/// The naming rules of DESIGN.md at every entry point. Each test walks a whole table of names on one
+/// The naming rules (docs/architecture.md, "Names") at every entry point. Each test walks a whole table of names on one
 /// store inside an assertion scope, so a failure lists every name and call that broke a rule.
 /// </summary>
 [Parallelizable(ParallelScope.All)]

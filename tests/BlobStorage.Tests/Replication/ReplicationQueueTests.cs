@@ -170,7 +170,7 @@ public class ReplicationQueueTests
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
         {
-            if (instrument.Name == "blobstorage.replication.queue_length") length = value;
+            if (instrument.Name == "blobstorage.replication.queue.length") length = value;
         });
         listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
         {
