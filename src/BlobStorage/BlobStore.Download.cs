@@ -86,7 +86,7 @@ internal sealed partial class BlobStore
                 throw;
             }
 
-            ChunkReader reader;
+            ChunkRangeReader reader;
             try
             {
                 reader = await ChunkReaderAsync(container, properties.StorageClass, cancellationToken).ConfigureAwait(false);

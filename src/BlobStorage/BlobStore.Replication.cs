@@ -33,12 +33,12 @@ internal sealed partial class BlobStore
     private bool MayInline(ChunkPlacement placement) =>
         placement.Strategy == ReplicationStrategy.Single || Rendezvous is { Nodes.Count: 1 };
 
-    /// <summary>Reads chunks of a blob through its placement: placed copies first, placed copies that were bad repaired.</summary>
-    private async ValueTask<ChunkReader> ChunkReaderAsync(string container, StorageClass storageClass, CancellationToken cancellationToken)
+    /// <summary>Reads ranges of a blob's chunks through its placement: placed copies first, placed copies that were bad repaired.</summary>
+    private async ValueTask<ChunkRangeReader> ChunkReaderAsync(string container, StorageClass storageClass, CancellationToken cancellationToken)
     {
-        if (Rendezvous is not { } rendezvous) return _replicator.ReadAsync;
+        if (Rendezvous is not { } rendezvous) return _replicator.ReadRangeAsync;
         var placement = new ChunkPlacement(await StrategyOfAsync(container, cancellationToken).ConfigureAwait(false), storageClass);
-        return (id, destination, ct) => rendezvous.ReadAsync(id, destination, rendezvous.Place(id, placement), ct);
+        return (chunk, offset, count, destination, ct) => rendezvous.ReadRangeAsync(chunk, offset, count, destination, rendezvous.Place(chunk.Id, placement), ct);
     }
 
     private void OnReadRepaired()

@@ -30,7 +30,10 @@ public sealed record ChunkCopyLocation
     /// <summary>Whether the node holds the copy.</summary>
     public ChunkCopyState State { get; init; }
 
-    /// <summary>The fast checksum (XxHash3) stored with the copy, when the node keeps one and it could be read; null otherwise.</summary>
+    /// <summary>
+    /// The fast checksum (XxHash3) stored with the copy, when the node keeps one and it could be read; null otherwise.
+    /// For a chunk file with a checksum per block, the XxHash3 of its table of block checksums.
+    /// </summary>
     public ulong? StoredChecksum { get; init; }
 
     /// <summary>When the copy was last read back and matched its SHA-256 (by a scrub, a rebalance or a queued copy); null when never.</summary>

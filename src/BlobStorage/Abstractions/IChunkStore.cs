@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+
 namespace BlobStorage.Abstractions;
 
 /// <summary>
@@ -22,6 +24,25 @@ public interface IChunkStore
     /// </summary>
     /// <exception cref="DataCorruptionException">The chunk is missing, truncated or fails its checksum.</exception>
     ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Hands bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="count"/> of a chunk on to
+    /// <paramref name="destination"/>, verified: no byte that fails its checksum is ever advanced into the writer.
+    /// The store may flush as it goes (so a large chunk streams); it does not complete the writer, and stops
+    /// early, without an error, when the pipe's reader has completed.
+    /// </summary>
+    /// <remarks>
+    /// The default reads the whole chunk with <see cref="ReadAsync"/> and writes the slice; a store that keeps a
+    /// checksum per block overrides it to read only the blocks the range covers, each straight into the writer.
+    /// </remarks>
+    /// <param name="chunk">The chunk and its length, as the blob's chunk list records them.</param>
+    /// <param name="offset">The first byte of the chunk to hand on.</param>
+    /// <param name="count">How many bytes to hand on.</param>
+    /// <param name="destination">Where the bytes go.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="DataCorruptionException">The chunk is missing, truncated, of another length or fails its checksum.</exception>
+    ValueTask ReadRangeAsync(ChunkReference chunk, int offset, int count, PipeWriter destination, CancellationToken cancellationToken = default) =>
+        ChunkRanges.ReadWholeAsync(chunk, offset, count, destination, (id, buffer, token) => ReadAsync(id, buffer, token), cancellationToken);
 
     /// <summary>Removes a chunk; false when it was not stored.</summary>
     ValueTask<bool> DeleteAsync(ChunkId id, CancellationToken cancellationToken = default);

@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+
 namespace BlobStorage.Abstractions;
 
 /// <summary>
@@ -15,6 +17,19 @@ public interface IReplicator
     /// <summary>Reads a whole, verified chunk from the first good copy; see <see cref="IChunkStore.ReadAsync"/>.</summary>
     /// <exception cref="DataCorruptionException">No copy is present and intact.</exception>
     ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Hands a verified range of a chunk on to <paramref name="destination"/> from the first good copy; see
+    /// <see cref="IChunkStore.ReadRangeAsync"/>. The default reads the whole chunk with <see cref="ReadAsync"/>.
+    /// </summary>
+    /// <param name="chunk">The chunk and its length, as the blob's chunk list records them.</param>
+    /// <param name="offset">The first byte of the chunk to hand on.</param>
+    /// <param name="count">How many bytes to hand on.</param>
+    /// <param name="destination">Where the bytes go.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="DataCorruptionException">No copy is present and intact.</exception>
+    ValueTask ReadRangeAsync(ChunkReference chunk, int offset, int count, PipeWriter destination, CancellationToken cancellationToken = default) =>
+        ChunkRanges.ReadWholeAsync(chunk, offset, count, destination, (id, buffer, token) => ReadAsync(id, buffer, token), cancellationToken);
 
     /// <summary>
     /// Reads every copy the placement puts, checks each against the chunk's SHA-256, and rewrites

@@ -5,89 +5,86 @@ using BlobStorage.Abstractions;
 namespace BlobStorage.Internal;
 
 /// <summary>
-/// The stream a download returns. A producer reads whole chunks ahead into a <see cref="Pipe"/>,
-/// each verified before it is made visible, so the caller never sees a byte that failed its
-/// checksum; the pipe's pause threshold bounds the read-ahead to one chunk beyond the one being
-/// read, so a download holds about two chunks of memory whatever the blob's size. A chunk read
-/// whole lands straight in the pipe's memory, which comes from the store's <see cref="ChunkBufferPool"/>
-/// (the buffers its uploads use): no copy between buffers, and no new buffers after an upload.
+/// The stream a download returns. Its bytes come through a <see cref="ChunkRangeReader"/> (the replicator's
+/// <see cref="IReplicator.ReadRangeAsync"/>, with the blob's placement when it has one): a store
+/// that keeps a checksum per block reads each block straight into the writer's memory, verifies it there
+/// while it is in cache and only then advances it, so the caller never sees a byte that failed its
+/// checksum, every byte is copied once from the kernel, and a range reads only the blocks it covers.
 /// </summary>
+/// <remarks>
+/// <see cref="CopyToAsync(Stream, int, CancellationToken)"/>, the way most callers read a download, reads
+/// on the caller's own task into a <see cref="PipeWriter"/> over the destination: no second thread, no
+/// handoff per block, and the same few buffers, warm in cache, block after block. Reads of the stream
+/// (<see cref="ReadAsync(Memory{byte}, CancellationToken)"/>) start a producer that reads ahead into a
+/// <see cref="Pipe"/> whose pause threshold bounds the read-ahead to about a megabyte whatever the
+/// blob's size (a store that can only read whole chunks adds one chunk).
+/// </remarks>
 internal sealed class BlobContentStream : Stream
 {
-    private readonly Pipe _pipe;
+    private const int ReadAhead = 1024 * 1024;
+    private const int SegmentSize = 64 * 1024;
+
+    // A store reads up to this much per call; one segment then takes it whole.
+    private const int DirectSegmentSize = 256 * 1024;
+
+    private readonly ChunkRangeReader _reader;
+    private readonly ChunkBufferPool _buffers;
+    private readonly IReadOnlyList<ChunkReference> _chunks;
+    private readonly long _offset;
     private readonly CancellationTokenSource _cts = new();
-    private readonly Task _producer;
     private readonly Action? _onClose;
     private readonly long _length;
+    private Pipe? _pipe;
+    private Task? _producer;
     private long _position;
     private int _closed;
 
-    public BlobContentStream(ChunkReader replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
+    public BlobContentStream(ChunkRangeReader reader, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
     {
+        _reader = reader;
+        _buffers = buffers;
+        _chunks = chunks;
+        _offset = offset;
         _length = length;
         _onClose = onClose;
-        var largest = chunks.Count == 0 ? 4096 : chunks.Max(c => c.Length);
-        _pipe = new Pipe(new PipeOptions(
-            pool: buffers,
-            pauseWriterThreshold: largest + 1L,
-            resumeWriterThreshold: largest,
-            minimumSegmentSize: 64 * 1024,
-            useSynchronizationContext: false));
-        _producer = Task.Run(() => ProduceAsync(replicator, buffers, chunks, offset, length, _pipe.Writer, _cts.Token));
     }
 
-    private static async Task ProduceAsync(ChunkReader replicator, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
+    /// <summary>Hands the range on to <paramref name="writer"/>, chunk by chunk, flushing after each; throws on any failure.</summary>
+    private static async Task WriteRangeAsync(ChunkRangeReader reader, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
+    {
+        long chunkStart = 0, delivered = 0;
+        var end = offset + length;
+        foreach (var chunk in chunks)
+        {
+            var chunkEnd = chunkStart + chunk.Length;
+            if (chunkEnd <= offset)
+            {
+                chunkStart = chunkEnd;
+                continue;
+            }
+
+            if (chunkStart >= end) break;
+            var from = (int)Math.Max(0, offset - chunkStart);
+            var to = (int)Math.Min(chunk.Length, end - chunkStart);
+            await reader(chunk, from, to - from, writer, cancellationToken).ConfigureAwait(false);
+            delivered += to - from;
+            var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (flush.IsCompleted) return;
+            chunkStart = chunkEnd;
+        }
+
+        if (delivered != length)
+        {
+            // The chunk list ends before the range does: a reader must never take a short read for the whole blob.
+            throw new DataCorruptionException($"The blob's chunks hold {delivered} of the {length} bytes asked for; its chunk list or its size is wrong.");
+        }
+    }
+
+    private static async Task ProduceAsync(ChunkRangeReader reader, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
     {
         try
         {
-            long chunkStart = 0, delivered = 0;
-            var end = offset + length;
-            foreach (var chunk in chunks)
-            {
-                var chunkEnd = chunkStart + chunk.Length;
-                if (chunkEnd <= offset)
-                {
-                    chunkStart = chunkEnd;
-                    continue;
-                }
-
-                if (chunkStart >= end) break;
-                var from = (int)Math.Max(0, offset - chunkStart);
-                var to = (int)Math.Min(chunk.Length, end - chunkStart);
-                if (from == 0 && to == chunk.Length)
-                {
-                    var memory = writer.GetMemory(chunk.Length);
-                    ExpectLength(chunk, await replicator(chunk.Id, memory[..chunk.Length], cancellationToken).ConfigureAwait(false));
-                    writer.Advance(chunk.Length);
-                    delivered += chunk.Length;
-                }
-                else
-                {
-                    // A chunk is verified whole; only the requested slice of it goes on.
-                    var buffer = buffers.RentArray(chunk.Length);
-                    try
-                    {
-                        ExpectLength(chunk, await replicator(chunk.Id, buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false));
-                        writer.Write(buffer.AsSpan(from, to - from));
-                        delivered += to - from;
-                    }
-                    finally
-                    {
-                        buffers.ReturnArray(buffer);
-                    }
-                }
-
-                var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flush.IsCompleted) return;
-                chunkStart = chunkEnd;
-            }
-
-            if (delivered != length)
-            {
-                // The chunk list ends before the range does: a reader must never take a short read for the whole blob.
-                throw new DataCorruptionException($"The blob's chunks hold {delivered} of the {length} bytes asked for; its chunk list or its size is wrong.");
-            }
-
+            await WriteRangeAsync(reader, chunks, offset, length, writer, cancellationToken).ConfigureAwait(false);
             await writer.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -96,12 +93,22 @@ internal sealed class BlobContentStream : Stream
         }
     }
 
-    private static void ExpectLength(ChunkReference chunk, int read)
+    /// <summary>The read-ahead pipe, started on the first read.</summary>
+    private PipeReader Reader()
     {
-        if (read != chunk.Length)
+        if (_pipe is null)
         {
-            throw new DataCorruptionException($"Chunk {chunk.Id} holds {read} bytes where the blob's chunk list says {chunk.Length}.");
+            _pipe = new Pipe(new PipeOptions(
+                pool: _buffers,
+                pauseWriterThreshold: ReadAhead,
+                resumeWriterThreshold: ReadAhead / 2,
+                minimumSegmentSize: SegmentSize,
+                useSynchronizationContext: false));
+            var writer = _pipe.Writer;
+            _producer = Task.Run(() => ProduceAsync(_reader, _chunks, _offset + _position, _length - _position, writer, _cts.Token));
         }
+
+        return _pipe.Reader;
     }
 
     public override bool CanRead => _closed == 0;
@@ -143,7 +150,8 @@ internal sealed class BlobContentStream : Stream
     {
         ObjectDisposedException.ThrowIf(_closed != 0, this);
         if (buffer.IsEmpty) return 0;
-        var reader = _pipe.Reader;
+        if (_position == _length) return 0;
+        var reader = Reader();
         while (true)
         {
             var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -166,9 +174,30 @@ internal sealed class BlobContentStream : Stream
     {
         ObjectDisposedException.ThrowIf(_closed != 0, this);
         ArgumentNullException.ThrowIfNull(destination);
-        var reader = _pipe.Reader;
         try
         {
+            if (_pipe is null)
+            {
+                // Nothing read ahead: the rest goes from the store to the destination on this task.
+                var writer = PipeWriter.Create(destination, new StreamPipeWriterOptions(pool: _buffers, minimumBufferSize: DirectSegmentSize, leaveOpen: true));
+                try
+                {
+                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
+                    await WriteRangeAsync(_reader, _chunks, _offset + _position, _length - _position, writer, linked.Token).ConfigureAwait(false);
+                    await writer.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Buffered bytes were verified, but the copy has failed: they are dropped, not written.
+                    await writer.CompleteAsync(ex).ConfigureAwait(false);
+                    throw;
+                }
+
+                _position = _length;
+                return;
+            }
+
+            var reader = _pipe.Reader;
             while (true)
             {
                 var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -207,19 +236,28 @@ internal sealed class BlobContentStream : Stream
         if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
         {
             _cts.Cancel();
-            _pipe.Reader.Complete();
-            // The producer ends on its own once cancelled; the pins it needs are released only then.
-            _ = _producer.ContinueWith(
-                static (_, state) =>
-                {
-                    var self = (BlobContentStream)state!;
-                    self._cts.Dispose();
-                    self._onClose?.Invoke();
-                },
-                this,
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            if (_producer is null)
+            {
+                _cts.Dispose();
+                _onClose?.Invoke();
+            }
+            else
+            {
+                _pipe!.Reader.Complete();
+
+                // The producer ends on its own once cancelled; the pins it needs are released only then.
+                _ = _producer.ContinueWith(
+                    static (_, state) =>
+                    {
+                        var self = (BlobContentStream)state!;
+                        self._cts.Dispose();
+                        self._onClose?.Invoke();
+                    },
+                    this,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
         }
 
         base.Dispose(disposing);
@@ -231,8 +269,12 @@ internal sealed class BlobContentStream : Stream
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             await _cts.CancelAsync().ConfigureAwait(false);
-            await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
-            await _producer.ConfigureAwait(false);
+            if (_producer is not null)
+            {
+                await _pipe!.Reader.CompleteAsync().ConfigureAwait(false);
+                await _producer.ConfigureAwait(false);
+            }
+
             _cts.Dispose();
             _onClose?.Invoke();
         }
@@ -241,5 +283,9 @@ internal sealed class BlobContentStream : Stream
     }
 }
 
-/// <summary>Reads one whole, verified chunk into the buffer and returns its length (a replicator's read, with the blob's placement).</summary>
-internal delegate ValueTask<int> ChunkReader(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken);
+/// <summary>
+/// Hands a verified range of one chunk on to a writer, as <see cref="IReplicator.ReadRangeAsync"/> does (a replicator's
+/// range read, with the blob's placement): it may flush as it goes, never completes the writer, and stops early when the
+/// pipe's reader has completed.
+/// </summary>
+internal delegate ValueTask ChunkRangeReader(ChunkReference chunk, int offset, int count, PipeWriter destination, CancellationToken cancellationToken);

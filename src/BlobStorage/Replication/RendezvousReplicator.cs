@@ -298,6 +298,46 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
         _nodes.Length == 1 ? _nodes : [.. Rank(id, _localNodes), .. Rank(id, [.. _nodes.Where(n => n.Region != LocalRegion)])];
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Streams from the copy a whole read would try first; if it fails (missing, corrupt, unreadable), the
+    /// rest of the range comes from a whole read, which takes the next copy and repairs the bad ones.
+    /// </remarks>
+    public ValueTask ReadRangeAsync(ChunkReference chunk, int offset, int count, System.IO.Pipelines.PipeWriter destination, CancellationToken cancellationToken = default) =>
+        ReadRangeAsync(chunk, offset, count, destination, placed: null, cancellationToken);
+
+    /// <summary>
+    /// Hands a verified range of a chunk on, streamed from the copy <see cref="ReadAsync(ChunkId, Memory{byte}, StorageNode[], CancellationToken)"/>
+    /// would try first (the first <paramref name="placed"/> node, or the first in read order). When that copy fails
+    /// (missing, corrupt, unreadable), the rest of the range comes from that whole read, which tries the copies in
+    /// the same order, serves from the first good one and repairs those before it exactly as a whole read does.
+    /// No byte is handed on twice: every byte advanced before the failure was verified, and the rest starts after it.
+    /// </summary>
+    internal async ValueTask ReadRangeAsync(ChunkReference chunk, int offset, int count, System.IO.Pipelines.PipeWriter destination, StorageNode[]? placed, CancellationToken cancellationToken)
+    {
+        ChunkRanges.Validate(chunk, offset, count, destination);
+        var first = placed is { Length: > 0 } ? placed[0] : ReadOrder(chunk.Id)[0];
+        var counting = new Internal.CountingPipeWriter(destination);
+        try
+        {
+            await first.Store.ReadRangeAsync(chunk, offset, count, counting, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (BlobStorageException ex) when (ex.ErrorCode is BlobErrorCode.DataCorruption or BlobErrorCode.AccessDenied or BlobErrorCode.IOError && _nodes.Length > 1)
+        {
+            // Every byte handed on was verified; the whole read below serves the rest (and repairs).
+        }
+
+        var done = (int)counting.Written;
+        await ChunkRanges.ReadWholeAsync(
+            chunk,
+            offset + done,
+            count - done,
+            destination,
+            (id, buffer, token) => ReadAsync(id, buffer, placed, token),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async ValueTask<int> ScrubAsync(ChunkId id, int length, ChunkPlacement placement, CancellationToken cancellationToken = default)
     {
         var result = await ScrubCopiesAsync(id, length, Place(id, placement), cancellationToken).ConfigureAwait(false);

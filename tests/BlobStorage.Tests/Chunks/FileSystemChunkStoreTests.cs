@@ -6,8 +6,13 @@ using BlobStorage.Tests.Contracts;
 
 namespace BlobStorage.Tests.Chunks;
 
-/// <summary>The chunk store contract on a temporary folder, and what is particular to files on disk.</summary>
-public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
+/// <summary>
+/// The chunk store contract on a temporary folder, and what is particular to files on disk, for each chunk file
+/// format the store writes: <c>BSCHUNK1</c> (block size 0, as stores before the block format wrote) and <c>BSCHUNK2</c>.
+/// </summary>
+[TestFixture(0)]
+[TestFixture(BlockChunkFormat.DefaultBlockSize)]
+public sealed class FileSystemChunkStoreTests(int blockSize) : ChunkStoreContractTests
 {
     // The store lives one level down, so a test can see that nothing is written beside it.
     private string _parent = null!;
@@ -19,7 +24,7 @@ public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
     {
         _parent = Path.Combine(Path.GetTempPath(), "blobstorage-chunks-" + Guid.NewGuid().ToString("N"));
         _folder = Path.Combine(_parent, "chunks");
-        return new FileSystemChunkStore(_folder);
+        return new FileSystemChunkStore(_folder, PhysicalChunkFileSystem.Instance, blockSize);
     }
 
     protected override void CleanUp()
@@ -54,6 +59,19 @@ public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
         await Store.WriteAsync(id, content);
 
         var file = await File.ReadAllBytesAsync(FileStore.GetPath(id));
+        if (blockSize > 0)
+        {
+            // BSCHUNK2: magic, length, block size, header check, id prefix, an XxHash3 per block, the content.
+            var blocks = (content.Length + blockSize - 1) / blockSize;
+            file.Should().HaveCount(32 + (8 * blocks) + content.Length);
+            file.AsSpan(0, 8).ToArray().Should().Equal("BSCHUNK2"u8.ToArray());
+            BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(8)).Should().Be(content.Length);
+            BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(16)).Should().Be(blockSize);
+            file.AsSpan(24, 8).ToArray().Should().Equal(id.ToArray().AsSpan(0, 8).ToArray());
+            BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(32)).Should().Be(XxHash3.HashToUInt64(content));
+            file.AsSpan(32 + (8 * blocks)).ToArray().Should().Equal(content);
+            return;
+        }
 
         file.Should().HaveCount(32 + content.Length);
         file.AsSpan(0, 8).ToArray().Should().Equal("BSCHUNK1"u8.ToArray());
@@ -82,7 +100,7 @@ public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
     {
         var (id, content) = Chunk(4096);
         await Store.WriteAsync(id, content);
-        FlipBit(FileStore.GetPath(id), 32 + 1000);
+        FlipBit(FileStore.GetPath(id), ContentStart(4096) + 1000);
 
         var destination = new byte[4096];
         var read = async () => await Store.ReadAsync(id, destination);
@@ -246,6 +264,9 @@ public sealed class FileSystemChunkStoreTests : ChunkStoreContractTests
         var flush = () => DirectoryFlush.Flush(Path.Combine(_folder, "missing"));
         flush.Should().Throw<IOException>().Which.Message.Should().Contain("errno");
     }
+
+    /// <summary>Where the content of a chunk of <paramref name="length"/> bytes starts in its file, in this fixture's format.</summary>
+    private int ContentStart(int length) => blockSize == 0 ? 32 : (int)BlockChunkFormat.ContentStart(BlockChunkFormat.BlockCount(length, blockSize));
 
     private static void FlipBit(string path, int offset)
     {

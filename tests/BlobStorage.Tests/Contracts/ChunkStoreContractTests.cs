@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using BlobStorage.Abstractions;
 using BlobStorage.Tests.Support;
 
@@ -65,6 +67,72 @@ public abstract class ChunkStoreContractTests
         var destination = new byte[length];
         (await Store.ReadAsync(id, destination)).Should().Be(length);
         destination.Should().Equal(content);
+    }
+
+    /// <summary>Hands a range of a chunk through a pipe and returns what its reader received.</summary>
+    protected static async Task<byte[]> ReadRangeAsync(IChunkStore store, ChunkReference chunk, int offset, int count)
+    {
+        // Unbounded: the test reads only once the store is done.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        await store.ReadRangeAsync(chunk, offset, count, pipe.Writer);
+        await pipe.Writer.CompleteAsync();
+        var result = await pipe.Reader.ReadAtLeastAsync(int.MaxValue);
+        var bytes = result.Buffer.ToArray();
+        pipe.Reader.AdvanceTo(result.Buffer.End);
+        await pipe.Reader.CompleteAsync();
+        return bytes;
+    }
+
+    [TestCase(0, 0, 0)]
+    [TestCase(1, 0, 1)]
+    [TestCase(1000, 0, 1000)]
+    [TestCase(1000, 999, 1)]
+    [TestCase(300 * 1024, 0, 300 * 1024)]
+    [TestCase(300 * 1024, 64 * 1024, 64 * 1024)]
+    [TestCase(300 * 1024, 65535, 2)]
+    [TestCase(300 * 1024, 150 * 1024, 1)]
+    [TestCase(300 * 1024, 100, 300 * 1024 - 100)]
+    [TestCase(1024 * 1024 + 7, 1024 * 1024, 7)]
+    public async Task A_range_read_hands_on_exactly_the_bytes_of_the_range(int length, int offset, int count)
+    {
+        var (id, content) = Chunk(length, seed: length + offset);
+        await Store.WriteAsync(id, content);
+
+        var bytes = await ReadRangeAsync(Store, new ChunkReference(id, length), offset, count);
+
+        bytes.Should().Equal(content.AsSpan(offset, count).ToArray());
+    }
+
+    [Test]
+    public async Task A_range_read_of_a_missing_chunk_throws_DataCorruptionException()
+    {
+        var (id, _) = Chunk(10);
+
+        var read = async () => await ReadRangeAsync(Store, new ChunkReference(id, 10), 0, 10);
+
+        await read.Should().ThrowAsync<DataCorruptionException>();
+    }
+
+    [Test]
+    public async Task A_range_read_of_a_chunk_whose_length_is_not_the_listed_one_throws_DataCorruptionException()
+    {
+        var (id, content) = Chunk(100);
+        await Store.WriteAsync(id, content);
+
+        var read = async () => await ReadRangeAsync(Store, new ChunkReference(id, 50), 0, 50);
+
+        await read.Should().ThrowAsync<BlobStorageException>();
+    }
+
+    [Test]
+    public async Task A_range_past_the_chunk_throws_ArgumentOutOfRangeException()
+    {
+        var (id, content) = Chunk(100);
+        await Store.WriteAsync(id, content);
+
+        var read = async () => await ReadRangeAsync(Store, new ChunkReference(id, 100), 90, 11);
+
+        await read.Should().ThrowAsync<ArgumentOutOfRangeException>();
     }
 
     [Test]

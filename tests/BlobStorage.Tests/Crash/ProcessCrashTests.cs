@@ -279,7 +279,7 @@ public class ProcessCrashTests
         // The totals are kept in the same transactions as the blobs, so a crash cannot skew them either.
         var statistics = await store.GetStatisticsAsync();
         var files = ChunkFiles(chunks);
-        var storedBytes = files.Sum(f => new FileInfo(f).Length - FileSystemChunkStore.HeaderSize);
+        var storedBytes = files.Sum(ContentLength);
         if (statistics.TotalBlobs != found.Count || statistics.TotalBytes != totalBytes)
         {
             problems.Add($"statistics count {statistics.TotalBlobs} blobs of {statistics.TotalBytes} bytes; the container holds {found.Count} of {totalBytes}");
@@ -370,5 +370,13 @@ public class ProcessCrashTests
         {
             // Only a temporary folder: the system cleans it up if a handle still held it.
         }
+    }
+
+    /// <summary>The content length a chunk file's header records (at byte 8 in both <c>BSCHUNK1</c> and <c>BSCHUNK2</c>).</summary>
+    private static long ContentLength(string chunkFile)
+    {
+        using var file = File.OpenHandle(chunkFile);
+        Span<byte> header = stackalloc byte[16];
+        return RandomAccess.Read(file, header, 0) == header.Length ? System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(header[8..]) : 0;
     }
 }

@@ -46,7 +46,7 @@ public sealed class ColdArchiveTests
         online.ETag.Should().Be(uploaded.ETag, "a change of class is not a change of content or metadata");
         online.LastModified.Should().Be(uploaded.LastModified);
         (await store.ReadAllAsync("vault", "ledger.txt")).Should().Equal(content);
-        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().AllBe("BSCHUNK1", "a Standard blob's chunks are rewritten raw");
+        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().AllBe("BSCHUNK2", "a Standard blob's chunks are rewritten raw");
         (await store.RunMaintenanceAsync()).BlobsRehydrated.Should().Be(0);
     }
 

@@ -20,7 +20,7 @@ public sealed class SetStorageClassTests
         var moving = shared.Concat(own).ToArray();
         var uploaded = await store.UploadAsync("docs", "moving.txt", new MemoryStream(moving));
         await store.UploadAsync("docs", "staying.txt", new MemoryStream(shared));
-        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().AllBe("BSCHUNK1");
+        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().AllBe("BSCHUNK2");
 
         var moved = await store.SetStorageClassAsync("docs", "moving.txt", StorageClass.Archive, new BlobRequestConditions { IfMatch = uploaded.ETag });
 
@@ -43,7 +43,7 @@ public sealed class SetStorageClassTests
         (await store.VerifyAsync(verifyContent: true)).MissingChunks.Should().BeEmpty();
 
         await store.SetStorageClassAsync("docs", "staying.txt", StorageClass.InfrequentAccess);
-        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().Equal("BSCHUNK1");
+        FacadeTestKit.ChunkFiles(test.RootPath).Select(TierContent.MagicOf).Should().Equal("BSCHUNK2");
     }
 
     [Test]

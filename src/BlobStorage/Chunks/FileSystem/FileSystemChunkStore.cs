@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
@@ -10,8 +11,13 @@ namespace BlobStorage.Chunks.FileSystem;
 
 /// <summary>
 /// Stores chunks as files named by their SHA-256 under a folder, sharded by the id's first byte
-/// (<c>ab/abcd…</c>). Each file is a 32-byte header (magic, length, XxHash3 of the content, first 8 bytes of the id) and
-/// the content; every read checks the header and the checksum before returning a byte. A write goes
+/// (<c>ab/abcd…</c>). New files are <c>BSCHUNK2</c> (see <see cref="BlockChunkFormat"/>): a header, an XxHash3 per
+/// 64 KiB block, the content; a read verifies each block as it reads it and a range reads only the blocks it
+/// covers. Files of the first format, <c>BSCHUNK1</c> (a 32-byte header: magic, length, XxHash3 of the whole
+/// content, first 8 bytes of the id; then the content), stay readable: the read path dispatches on the magic,
+/// over those two and the compressed format of the storage classes that ask for it, <c>BSCHUNKZ</c>
+/// (FileSystemChunkStore.Compressed.cs; a range of such a chunk is read by decompressing it whole).
+/// No read returns or hands on a byte that failed its checksum. A write goes
 /// to a temporary file that is flushed, renamed into place and made durable by flushing the shard
 /// folder. Only hexadecimal ids ever form a path, so no input can reach outside the folder.
 /// One process at a time: the folder is locked while the store is open.
@@ -31,6 +37,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     /// <summary>Chunk flushes that run at once: enough for the disk and its journal to take several together.</summary>
     private const int FlushThreads = 8;
 
+    // A range read hands its blocks on in batches this large: the consumer starts on the first while the next are read.
+    private const int RangeFlushBytes = BlockChunkFormat.ReadBatchSize;
+
     private readonly ChunkFileSystem _files;
     private readonly string _root;
     private readonly string _temp;
@@ -41,6 +50,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
 
     // Flushes block in the kernel for milliseconds; on threads of their own they never starve the pool.
     private readonly DedicatedWorkers _flushers = new(FlushThreads, "BlobStorage chunk flush");
+
+    // 0: new chunks are written in the first format (kept for tests of old stores).
+    private readonly int _blockSize;
     private FileStream? _lock;
 
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
@@ -51,10 +63,14 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     }
 
     /// <summary>Opens the store over another file layer (a fault-injecting one in tests).</summary>
-    internal FileSystemChunkStore(string directory, ChunkFileSystem files)
+    /// <param name="directory">The chunk folder.</param>
+    /// <param name="files">The file layer.</param>
+    /// <param name="blockSize">The block size of new <c>BSCHUNK2</c> files; 0 writes <c>BSCHUNK1</c> files, as stores before it did.</param>
+    internal FileSystemChunkStore(string directory, ChunkFileSystem files, int blockSize = BlockChunkFormat.DefaultBlockSize)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         _files = files;
+        _blockSize = blockSize;
         _root = Path.GetFullPath(directory);
         _temp = Path.Combine(_root, TempFolderName);
         for (var i = 0; i < _shards.Length; i++)
@@ -229,6 +245,15 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         ChunkFileSystem.WritableFile? created = null;
         try
         {
+            if (_blockSize > 0)
+            {
+                created = _files.CreateNew(temp, BlockChunkFormat.FileLength(content.Length, _blockSize));
+                BlockChunkFormat.Write(created, id, content, _blockSize);
+                CrashPoints.Reach(CrashPoints.ChunkTempWritten);
+                file = created;
+                return temp;
+            }
+
             created = _files.CreateNew(temp, HeaderSize + content.Length);
 
             // Checksummed and written a slice at a time, so each slice is read from memory once and
@@ -313,12 +338,40 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         return ValueTask.FromResult(Read(id, destination.Span));
     }
 
-    private int Read(ChunkId id, Span<byte> destination)
+    /// <inheritdoc />
+    /// <remarks>
+    /// A <c>BSCHUNK2</c> file is read block by block, each block straight into the writer's memory and verified
+    /// there while it is in cache, and only the blocks the range covers; a file of another format is read whole,
+    /// verified, and the slice written.
+    /// </remarks>
+    public async ValueTask ReadRangeAsync(ChunkReference chunk, int offset, int count, PipeWriter destination, CancellationToken cancellationToken = default)
     {
-        ChunkFileSystem.ReadableFile file;
+        ChunkRanges.Validate(chunk, offset, count, destination);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        var file = OpenChunk(chunk.Id);
+        using (file)
+        {
+            var fileLength = FileLength(file, chunk.Id);
+            Span<byte> magic = stackalloc byte[8];
+            if (ReadMagic(file, chunk.Id, magic) && magic.SequenceEqual(BlockChunkFormat.Magic))
+            {
+                using var reader = BlockChunkFormat.Reader.Open(file, chunk.Id, fileLength);
+                ChunkRanges.ExpectLength(chunk, reader.Length);
+                await reader.CopyToAsync(offset, count, destination, RangeFlushBytes, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // Any other format: verified whole, then the slice.
+        await ChunkRanges.ReadWholeAsync(chunk, offset, count, destination, (id, buffer, _) => ValueTask.FromResult(Read(id, buffer.Span)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private ChunkFileSystem.ReadableFile OpenChunk(ChunkId id)
+    {
         try
         {
-            file = _files.OpenRead(GetPath(id));
+            return _files.OpenRead(GetPath(id));
         }
         catch (FileNotFoundException ex)
         {
@@ -329,7 +382,36 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
             // Permissions, a folder in the file's place, a failing disk: typed, so a replica can serve instead.
             throw StorageFailures.From(ex, $"opening chunk {id} in '{_root}'");
         }
+    }
 
+    private static long FileLength(ChunkFileSystem.ReadableFile file, ChunkId id)
+    {
+        try
+        {
+            return file.Length;
+        }
+        catch (IOException ex)
+        {
+            throw Unreadable(id, ex);
+        }
+    }
+
+    /// <summary>Reads the file's first 8 bytes; false when the file is shorter.</summary>
+    private static bool ReadMagic(ChunkFileSystem.ReadableFile file, ChunkId id, Span<byte> magic)
+    {
+        try
+        {
+            return ReadExactly(file, magic, 0) == magic.Length;
+        }
+        catch (IOException ex)
+        {
+            throw Unreadable(id, ex);
+        }
+    }
+
+    private int Read(ChunkId id, Span<byte> destination)
+    {
+        var file = OpenChunk(id);
         using (file)
         {
             long fileLength;
@@ -350,7 +432,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
                 throw new DataCorruptionException($"Chunk {id} is truncated: the file holds {fileLength} bytes, fewer than its {HeaderSize}-byte header.");
             }
 
-            // The formats a chunk file may have, by their magic; each reader checks every byte it returns.
+            // The formats a chunk file may have, by their magic, so every format ever written stays readable;
+            // each reader checks every byte it returns.
+            if (header[..8].SequenceEqual(BlockChunkFormat.Magic)) return ReadBlockFormat(file, id, fileLength, destination);
             if (header[..8].SequenceEqual(CompressedMagic)) return ReadCompressed(id, file, fileLength, destination);
             if (!header[..8].SequenceEqual(Magic))
             {
@@ -403,6 +487,18 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
 
             return read;
         }
+    }
+
+    private static int ReadBlockFormat(ChunkFileSystem.ReadableFile file, ChunkId id, long fileLength, Span<byte> destination)
+    {
+        using var reader = BlockChunkFormat.Reader.Open(file, id, fileLength);
+        if (destination.Length < reader.Length)
+        {
+            throw new ArgumentException($"Chunk {id} holds {reader.Length} bytes; the destination has room for {destination.Length}.", nameof(destination));
+        }
+
+        reader.ReadAll(destination[..(int)reader.Length]);
+        return (int)reader.Length;
     }
 
     /// <inheritdoc />
@@ -475,6 +571,11 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// <c>BSCHUNK1</c>: the XxHash3 of the content its header keeps. <c>BSCHUNK2</c>: the XxHash3 of its block table
+    /// (the XxHash3 of each block), once the header check holds; it reads header and table only, never a block.
+    /// <c>BSCHUNKZ</c> and damaged files: null.
+    /// </remarks>
     ulong? IChunkChecksumSource.ReadStoredChecksum(ChunkId id)
     {
         ThrowIfDisposed();
@@ -482,8 +583,19 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         {
             using var file = _files.OpenRead(GetPath(id));
             Span<byte> header = stackalloc byte[HeaderSize];
-            if (ReadExactly(file, header, 0) != HeaderSize || !header[..8].SequenceEqual(Magic)) return null;
+            if (ReadExactly(file, header, 0) != HeaderSize) return null;
+            if (header[..8].SequenceEqual(BlockChunkFormat.Magic))
+            {
+                using var reader = BlockChunkFormat.Reader.Open(file, id, file.Length);
+                return reader.TableChecksum();
+            }
+
+            if (!header[..8].SequenceEqual(Magic)) return null;
             return BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
+        }
+        catch (DataCorruptionException)
+        {
+            return null;
         }
         catch (Exception ex) when (StorageFailures.IsIO(ex))
         {
