@@ -16,6 +16,7 @@ public sealed class BlobStoreBuilder
     private TimeProvider _time = TimeProvider.System;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IMetadataStore? _metadata;
+    private bool _ownsMetadata;
     private IChunkStore? _chunks;
     private IReplicator? _replicator;
     private IEdgeCache? _edgeCache;
@@ -58,6 +59,18 @@ public sealed class BlobStoreBuilder
     public BlobStoreBuilder UseMetadataStore(IMetadataStore metadataStore)
     {
         _metadata = metadataStore ?? throw new ArgumentNullException(nameof(metadataStore));
+        _ownsMetadata = false;
+        return this;
+    }
+
+    /// <summary>
+    /// Uses this metadata store, made for this builder alone, and disposes it with the store (or when opening fails);
+    /// for packages whose builder extension makes the store (PostgreSQL).
+    /// </summary>
+    internal BlobStoreBuilder UseOwnedMetadataStore(IMetadataStore metadataStore)
+    {
+        _metadata = metadataStore ?? throw new ArgumentNullException(nameof(metadataStore));
+        _ownsMetadata = true;
         return this;
     }
 
@@ -97,7 +110,7 @@ public sealed class BlobStoreBuilder
         var owned = new List<object>();
         try
         {
-            var metadata = _metadata ?? Own(StoreComposition.CreateMetadataStore(_options), owned);
+            var metadata = _metadata is { } given ? (_ownsMetadata ? Own(given, owned) : given) : Own(StoreComposition.CreateMetadataStore(_options), owned);
             var replicator = _replicator;
             if (replicator is null && _options.Topology.IsConfigured)
             {
