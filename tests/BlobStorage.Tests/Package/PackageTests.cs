@@ -80,6 +80,10 @@ public partial class PackageTests
               <ItemGroup>
                 <Reference Include="BlobStorage"><HintPath>{Path.Combine(bin, "BlobStorage.dll")}</HintPath></Reference>
                 <Reference Include="BlobStorage.AspNetCore"><HintPath>{Path.Combine(bin, "BlobStorage.AspNetCore.dll")}</HintPath></Reference>
+                <Reference Include="BlobStorage.PostgreSql"><HintPath>{Path.Combine(bin, "BlobStorage.PostgreSql.dll")}</HintPath></Reference>
+                <Reference Include="BlobStorage.Azure"><HintPath>{Path.Combine(bin, "BlobStorage.Azure.dll")}</HintPath></Reference>
+                <Reference Include="BlobStorage.S3"><HintPath>{Path.Combine(bin, "BlobStorage.S3.dll")}</HintPath></Reference>
+                <Reference Include="Npgsql"><HintPath>{Path.Combine(bin, "Npgsql.dll")}</HintPath></Reference>
               </ItemGroup>
             </Project>
             """, cancellationToken);
