@@ -52,9 +52,14 @@ public sealed partial class PostgreSqlMetadataStore
         ArgumentNullException.ThrowIfNull(blob);
         ArgumentNullException.ThrowIfNull(blob.Properties);
         ArgumentNullException.ThrowIfNull(blob.Chunks);
-        return WriteAsync(
-            (Blob: blob, Conditions: conditions),
-            static async (tx, request, ct) =>
+        return WriteAsync((Blob: blob, Conditions: conditions, Epoch: (long?)null), static (tx, request, ct) => CommitAsync(tx, request.Blob, request.Conditions, request.Epoch, ct), cancellationToken);
+    }
+
+    /// <summary>Commits a blob; with <paramref name="collectionEpoch"/>, refuses chunks removed since (see <see cref="CheckRemovalsAsync"/>).</summary>
+    private static async Task<BlobRecord> CommitAsync(PgTx tx, BlobRecord blob, BlobRequestConditions? conditions, long? collectionEpoch, CancellationToken ct)
+    {
+        var request = (Blob: blob, Conditions: conditions);
+        {
             {
                 var p = request.Blob.Properties;
                 var containerId = await ContainerIdAsync(tx, p.Container, ct).ConfigureAwait(false);
@@ -67,6 +72,7 @@ public sealed partial class PostgreSqlMetadataStore
                 // New references first: a chunk both versions share never touches zero on the way.
                 var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size };
                 await ReferenceAsync(tx, request.Blob.Chunks, delta, ct).ConfigureAwait(false);
+                if (collectionEpoch is { } epoch) await CheckRemovalsAsync(tx, request.Blob.Chunks, epoch, delta.ChunkCount > 0, ct).ConfigureAwait(false);
                 var inlineId = request.Blob.InlineContent is { } inline ? await AddInlineAsync(tx, inline, delta, ct).ConfigureAwait(false) : (long?)null;
                 if (current is { } old) await ReleaseVersionAsync(tx, old, p.LastModified, delta, ct).ConfigureAwait(false);
 
@@ -78,8 +84,8 @@ public sealed partial class PostgreSqlMetadataStore
                 await ApplyStatsAsync(tx, delta, ct).ConfigureAwait(false);
                 await NotifyAsync(tx, p.Container, p.Name, ct).ConfigureAwait(false);
                 return stored;
-            },
-            cancellationToken);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -218,6 +218,8 @@ public sealed partial class PostgreSqlMetadataStore
 
                 if (removed.Count > 0)
                 {
+                    // Open until the caller's EndChunkRemovalAsync: an upload of another process that found one of these files cannot commit it meanwhile.
+                    await OpenRemovalsAsync(tx, removed.Select(c => c.Id.ToArray()).ToArray(), ct).ConfigureAwait(false);
                     using var forget = tx.Command(
                         """
                         DELETE FROM {S}.replication_queue WHERE chunk_id = ANY(@ids);

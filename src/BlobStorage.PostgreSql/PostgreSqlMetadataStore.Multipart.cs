@@ -57,14 +57,18 @@ public sealed partial class PostgreSqlMetadataStore
     public ValueTask CommitPartAsync(PartRecord part, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(part);
-        return WriteAsync(
-            (Part: part, Now: now),
-            static async (tx, request, ct) =>
+        return WriteAsync((Part: part, Now: now, Epoch: (long?)null), static (tx, request, ct) => CommitPartAsync(tx, request.Part, request.Now, request.Epoch, ct), cancellationToken);
+    }
+
+    private static async Task CommitPartAsync(PgTx tx, PartRecord part, DateTimeOffset now, long? collectionEpoch, CancellationToken ct)
+    {
+        var request = (Part: part, Now: now);
+        {
             {
-                var part = request.Part;
                 if (!await UploadExistsAsync(tx, part.UploadId, ct).ConfigureAwait(false)) throw new UploadNotFoundException(part.UploadId);
                 var delta = new StatsDelta();
                 await ReferenceAsync(tx, part.Chunks, delta, ct).ConfigureAwait(false);
+                if (collectionEpoch is { } epoch) await CheckRemovalsAsync(tx, part.Chunks, epoch, delta.ChunkCount > 0, ct).ConfigureAwait(false);
                 byte[]? previous;
                 using (var select = tx.Command("SELECT chunks FROM {S}.parts WHERE upload_id = @id AND part_number = @number;").Text("@id", part.UploadId).Int("@number", part.Part.PartNumber))
                 {
@@ -91,8 +95,8 @@ public sealed partial class PostgreSqlMetadataStore
                 }
 
                 await ApplyStatsAsync(tx, delta, ct).ConfigureAwait(false);
-            },
-            cancellationToken);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -266,6 +266,12 @@ internal sealed partial class BlobStore
                     reclaimed += removed[i].Length;
                 }
 
+                // Every file of these rows is gone: another process's upload may use the chunk again (see IChunkCollectionGuard).
+                if (_metadata is IChunkCollectionGuard guard && removed.Count > 0)
+                {
+                    await guard.EndChunkRemovalAsync([.. removed.Select(c => c.Id)], cancellationToken).ConfigureAwait(false);
+                }
+
                 if (removed.Count == 0) break;
             }
             finally
@@ -394,7 +400,15 @@ internal sealed partial class BlobStore
             try
             {
                 // Asked again under the claim: an upload may have committed between the first look and the claim.
-                if (!await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)
+                // A store shared by processes opens a removal instead, in the transaction that checks there is no row,
+                // so that another process's upload that found this file meanwhile cannot commit (IChunkCollectionGuard).
+                if (_metadata is IChunkCollectionGuard guard)
+                {
+                    if ((await guard.BeginOrphanRemovalAsync([id], cancellationToken).ConfigureAwait(false)).Count == 0) continue;
+                    if (await _replicator.DeleteAsync(id, cancellationToken).ConfigureAwait(false) > 0) removed++;
+                    await guard.EndChunkRemovalAsync([id], cancellationToken).ConfigureAwait(false);
+                }
+                else if (!await _metadata.ContainsChunkAsync(id, cancellationToken).ConfigureAwait(false)
                     && await _replicator.DeleteAsync(id, cancellationToken).ConfigureAwait(false) > 0)
                 {
                     removed++;

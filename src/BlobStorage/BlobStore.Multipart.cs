@@ -62,7 +62,14 @@ internal sealed partial class BlobStore
                 ContentHash = written.ContentHash,
                 UploadedOn = _time.GetUtcNow(),
             };
-            await _metadata.CommitPartAsync(new PartRecord(uploadId, part, written.Chunks), part.UploadedOn, cancellationToken).ConfigureAwait(false);
+            if (_metadata is IChunkCollectionGuard guard && written.CollectionEpoch is { } epoch)
+            {
+                await guard.CommitPartAsync(new PartRecord(uploadId, part, written.Chunks), part.UploadedOn, epoch, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _metadata.CommitPartAsync(new PartRecord(uploadId, part, written.Chunks), part.UploadedOn, cancellationToken).ConfigureAwait(false);
+            }
             if (written.Owed.Count > 0) ReplicateSoon();
             _telemetry.Write(written.Size);
             return part;

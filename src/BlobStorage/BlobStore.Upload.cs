@@ -91,7 +91,9 @@ internal sealed partial class BlobStore
             {
                 InlineContent = written.Inline,
             };
-            var stored = await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
+            var stored = _metadata is IChunkCollectionGuard guard && written.CollectionEpoch is { } epoch
+                ? await guard.CommitBlobAsync(record, options.Conditions, epoch, cancellationToken).ConfigureAwait(false)
+                : await _metadata.CommitBlobAsync(record, options.Conditions, cancellationToken).ConfigureAwait(false);
             CrashPoints.Reach(CrashPoints.Committed);
             if (written.Owed.Count > 0) ReplicateSoon();
             _telemetry.Write(written.Size);
@@ -115,6 +117,9 @@ internal sealed partial class BlobStore
         public List<ChunkReference> Chunks { get; } = [];
 
         public List<ChunkId> Pinned { get; } = [];
+
+        /// <summary>The metadata store's collection epoch read before the first chunk was looked at (see <see cref="IChunkCollectionGuard"/>); null when the store has none.</summary>
+        public long? CollectionEpoch { get; set; }
 
         public long Size { get; set; }
 
@@ -140,6 +145,9 @@ internal sealed partial class BlobStore
         allowInline &= _options.InlineThreshold > 0 && MayInline(placement);
         var chunkSize = _options.ChunkSize;
         var result = new WrittenContent();
+
+        // Read before any chunk is checked or written: a commit whose chunks were being removed by another process since is refused.
+        if (_metadata is IChunkCollectionGuard guard) result.CollectionEpoch = await guard.GetCollectionEpochAsync(cancellationToken).ConfigureAwait(false);
         var inflight = new Queue<(Task<StoredChunk> Task, byte[] Buffer)>();
         var flushing = new Queue<Task>();
         using var blobHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

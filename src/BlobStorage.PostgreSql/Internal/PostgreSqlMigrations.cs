@@ -140,6 +140,21 @@ internal static class PostgreSqlMigrations
             PRIMARY KEY (container_id, position)
         );
         """,
+
+        // 2: chunk removals, for collection across processes (see IChunkCollectionGuard and PostgreSqlMetadataStore.Collection.cs):
+        // the collection epoch, taken up by every removal that begins or ends, and the removals themselves.
+        """
+        ALTER TABLE {S}.stats ADD COLUMN collection_epoch bigint NOT NULL DEFAULT 0;
+        ALTER TABLE {S}.stats ADD COLUMN pruned_epoch bigint NOT NULL DEFAULT 0;
+        CREATE TABLE {S}.chunk_removals (
+            id bytea PRIMARY KEY,
+            epoch bigint NOT NULL,                 -- the epoch it began at while open, the epoch it ended at once done
+            done boolean NOT NULL,
+            started timestamptz NOT NULL,          -- the database's clock: one clock for every process
+            finished timestamptz NULL
+        );
+        CREATE INDEX chunk_removals_finished ON {S}.chunk_removals (finished) WHERE done;
+        """,
     ];
 
     /// <summary>The schema version this code writes: the number of the last migration.</summary>
