@@ -107,6 +107,7 @@ public sealed partial class PostgreSqlMetadataStore
                 }
 
                 await ApplyStatsAsync(tx, delta, ct).ConfigureAwait(false);
+                await NotifyAsync(tx, request.Name, null, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -216,6 +217,7 @@ public sealed partial class PostgreSqlMetadataStore
                     .Long("@max_cacheable", c.MaxCacheableSize);
                 upsert.Parameters.AddWithValue("@enabled", c.Enabled);
                 await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                await NotifyAsync(tx, request.Container, null, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -251,6 +253,7 @@ public sealed partial class PostgreSqlMetadataStore
                     await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
+                await NotifyAsync(tx, request.Container, null, ct).ConfigureAwait(false);
                 return (await SelectContainerAsync(tx, request.Container, ct).ConfigureAwait(false))!;
             },
             cancellationToken);

@@ -53,6 +53,7 @@ internal sealed partial class BlobStore
         }
 
         _accessTimer = _time.CreateTimer(_ => _ = FlushAccessInBackgroundAsync(), null, _options.AccessFlushInterval, _options.AccessFlushInterval);
+        await FollowChangesElsewhereAsync().ConfigureAwait(false);
         Log.StoreOpened(_logger, _options.RootPath, sweep.Removed, sweep.Pending);
     }
 

@@ -289,6 +289,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await StopScheduleAsync().ConfigureAwait(false);
+        await StopFollowingChangesAsync().ConfigureAwait(false);
         if (_open is { IsCompletedSuccessfully: true })
         {
             try
