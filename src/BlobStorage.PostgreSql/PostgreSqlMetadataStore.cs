@@ -34,7 +34,7 @@ namespace BlobStorage.PostgreSql;
 /// server is back, so the store is usable again without being reopened.
 /// </para>
 /// </remarks>
-public sealed partial class PostgreSqlMetadataStore : IMetadataStore
+public sealed partial class PostgreSqlMetadataStore : IMetadataStore, IDisposable
 {
     /// <summary>The schema used when none is given.</summary>
     public const string DefaultSchema = "blobstorage";
@@ -127,6 +127,14 @@ public sealed partial class PostgreSqlMetadataStore : IMetadataStore
         if (_disposed) return;
         _disposed = true;
         if (_ownsDataSource) await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the store, as <see cref="DisposeAsync"/> does, for owners that dispose synchronously (a service provider disposed with <c>Dispose</c>).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_ownsDataSource) _dataSource.Dispose();
     }
 
     /// <summary>The statement with the schema's quoted name in place of <c>{S}</c>; made once per statement text.</summary>
