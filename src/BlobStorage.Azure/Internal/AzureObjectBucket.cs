@@ -138,13 +138,9 @@ internal sealed class AzureObjectBucket : IObjectBucket
     {
         if (!_containerChecked)
         {
-            // A missing container would otherwise read as a store with no chunks in it.
-            var exists = await RunCoreAsync("checking that the container exists", async token => (await _container.ExistsAsync(token).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
-            if (!exists)
-            {
-                throw new BlobStorageException(BlobErrorCode.StoreUnavailable, $"{Location} does not exist: create the container (the store never creates or deletes it), or name an existing one in {nameof(AzureBlobChunkStoreOptions)}.{nameof(AzureBlobChunkStoreOptions.ContainerName)}.");
-            }
-
+            // A missing container would otherwise read as a store with no chunks in it: its 404 (ContainerNotFound) is a
+            // failure that is not retried, so it becomes StoreUnavailable with the service's answer as the cause.
+            await RunCoreAsync("checking that the container exists", async token => (await _container.GetPropertiesAsync(cancellationToken: token).ConfigureAwait(false)).Value, cancellationToken).ConfigureAwait(false);
             _containerChecked = true;
         }
 
@@ -193,7 +189,7 @@ internal sealed class AzureObjectBucket : IObjectBucket
     private static string Describe(Exception ex) => ex switch
     {
         RequestFailedException { Status: 403 } failed => $"the credentials were refused (HTTP 403 {failed.ErrorCode}); check the account name and key, or the SAS token.",
-        RequestFailedException { Status: 404, ErrorCode: "ContainerNotFound" } => "the container does not exist (HTTP 404 ContainerNotFound); create it, or name an existing one.",
+        RequestFailedException { Status: 404, ErrorCode: "ContainerNotFound" or null } => "the container does not exist (HTTP 404 ContainerNotFound); create it, or name an existing one.",
         RequestFailedException { Status: 0 } failed => $"no answer from the service ({failed.InnerException?.Message ?? failed.Message}).",
         RequestFailedException failed => $"HTTP {failed.Status} {failed.ErrorCode}: {FirstLine(failed.Message)}",
         TimeoutRejectedException => "no answer within the request timeout (AzureBlobChunkStoreOptions.RequestTimeout).",
