@@ -178,6 +178,9 @@ internal sealed class AzureObjectBucket : IObjectBucket
     {
         RequestFailedException failed => failed.Status is 0 or 408 or 429 or >= 500,
         HttpRequestException or IOException or SocketException or TimeoutRejectedException => true,
+
+        // The HTTP client's own timeout (not the caller's cancellation, which is never retried).
+        OperationCanceledException { InnerException: TimeoutException } => true,
         _ => false,
     };
 

@@ -198,6 +198,9 @@ internal sealed class S3ObjectBucket : IObjectBucket
             || (service.InnerException is { } inner && IsTransient(inner)),
         AmazonClientException client => client.InnerException is { } inner && IsTransient(inner),
         HttpRequestException or IOException or SocketException or TimeoutRejectedException => true,
+
+        // The HTTP client's own timeout (not the caller's cancellation, which is never retried).
+        OperationCanceledException { InnerException: TimeoutException } => true,
         _ => false,
     };
 
