@@ -55,6 +55,25 @@ public sealed class AzureBlobChunkStoreTests : CloudChunkStoreTests
             RetryDelay = TimeSpan.FromMilliseconds(1),
         });
 
+    protected override (string Host, int Port) ServerEndpoint
+    {
+        get
+        {
+            var endpoint = new Uri(Regex.Match(TestServers.AzuriteConnectionString, "BlobEndpoint=([^;]*)").Groups[1].Value);
+            return (endpoint.Host, endpoint.Port);
+        }
+    }
+
+    protected override IChunkStore OpenStoreThrough(int port, string prefix) =>
+        new AzureBlobChunkStore(new AzureBlobChunkStoreOptions
+        {
+            ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={TestServers.AzuriteAccountKey};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+            ContainerName = Container.Name,
+            Prefix = prefix,
+            MaxRetryAttempts = 1,
+            RetryDelay = TimeSpan.FromMilliseconds(1),
+        });
+
     protected override string KeyOf(IChunkStore store, ChunkId id) => ((AzureBlobChunkStore)store).KeyOf(id);
 
     [TestCase("ab", "3 to 63")]

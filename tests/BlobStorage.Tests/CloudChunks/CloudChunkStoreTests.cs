@@ -36,6 +36,12 @@ public abstract class CloudChunkStoreTests : ChunkStoreContractTests
     /// <summary>A store whose server is 127.0.0.1:<paramref name="port"/>, where nothing listens, retrying <paramref name="retries"/> times.</summary>
     protected abstract IChunkStore OpenUnreachableStore(int port, int retries);
 
+    /// <summary>The test server's host and port.</summary>
+    protected abstract (string Host, int Port) ServerEndpoint { get; }
+
+    /// <summary>A store under <paramref name="prefix"/> that reaches the server through 127.0.0.1:<paramref name="port"/>, retrying once.</summary>
+    protected abstract IChunkStore OpenStoreThrough(int port, string prefix);
+
     /// <summary>The key of a chunk's object.</summary>
     protected abstract string KeyOf(IChunkStore store, ChunkId id);
 
@@ -101,6 +107,36 @@ public abstract class CloudChunkStoreTests : ChunkStoreContractTests
             var (id, content) = Chunk(100);
             var thrown = await ThrowsUnavailableAsync(async () => await store.WriteAsync(id, content));
             thrown.Message.Should().Contain("after 3 attempts", "one try and the two retries the options allow");
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task A_server_that_goes_away_is_StoreUnavailable_and_the_store_works_again_once_it_is_back()
+    {
+        var (host, port) = ServerEndpoint;
+        await using var proxy = TcpProxy.Start(host, port);
+        var store = OpenStoreThrough(proxy.Port, NewPrefix());
+        try
+        {
+            var (first, firstContent) = Chunk(5000, seed: 41);
+            var (second, secondContent) = Chunk(5000, seed: 42);
+            (await store.WriteAsync(first, firstContent)).Should().BeTrue();
+
+            await proxy.DownAsync();
+            await ThrowsUnavailableAsync(async () => await store.WriteAsync(second, secondContent));
+            await ThrowsUnavailableAsync(async () => await store.ReadAsync(first, new byte[5000]));
+
+            proxy.Up();
+            (await store.WriteAsync(second, secondContent)).Should().BeTrue("the failed write stored nothing");
+            var destination = new byte[5000];
+            await store.ReadAsync(first, destination);
+            destination.Should().Equal(firstContent, "what was acknowledged before the outage is there");
+            await store.ReadAsync(second, destination);
+            destination.Should().Equal(secondContent);
         }
         finally
         {

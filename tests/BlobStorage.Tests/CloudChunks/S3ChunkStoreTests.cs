@@ -112,6 +112,17 @@ public sealed class S3ChunkStoreTests : CloudChunkStoreTests
         return new S3ChunkStore(options);
     }
 
+    protected override (string Host, int Port) ServerEndpoint => (TestServers.S3ServiceUrl.Host, TestServers.S3ServiceUrl.Port);
+
+    protected override IChunkStore OpenStoreThrough(int port, string prefix)
+    {
+        var options = TestOptions(_bucket, prefix);
+        options.ServiceUrl = new Uri($"http://127.0.0.1:{port}");
+        options.MaxRetryAttempts = 1;
+        options.RetryDelay = TimeSpan.FromMilliseconds(1);
+        return new S3ChunkStore(options);
+    }
+
     protected override string KeyOf(IChunkStore store, ChunkId id) => ((S3ChunkStore)store).KeyOf(id);
 
     [TestCase("ab", "3 to 63")]
