@@ -163,7 +163,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             var record = await _metadata.GetBlobAsync(container, name, cancellationToken).ConfigureAwait(false)
                 ?? throw await NotFoundAsync(container, name, cancellationToken).ConfigureAwait(false);
             if (_access.TryMerge(record.Properties, generation, out var merged)) return merged;
-            // A flush ended meanwhile: read again rather than risk missing the counts it moved.
+            // A batch of counts was being written meanwhile: whether the row holds it is unknown, so read again once it is written.
+            await _access.WaitForFlushAsync(generation, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -204,6 +205,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             if (!_access.TryMergeAll(listing.Blobs, generation, out var blobs))
             {
                 // A flush overlapped the read: whether the page holds its counts is unknown, so read it again.
+                await _access.WaitForFlushAsync(generation, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 

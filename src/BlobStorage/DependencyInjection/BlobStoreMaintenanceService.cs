@@ -15,23 +15,35 @@ internal sealed class BlobStoreMaintenanceService(IBlobStore store, IOptions<Blo
 {
     private readonly ILogger _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BlobStorage");
 
+    // Made when the host starts, not when ExecuteAsync gets round to it (a thread-pool task since .NET 10): the first pass is
+    // due one interval after the start, and a clock advanced right after StartAsync returns is seen.
+    private PeriodicTimer? _timer;
+
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         var inner = store switch { TracedBlobStore traced => traced.Inner, BlobStore plain => plain, _ => null };
         inner?.HandOverScheduleToHost();
+        var interval = options.Value.MaintenanceInterval;
+        if (interval != Timeout.InfiniteTimeSpan) _timer = new PeriodicTimer(interval, time);
         return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var interval = options.Value.MaintenanceInterval;
-        if (interval == Timeout.InfiniteTimeSpan) return;
-        Log.MaintenanceHosted(_logger, interval);
+        if (_timer is not { } timer) return;
+        Log.MaintenanceHosted(_logger, options.Value.MaintenanceInterval);
         while (true)
         {
             try
             {
-                await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
+                // A pass longer than the interval is followed by the next at once, not by a burst of the ticks it missed.
+                if (!await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -24,8 +24,16 @@ internal sealed class AccessTracker : IDisposable
     private readonly IMetadataStore _metadata;
     private readonly int _batchSize;
 
-    // Flushes that have ended; only moves after a batch's transaction has ended.
+    // A sequence count, as a seqlock's: even while no batch can be visible in the metadata store and still be counted here,
+    // odd from just before a batch's transaction commits until the batch has left memory. A read of the metadata store that
+    // began and ended at the same even value cannot have seen a batch still counted here; any other read may have, so it is
+    // not merged but read again. A store that implements IAccessCommitSignal says when its commit starts, so the odd span is
+    // the commit alone; with any other store it starts when the write returns, and a read landing between that store's
+    // commit and the return may count the batch twice, for that instant only.
     private long _generation;
+
+    // Completed when the batch being written (the odd generation) has ended; replaced before each batch.
+    private TaskCompletionSource _flushEnded = NewFlushEnded();
 
     // Blobs with pending counts, over all stripes: a flush is asked for when it reaches the batch size.
     private int _pendingBlobs;
@@ -114,15 +122,29 @@ internal sealed class AccessTracker : IDisposable
         return added && Interlocked.Increment(ref _pendingBlobs) == _batchSize;
     }
 
-    /// <summary>Counts flushes that have ended; read it before reading properties from the metadata store.</summary>
+    /// <summary>The flush sequence count; read it before reading properties from the metadata store.</summary>
     public long Generation => Interlocked.Read(ref _generation);
 
     /// <summary>
-    /// Adds the downloads not yet written, and those of a batch being written, to properties read from
-    /// the metadata store. A reader never blocks on a flush; the price is that a read landing between a
-    /// batch's commit and the end of its flush call counts that batch twice, for that instant only.
+    /// After <see cref="TryMerge"/> or <see cref="TryMergeAll"/> said to read again: waits while the batch that was being
+    /// written when <paramref name="generation"/> was read is still being written, so that the read again is not a spin.
     /// </summary>
-    /// <remarks>Returns false, asking the caller to read again, when a flush ended since <paramref name="generation"/>: the read may have missed the counts it moved.</remarks>
+    public Task WaitForFlushAsync(long generation, CancellationToken cancellationToken)
+    {
+        if ((generation & 1) == 0 || Interlocked.Read(ref _generation) != generation) return Task.CompletedTask;
+        return Volatile.Read(ref _flushEnded).Task.WaitAsync(cancellationToken);
+    }
+
+    private static TaskCompletionSource NewFlushEnded() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Adds the downloads not yet written, and those of a batch being written, to properties read from
+    /// the metadata store, exactly: never a count twice, never one missed.
+    /// </summary>
+    /// <remarks>
+    /// Returns false, asking the caller to read again (after <see cref="WaitForFlushAsync"/>), when a batch was being
+    /// written at <paramref name="generation"/> or has been since: the read may or may not hold its counts.
+    /// </remarks>
     public bool TryMerge(BlobProperties properties, long generation, out BlobProperties merged)
     {
         var key = new Key(properties.Container, properties.Name, properties.VersionId);
@@ -133,7 +155,7 @@ internal sealed class AccessTracker : IDisposable
             // A flush raises the generation before it empties any stripe's batch, so under this lock either the
             // batch is still here or the generation has moved.
             merged = properties;
-            if (generation != Interlocked.Read(ref _generation)) return false;
+            if ((generation & 1) != 0 || generation != Interlocked.Read(ref _generation)) return false;
             stripe.Pending.TryGetValue(key, out pending);
             stripe.Flushing.TryGetValue(key, out flushing);
             if (pending is null && flushing is null) return true;
@@ -155,7 +177,7 @@ internal sealed class AccessTracker : IDisposable
         merged = listed;
         if (Volatile.Read(ref _pendingBlobs) == 0 && _flushLock.CurrentCount == 1)
         {
-            return generation == Interlocked.Read(ref _generation);
+            return (generation & 1) == 0 && generation == Interlocked.Read(ref _generation);
         }
 
         BlobProperties[]? blobs = null;
@@ -203,9 +225,26 @@ internal sealed class AccessTracker : IDisposable
             }
 
             if (accesses.Count == 0) return 0;
+
+            // Odd from the commit's start until the batch is either only in the metadata store or back in Pending.
+            var ended = NewFlushEnded();
+            Volatile.Write(ref _flushEnded, ended);
+            var committing = 0;
+            void Committing()
+            {
+                if (Interlocked.Exchange(ref committing, 1) == 0) Interlocked.Increment(ref _generation);
+            }
+
             try
             {
-                await _metadata.RecordAccessAsync(accesses, cancellationToken).ConfigureAwait(false);
+                if (_metadata is IAccessCommitSignal signal)
+                {
+                    await signal.RecordAccessAsync(accesses, Committing, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _metadata.RecordAccessAsync(accesses, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch
             {
@@ -232,18 +271,21 @@ internal sealed class AccessTracker : IDisposable
                     }
                 }
 
-                Interlocked.Increment(ref _generation);
+                if (Volatile.Read(ref committing) == 1) Interlocked.Increment(ref _generation);
+                ended.TrySetResult();
                 throw;
             }
 
-            // The batch is in the metadata store now. The generation moves before any stripe lets go of its part,
-            // so a merge either still finds that part here or is told to read again.
-            Interlocked.Increment(ref _generation);
+            // The batch is in the metadata store now. Back to even only once no stripe holds its part any more, so a
+            // read that starts from the new even value never finds the batch both in the store and here.
+            Committing();
             foreach (var stripe in _stripes)
             {
                 lock (stripe.Gate) stripe.Flushing = None;
             }
 
+            Interlocked.Increment(ref _generation);
+            ended.TrySetResult();
             return accesses.Count;
         }
         finally

@@ -84,6 +84,10 @@ public partial class PackageTests
                 <Reference Include="BlobStorage.Azure"><HintPath>{Path.Combine(bin, "BlobStorage.Azure.dll")}</HintPath></Reference>
                 <Reference Include="BlobStorage.S3"><HintPath>{Path.Combine(bin, "BlobStorage.S3.dll")}</HintPath></Reference>
                 <Reference Include="Npgsql"><HintPath>{Path.Combine(bin, "Npgsql.dll")}</HintPath></Reference>
+                <Reference Include="Azure.Core"><HintPath>{Path.Combine(bin, "Azure.Core.dll")}</HintPath></Reference>
+                <Reference Include="Azure.Storage.Blobs"><HintPath>{Path.Combine(bin, "Azure.Storage.Blobs.dll")}</HintPath></Reference>
+                <Reference Include="AWSSDK.Core"><HintPath>{Path.Combine(bin, "AWSSDK.Core.dll")}</HintPath></Reference>
+                <Reference Include="AWSSDK.S3"><HintPath>{Path.Combine(bin, "AWSSDK.S3.dll")}</HintPath></Reference>
               </ItemGroup>
             </Project>
             """, cancellationToken);

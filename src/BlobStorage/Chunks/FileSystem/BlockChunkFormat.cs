@@ -96,7 +96,7 @@ internal static class BlockChunkFormat
         }
     }
 
-    private static uint HeaderCheck(ReadOnlySpan<byte> headerAndTable)
+    internal static uint HeaderCheck(ReadOnlySpan<byte> headerAndTable)
     {
         var hash = new XxHash3();
         hash.Append(headerAndTable[..20]);

@@ -254,14 +254,22 @@ public sealed partial class SqliteMetadataStore
     }
 
     /// <inheritdoc />
-    public ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default)
+    public ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default) =>
+        RecordAccessAsync(accesses, committing: null, cancellationToken);
+
+    /// <inheritdoc />
+    ValueTask IAccessCommitSignal.RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, Action committing, CancellationToken cancellationToken) =>
+        RecordAccessAsync(accesses, committing, cancellationToken);
+
+    private ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, Action? committing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(accesses);
         if (accesses.Count == 0) return ValueTask.CompletedTask;
         return WriteAsync(
-            accesses,
-            static (session, accesses) =>
+            (Accesses: accesses, Committing: committing),
+            static (session, call) =>
             {
+                var accesses = call.Accesses;
                 // The reads happened whether or not the blob is still there: the statistics count them all.
                 var delta = new StatsDelta();
                 var statement = session.Statement(RecordAccessSql);
@@ -278,6 +286,9 @@ public sealed partial class SqliteMetadataStore
                 }
 
                 ApplyStats(session, delta);
+
+                // The last statement of this work: what follows is the transaction's commit (this work's, or its group's).
+                call.Committing?.Invoke();
             },
             cancellationToken);
     }

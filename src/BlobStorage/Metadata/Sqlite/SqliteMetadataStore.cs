@@ -21,7 +21,7 @@ namespace BlobStorage.Metadata.Sqlite;
 /// transaction as the blob rows that hold them, which is what makes the store crash-safe: a chunk
 /// whose count falls to zero is only marked, and collected after a grace period.
 /// </remarks>
-public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineSource, IDisposable
+public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineSource, IAccessCommitSignal, IDisposable
 {
     private const int SqlitePerm = 3;
     private const int SqliteBusy = 5;

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Globalization;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Azure.Storage.Blobs;
+using BlobStorage.Abstractions;
+using BlobStorage.Azure;
+using BlobStorage.S3;
+
+namespace BlobStorage.Benchmarks;
+
+/// <summary>
+/// <c>backends [--count N] [--rounds R] [--azurite CONN] [--s3 URL] [--dir PATH]</c>: 1 MiB uploads and downloads through
+/// <see cref="BlobStoreBuilder"/> on each metadata + chunk backend, in the same run: SQLite + folder (the baseline),
+/// SQLite + Azurite, SQLite + an S3 server (s3rver). Each round opens every backend afresh in turn, uploads N distinct
+/// 1 MiB blobs one after another, then downloads each; it prints MB/s (10^6 bytes) of each direction, the median over the
+/// rounds, and its ratio to the baseline. A backend whose server does not answer is skipped with a message.
+/// Add a backend to <see cref="Backends"/> to measure it beside these.
+/// </summary>
+public static class BackendsCommand
+{
+    private const int BlobSize = 1024 * 1024;
+
+    /// <summary>A backend: its name, and how to open a store on it in a folder (returning what to clean up after).</summary>
+    private sealed record Backend(string Name, Func<string, Task<(BlobStoreBuilder Builder, Func<Task> CleanUp)?>> Open);
+
+    private static List<Backend> Backends(string azurite, Uri s3) =>
+    [
+        new("SQLite + folder", root => Task.FromResult<(BlobStoreBuilder, Func<Task>)?>((new BlobStoreBuilder(root), () => Task.CompletedTask))),
+        new("SQLite + Azurite", async root =>
+        {
+            var container = new BlobContainerClient(azurite, "bench-" + Guid.NewGuid().ToString("N")[..16]);
+            try
+            {
+                await container.CreateAsync();
+            }
+            catch (Exception ex) when (ex is global::Azure.RequestFailedException or HttpRequestException or AggregateException)
+            {
+                Console.WriteLine($"  SQLite + Azurite skipped: {ex.Message.Split('\n')[0]}");
+                return null;
+            }
+
+            var store = new AzureBlobChunkStore(new AzureBlobChunkStoreOptions { ConnectionString = azurite, ContainerName = container.Name });
+            return (new BlobStoreBuilder(root).UseChunkStore(store), async () => await container.DeleteIfExistsAsync());
+        }),
+        new("SQLite + s3rver", async root =>
+        {
+            var bucket = "bench-" + Guid.NewGuid().ToString("N")[..16];
+            var admin = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
+            {
+                ServiceURL = s3.ToString(),
+                ForcePathStyle = true,
+                AuthenticationRegion = "us-east-1",
+                MaxErrorRetry = 0,
+                RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+                ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            });
+            try
+            {
+                await admin.PutBucketAsync(bucket);
+            }
+            catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException)
+            {
+                admin.Dispose();
+                Console.WriteLine($"  SQLite + s3rver skipped: {ex.Message.Split('\n')[0]}");
+                return null;
+            }
+
+            var store = new S3ChunkStore(new S3ChunkStoreOptions { BucketName = bucket, ServiceUrl = s3, AccessKey = "S3RVER", SecretKey = "S3RVER", ForcePathStyle = true });
+            return (new BlobStoreBuilder(root).UseChunkStore(store), async () =>
+            {
+                store.Dispose();
+                string? continuation = null;
+                do
+                {
+                    var page = await admin.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, ContinuationToken = continuation });
+                    foreach (var item in page.S3Objects ?? []) await admin.DeleteObjectAsync(bucket, item.Key);
+                    continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+                }
+                while (continuation is not null);
+                await admin.DeleteBucketAsync(bucket);
+                admin.Dispose();
+            });
+        }),
+    ];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var count = 64;
+        var rounds = 3;
+        var azurite = Environment.GetEnvironmentVariable("BLOBSTORAGE_TEST_AZURITE")
+            ?? "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";
+        var s3 = new Uri(Environment.GetEnvironmentVariable("BLOBSTORAGE_TEST_S3") ?? "http://127.0.0.1:4568");
+        var parent = Path.GetTempPath();
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--count" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0:
+                    count = n;
+                    i++;
+                    break;
+                case "--rounds" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var r) && r > 0:
+                    rounds = r;
+                    i++;
+                    break;
+                case "--azurite" when i + 1 < args.Length:
+                    azurite = args[++i];
+                    break;
+                case "--s3" when i + 1 < args.Length && Uri.TryCreate(args[i + 1], UriKind.Absolute, out var url):
+                    s3 = url;
+                    i++;
+                    break;
+                case "--dir" when i + 1 < args.Length:
+                    parent = args[++i];
+                    break;
+                default:
+                    Console.Error.WriteLine($"Unknown or incomplete argument '{args[i]}'.");
+                    Console.Error.WriteLine("usage: backends [--count N] [--rounds R] [--azurite CONNECTION-STRING] [--s3 URL] [--dir PATH]   (N 1 MiB blobs per round, default 64; R rounds, default 3)");
+                    return 2;
+            }
+        }
+
+        var backends = Backends(azurite, s3);
+        var results = backends.ToDictionary(b => b.Name, _ => (Up: new List<double>(), Down: new List<double>()));
+        Console.WriteLine($"{count} blobs of 1 MiB uploaded one after another, then downloaded, per backend and round; {rounds} rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var backend in backends)
+            {
+                var work = Path.Combine(Path.GetFullPath(parent), "blobstorage-backends-" + Guid.NewGuid().ToString("N"));
+                Directory.CreateDirectory(work);
+                try
+                {
+                    var opened = await backend.Open(work);
+                    if (opened is not { } o) continue;
+                    try
+                    {
+                        var (up, down) = await MeasureAsync(o.Builder, count, (ulong)round);
+                        results[backend.Name].Up.Add(up);
+                        results[backend.Name].Down.Add(down);
+                        Console.WriteLine($"  round {round}  {backend.Name,-18} upload {up,8:F1} MB/s   download {down,8:F1} MB/s");
+                    }
+                    finally
+                    {
+                        await o.CleanUp();
+                    }
+                }
+                finally
+                {
+                    Directory.Delete(work, recursive: true);
+                }
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"{"backend",-18} {"upload MB/s",12} {"ratio",7} {"download MB/s",14} {"ratio",7}   (medians of {rounds} rounds; ratio to {backends[0].Name})");
+        var baseline = results[backends[0].Name];
+        foreach (var backend in backends)
+        {
+            var (ups, downs) = results[backend.Name];
+            if (ups.Count == 0) continue;
+            var up = Median(ups);
+            var down = Median(downs);
+            Console.WriteLine($"{backend.Name,-18} {up,12:F1} {up / Median(baseline.Up),7:F2} {down,14:F1} {down / Median(baseline.Down),7:F2}");
+        }
+
+        return 0;
+    }
+
+    private static async Task<(double Up, double Down)> MeasureAsync(BlobStoreBuilder builder, int count, ulong round)
+    {
+        await using var store = await builder.Configure(o => o.MaintenanceInterval = Timeout.InfiniteTimeSpan).OpenAsync();
+        await store.CreateContainerAsync("bench");
+
+        // Warm-up (connections, JIT, SQLite pages), not timed.
+        for (var i = 0; i < 4; i++)
+        {
+            await store.UploadAsync("bench", $"warm-{i}", new GeneratedStream(BlobSize, (round * 1_000_000) + 999_000 + (ulong)i));
+            await using var warm = await store.DownloadAsync("bench", $"warm-{i}");
+            await warm.Content.CopyToAsync(Stream.Null);
+        }
+
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            await store.UploadAsync("bench", $"blob-{i}", new GeneratedStream(BlobSize, (round * 1_000_000) + (ulong)i));
+        }
+
+        var up = (double)count * BlobSize / 1e6 / watch.Elapsed.TotalSeconds;
+        var buffer = new byte[128 * 1024];
+        long read = 0;
+        watch.Restart();
+        for (var i = 0; i < count; i++)
+        {
+            await using var download = await store.DownloadAsync("bench", $"blob-{i}");
+            int n;
+            while ((n = await download.Content.ReadAsync(buffer)) > 0) read += n;
+        }
+
+        var down = (double)count * BlobSize / 1e6 / watch.Elapsed.TotalSeconds;
+        if (read != (long)count * BlobSize) throw new InvalidOperationException($"Downloaded {read} bytes, expected {(long)count * BlobSize}.");
+        return (up, down);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
