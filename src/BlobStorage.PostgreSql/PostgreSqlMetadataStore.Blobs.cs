@@ -10,7 +10,7 @@ using Npgsql;
 
 namespace BlobStorage.PostgreSql;
 
-public sealed partial class PostgreSqlMetadataStore
+public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
 {
     // The columns a BlobProperties is read from, in this order, then the chunk list.
     private const string PropertyColumns =
@@ -220,18 +220,29 @@ public sealed partial class PostgreSqlMetadataStore
     }
 
     /// <inheritdoc />
-    public ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default)
+    public ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, CancellationToken cancellationToken = default) =>
+        RecordAccessAsync(accesses, committing: null, cancellationToken);
+
+    /// <inheritdoc />
+    ValueTask IAccessCommitSignal.RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, Action committing, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(committing);
+        return RecordAccessAsync(accesses, committing, cancellationToken);
+    }
+
+    /// <summary>Adds the accesses in one transaction; <paramref name="committing"/> runs after its statements, just before its commit.</summary>
+    private ValueTask RecordAccessAsync(IReadOnlyCollection<BlobAccess> accesses, Action? committing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(accesses);
         if (accesses.Count == 0) return ValueTask.CompletedTask;
         return WriteAsync(
-            accesses,
-            static async (tx, accesses, ct) =>
+            (Accesses: accesses, Committing: committing),
+            static async (tx, request, ct) =>
             {
                 // The reads happened whether or not the blob is still there: the statistics count them all.
                 // Counts of a version since replaced match no row: they add to the read statistics only.
                 var delta = new StatsDelta();
-                foreach (var access in accesses)
+                foreach (var access in request.Accesses)
                 {
                     using var command = tx.Command(
                         """
@@ -249,6 +260,7 @@ public sealed partial class PostgreSqlMetadataStore
                 }
 
                 await ApplyStatsAsync(tx, delta, ct).ConfigureAwait(false);
+                request.Committing?.Invoke();
             },
             cancellationToken);
     }
