@@ -294,6 +294,23 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
     }
 
     [Test]
+    public async Task Concurrent_reads_share_one_reader_connection_per_core_at_most()
+    {
+        await CreateContainerAsync();
+        for (var i = 0; i < 16; i++) await CommitAsync(Blob(Box, $"b{i}", T0, Chunk(i + 1)));
+
+        // Many more reads at once than connections: the extra ones wait for a connection instead of opening one
+        // (each connection maps the database and caches its log pages on its own).
+        var reads = Enumerable.Range(0, 64).Select(i => Task.Run(async () => await Store.GetBlobAsync(Box, $"b{i % 16}"))).ToArray();
+        var records = await Task.WhenAll(reads);
+
+        records.Should().AllSatisfy(r => r.Should().NotBeNull());
+        records.Select(r => r!.Properties.Name).Distinct().Should().HaveCount(16);
+        SqliteMetadataStore.ReaderCapacity.Should().Be(Math.Clamp(Environment.ProcessorCount, 2, 16));
+        Sqlite.OpenReaders.Should().BeInRange(1, SqliteMetadataStore.ReaderCapacity);
+    }
+
+    [Test]
     public async Task A_call_before_InitializeAsync_is_refused()
     {
         await using var store = new SqliteMetadataStore(new SqliteMetadataStoreOptions { DatabasePath = Path.Combine(_folder!.Path, "later.db") });

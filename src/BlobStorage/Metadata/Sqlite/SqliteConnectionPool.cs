@@ -35,6 +35,15 @@ internal sealed class SqliteConnectionPool : IDisposable
     /// <summary>The most connections open at once.</summary>
     public int Capacity { get; }
 
+    /// <summary>Connections open now (idle, in use, or being opened).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate) return _count;
+        }
+    }
+
     /// <summary>An idle connection, or a new one while there are fewer than <see cref="Capacity"/>; false when all are in use.</summary>
     /// <exception cref="Microsoft.Data.Sqlite.SqliteException">A new connection could not be opened.</exception>
     public bool TryRent([NotNullWhen(true)] out SqliteSession? session)

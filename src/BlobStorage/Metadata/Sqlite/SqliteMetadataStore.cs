@@ -48,6 +48,12 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
     /// <summary>Creates a store over the database file named in <paramref name="options"/>; <see cref="InitializeAsync"/> opens it.</summary>
     /// <exception cref="ArgumentException">The path is empty, the busy timeout is not positive, or the synchronous mode is unknown.</exception>
     public SqliteMetadataStore(SqliteMetadataStoreOptions options)
+        : this(options, ReaderCapacity)
+    {
+    }
+
+    /// <summary>A store with another bound on its reader connections (benchmarks compare bounds).</summary>
+    internal SqliteMetadataStore(SqliteMetadataStoreOptions options, int readerCapacity)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.DatabasePath))
@@ -80,15 +86,22 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
 
-        // Reads are CPU work on their thread, but a thread can lose its core while it holds a connection:
-        // with more reading threads than connections the others then queue behind it. On 2 cores, 8 tasks
-        // on 64 threads read 4 KiB blobs at 114-126K/s with 4 connections and 148-156K/s with 16 (harness).
-        // Not more than that: each connection maps the database on its own, and the resident set counts
-        // the pages it has read once per mapping (8 connections reading 64 KiB blobs: 8 x 117 MB).
-        // The pool hands out the most recently used connection first, so a quiet store keeps using,
-        // and warming, the same few (see SqliteConnectionPool).
-        _readers = new SqliteConnectionPool(OpenSession, Math.Clamp(Environment.ProcessorCount * 4, 8, 32));
+        // One reader connection per core (at least 2, at most 16). A read is CPU work on its thread, so more
+        // connections than cores run no more reads at once; what each one more adds is its own memory map of
+        // the database, whose every page it touches is faulted in again and counted again in the resident set,
+        // and its own page cache of the pages still in the write-ahead log. On 2 cores, first reads of blobs
+        // just written (compare runner, 8 tasks, ratio to the file store in the same run, three runs each):
+        // 64 KiB 0.30-0.91x with 8 connections against 0.93-1.87x with 2 (six runs each), the working set
+        // growing by 233-484 MB against 125-135 MB; 4 KiB within noise (1.30-3.34x against 1.00-3.02x). The pool hands out the most recently used
+        // connection first, so a quiet store keeps using, and warming, the same few (see SqliteConnectionPool).
+        _readers = new SqliteConnectionPool(OpenSession, readerCapacity);
     }
+
+    /// <summary>How many reader connections the store keeps at most: one per core, at least 2 and at most 16.</summary>
+    internal static int ReaderCapacity => Math.Clamp(Environment.ProcessorCount, 2, 16);
+
+    /// <summary>Reader connections open now, idle or in use; for tests of the bound.</summary>
+    internal int OpenReaders => _readers.Count;
 
     /// <summary>Runs just before a write transaction asks for the database's write lock; tests use it to know a write is under way.</summary>
     internal Action? WriteTransactionStarting { get; set; }
