@@ -152,13 +152,32 @@ internal sealed class Roles(IBlobStore store, HostArguments arguments, Report re
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 
     /// <summary>Gives its content, and calls back when asked for more after the end (the upload's commit comes next).</summary>
-    private sealed class SignalingStream(byte[] content, Action atEnd) : MemoryStream(content, writable: false)
+    private sealed class SignalingStream(byte[] content, Action atEnd) : Stream
     {
+        private int _position;
         private bool _signaled;
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => content.Length;
+
+        public override long Position
         {
-            var n = await base.ReadAsync(buffer, cancellationToken);
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, content.Length - _position);
+            content.AsSpan(_position, n).CopyTo(buffer);
+            _position += n;
             if (n == 0 && buffer.Length > 0 && !_signaled)
             {
                 _signaled = true;
@@ -168,7 +187,20 @@ internal sealed class Roles(IBlobStore store, HostArguments arguments, Report re
             return n;
         }
 
-        public override int Read(byte[] buffer, int offset, int count) =>
-            ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Task.FromResult(Read(buffer.AsSpan(offset, count)));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
