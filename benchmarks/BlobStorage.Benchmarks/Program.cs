@@ -6,7 +6,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- edge-zipf [blobs] [reads]       edge hit ratio, Zipf s = 1.0
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compression [--corpus DIR] [--seconds N]  codecs for the archive tiers
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backup [--size-mib N] [--blob-mib M] [--dir PATH] [--copy-dir PATH]   full and 1 % incremental backup times
-//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backends [--count N] [--rounds R] [--azurite CONN] [--s3 URL]   1 MiB upload/download MB/s per metadata + chunk backend
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backends [--count N] [--rounds R] [--azurite CONN] [--s3 URL] [--pg CONN] [--process-ops M]   1 MiB upload/download MB/s per metadata + chunk backend, 3 processes against 1
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
