@@ -134,7 +134,7 @@ internal static class MultiProcessWorkload
     {
         // <repo>/benchmarks/BlobStorage.Benchmarks/bin/<Configuration>/<TFM>/ -> <repo>/tests/BlobStorage.ScaleHost/bin/<Configuration>/<TFM>/
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-        var repository = output.Parent?.Parent?.Parent?.Parent?.FullName ?? output.FullName;
+        var repository = output.Parent?.Parent?.Parent?.Parent?.Parent?.FullName ?? output.FullName;
         return Path.Combine(repository, "tests", "BlobStorage.ScaleHost", "bin", output.Parent?.Name ?? "Release", output.Name, "BlobStorage.ScaleHost.dll");
     }
 
