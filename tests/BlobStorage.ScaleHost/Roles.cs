@@ -15,7 +15,8 @@ internal sealed class Roles(IBlobStore store, HostArguments arguments, Report re
     /// <summary>Runs one role for its operations; false when something unexpected happened (reported as ERROR).</summary>
     public async Task<bool> RunAsync(string role, int index)
     {
-        var random = new Random(HashCode.Combine(arguments.Seed, index, role.Length));
+        // Deterministic per seed, role and position (HashCode.Combine is randomized per process), so --seed replays the same choices.
+        var random = new Random((arguments.Seed * 7919) + (index * 31) + Array.IndexOf(HostArguments.KnownRoles, role));
         var tag = $"{role}{arguments.Seed}.{index}";
         try
         {
