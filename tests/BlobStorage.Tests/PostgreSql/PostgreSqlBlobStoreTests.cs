@@ -22,8 +22,9 @@ public sealed class PostgreSqlBlobStoreTests
     [TearDown]
     public async Task CleanUpAsync()
     {
-        await _database.DisposeAsync();
-        _folder.Dispose();
+        if (_database is not null) await _database.DisposeAsync();
+        _database = null!;
+        _folder?.Dispose();
     }
 
     [Test]

@@ -29,9 +29,10 @@ public sealed class PostgreSqlCollectionTests
     [TearDown]
     public async Task CleanUpAsync()
     {
-        _chunks.Dispose();
-        await _database.DisposeAsync();
-        _folder.Dispose();
+        _chunks?.Dispose();
+        if (_database is not null) await _database.DisposeAsync();
+        _database = null!;
+        _folder?.Dispose();
     }
 
     private Task<IBlobStore> OpenAsync(string name) =>

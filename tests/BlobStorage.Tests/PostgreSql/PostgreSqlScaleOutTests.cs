@@ -22,7 +22,12 @@ public sealed class PostgreSqlScaleOutTests
     public void CreateSchema() => _database = PostgreSqlTestDatabase.Create("scale");
 
     [TearDown]
-    public async Task DropSchemaAsync() => await _database.DisposeAsync();
+    public async Task DropSchemaAsync()
+    {
+        // Null when the server was missing and SetUp ignored (or failed) the test before making the schema.
+        if (_database is not null) await _database.DisposeAsync();
+        _database = null!;
+    }
 
     [Test]
     public async Task Two_stores_starting_together_migrate_once_and_share_one_store_id()
