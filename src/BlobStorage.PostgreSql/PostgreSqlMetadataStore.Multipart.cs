@@ -164,31 +164,7 @@ public sealed partial class PostgreSqlMetadataStore
                     while (await reader.ReadAsync(ct).ConfigureAwait(false)) stored[reader.GetInt32(0)] = (ReadPart(reader, 0), ChunkListCodec.Decode(reader.Bytes(5)));
                 }
 
-                var chunks = new List<ChunkReference>();
-                var hashes = new List<string>(completion.Parts.Count);
-                long size = 0;
-                for (var i = 0; i < completion.Parts.Count; i++)
-                {
-                    var given = completion.Parts[i];
-                    if (!stored.TryGetValue(given.PartNumber, out var part))
-                    {
-                        throw new InvalidPartException($"Part {given.PartNumber} was never uploaded to upload '{upload.UploadId}'.", given.PartNumber);
-                    }
-
-                    if (!BlobRequestConditions.ETagEquals(given.ETag, part.Part.ETag))
-                    {
-                        throw new InvalidPartException($"Part {given.PartNumber} of upload '{upload.UploadId}' has ETag {part.Part.ETag}, not {given.ETag}: it was replaced or the ETag is wrong.", given.PartNumber);
-                    }
-
-                    if (i < completion.Parts.Count - 1 && part.Part.Size < completion.MinimumPartSize)
-                    {
-                        throw new InvalidPartException($"Part {given.PartNumber} of upload '{upload.UploadId}' holds {part.Part.Size} bytes; every part but the last must hold at least {completion.MinimumPartSize}.", given.PartNumber);
-                    }
-
-                    chunks.AddRange(part.Chunks);
-                    hashes.Add(part.Part.ContentHash);
-                    size += part.Part.Size;
-                }
+                var (chunks, contentHash, size) = MultipartAssembly.Assemble(completion, upload.UploadId, stored);
 
                 var containerId = await ContainerIdAsync(tx, upload.Container, ct).ConfigureAwait(false);
                 var name = Utf8(upload.Name);
@@ -201,7 +177,6 @@ public sealed partial class PostgreSqlMetadataStore
                 var unnamed = stored.Where(p => !named.Contains(p.Key)).SelectMany(p => p.Value.Chunks).ToList();
                 await ReleaseAsync(tx, unnamed, completion.Now, delta, ct).ConfigureAwait(false);
                 if (current is { } old) await ReleaseVersionAsync(tx, old, completion.Now, delta, ct).ConfigureAwait(false);
-                var contentHash = MultipartHash.Composite(hashes);
                 var blob = new BlobRecord(
                     new BlobProperties
                     {

@@ -170,31 +170,7 @@ public sealed partial class SqliteMetadataStore
                     while (reader.Read()) stored[reader.GetInt32(0)] = (ReadPart(reader, 0), ChunkListCodec.Read(reader, 5));
                 }
 
-                var chunks = new List<ChunkReference>();
-                var hashes = new List<string>(completion.Parts.Count);
-                long size = 0;
-                for (var i = 0; i < completion.Parts.Count; i++)
-                {
-                    var given = completion.Parts[i];
-                    if (!stored.TryGetValue(given.PartNumber, out var part))
-                    {
-                        throw new InvalidPartException($"Part {given.PartNumber} was never uploaded to upload '{upload.UploadId}'.", given.PartNumber);
-                    }
-
-                    if (!BlobRequestConditions.ETagEquals(given.ETag, part.Part.ETag))
-                    {
-                        throw new InvalidPartException($"Part {given.PartNumber} of upload '{upload.UploadId}' has ETag {part.Part.ETag}, not {given.ETag}: it was replaced or the ETag is wrong.", given.PartNumber);
-                    }
-
-                    if (i < completion.Parts.Count - 1 && part.Part.Size < completion.MinimumPartSize)
-                    {
-                        throw new InvalidPartException($"Part {given.PartNumber} of upload '{upload.UploadId}' holds {part.Part.Size} bytes; every part but the last must hold at least {completion.MinimumPartSize}.", given.PartNumber);
-                    }
-
-                    chunks.AddRange(part.Chunks);
-                    hashes.Add(part.Part.ContentHash);
-                    size += part.Part.Size;
-                }
+                var (chunks, contentHash, size) = MultipartAssembly.Assemble(completion, upload.UploadId, stored);
 
                 var containerId = ContainerId(session, upload.Container);
                 var name = Utf8(upload.Name);
@@ -210,7 +186,6 @@ public sealed partial class SqliteMetadataStore
                 }
 
                 if (current is { } old) ReleaseVersion(session, old, completion.Now, ref delta);
-                var contentHash = MultipartHash.Composite(hashes);
                 var blob = new BlobRecord(
                     new BlobProperties
                     {
