@@ -108,45 +108,22 @@ public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
                 var sourceContainerId = await ContainerIdAsync(tx, request.SourceContainer, ct).ConfigureAwait(false);
                 var source = await ReadBlobAsync(tx, sourceContainerId, request.SourceContainer, Utf8(request.SourceName), ct).ConfigureAwait(false)
                     ?? throw new BlobNotFoundException(request.SourceContainer, request.SourceName);
-                options.SourceConditions?.Check(request.SourceContainer, request.SourceName, source.Properties.ETag, source.Properties.LastModified);
-                if (source.Properties.StorageClass == StorageClass.ColdArchive)
-                {
-                    // Offline: its content cannot be read, so it cannot be copied either (as Azure's archive tier).
-                    throw new BlobArchivedException(request.SourceContainer, request.SourceName, source.Properties.RehydratingTo);
-                }
+                BlobCopies.CheckSource(request, source.Record);
 
                 var destinationContainerId = await ContainerIdAsync(tx, request.DestinationContainer, ct).ConfigureAwait(false);
                 var name = Utf8(request.DestinationName);
                 var current = await ReadBlobAsync(tx, destinationContainerId, request.DestinationContainer, name, ct).ConfigureAwait(false);
                 options.DestinationConditions?.Check(request.DestinationContainer, request.DestinationName, current?.Properties.ETag, current?.Properties.LastModified);
 
-                var s = source.Properties;
-                var copy = new BlobRecord(
-                    new BlobProperties
-                    {
-                        Container = request.DestinationContainer,
-                        Name = request.DestinationName,
-                        VersionId = request.VersionId,
-                        Size = s.Size,
-                        ContentType = options.ContentType ?? s.ContentType,
-                        ETag = request.ETag,
-                        ContentHash = s.ContentHash,
-                        StorageClass = options.StorageClass ?? s.StorageClass,
-                        CreatedOn = current?.Properties.CreatedOn ?? request.Now,
-                        LastModified = request.Now,
-                        Tags = copyRequest.Tags ?? s.Tags,
-                        Metadata = copyRequest.Metadata ?? s.Metadata,
-                        PartCount = s.PartCount,
-                    },
-                    source.Chunks);
+                var copy = BlobCopies.Record(request, source.Record, current?.Record, copyRequest.Tags, copyRequest.Metadata);
 
                 // References are added before the destination's are released, so a copy onto itself never drops a count to zero.
-                var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
+                var delta = new StatsDelta { Writes = 1, BytesWritten = source.Properties.Size };
                 await ReferenceAsync(tx, source.Chunks, delta, ct).ConfigureAwait(false);
                 if (source.InlineId is { } shared) await ReferenceInlineAsync(tx, shared, ct).ConfigureAwait(false);
                 if (current is { } old) await ReleaseVersionAsync(tx, old, request.Now, delta, ct).ConfigureAwait(false);
                 await WriteBlobAsync(tx, destinationContainerId, name, copy, source.InlineId, ct).ConfigureAwait(false);
-                await AdjustContainerAsync(tx, destinationContainerId, current is null ? 1 : 0, s.Size - (current?.Properties.Size ?? 0), ct).ConfigureAwait(false);
+                await AdjustContainerAsync(tx, destinationContainerId, current is null ? 1 : 0, copy.Properties.Size - (current?.Properties.Size ?? 0), ct).ConfigureAwait(false);
                 await ApplyStatsAsync(tx, delta, ct).ConfigureAwait(false);
                 await NotifyAsync(tx, request.DestinationContainer, request.DestinationName, ct).ConfigureAwait(false);
                 return copy;

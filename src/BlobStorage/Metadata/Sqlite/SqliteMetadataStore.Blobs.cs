@@ -149,48 +149,23 @@ public sealed partial class SqliteMetadataStore
                 var sourceContainerId = ContainerId(session, request.SourceContainer);
                 var source = ReadBlob(session, sourceContainerId, request.SourceContainer, request.SourceName, Utf8(request.SourceName))
                     ?? throw new BlobNotFoundException(request.SourceContainer, request.SourceName);
-                options.SourceConditions?.Check(request.SourceContainer, request.SourceName, source.Properties.ETag, source.Properties.LastModified);
-                if (source.Properties.StorageClass == StorageClass.ColdArchive)
-                {
-                    // Offline: its content cannot be read, so it cannot be copied either (as Azure's archive tier).
-                    throw new BlobArchivedException(request.SourceContainer, request.SourceName, source.Properties.RehydratingTo);
-                }
+                BlobCopies.CheckSource(request, source.Record);
 
                 var destinationContainerId = ContainerId(session, request.DestinationContainer);
                 var name = Utf8(request.DestinationName);
                 var current = ReadBlob(session, destinationContainerId, request.DestinationContainer, request.DestinationName, name);
                 options.DestinationConditions?.Check(request.DestinationContainer, request.DestinationName, current?.Properties.ETag, current?.Properties.LastModified);
 
-                var s = source.Properties;
-                var copy = new BlobRecord(
-                    new BlobProperties
-                    {
-                        Container = request.DestinationContainer,
-                        Name = request.DestinationName,
-                        VersionId = request.VersionId,
-                        Size = s.Size,
-                        ContentType = options.ContentType ?? s.ContentType,
-                        ETag = request.ETag,
-                        ContentHash = s.ContentHash,
-                        StorageClass = options.StorageClass ?? s.StorageClass,
-                        CreatedOn = current?.Properties.CreatedOn ?? request.Now,
-                        LastModified = request.Now,
-                        Tags = copyRequest.Tags ?? s.Tags,
-                        Metadata = copyRequest.Metadata ?? s.Metadata,
-
-                        // The content hash of a multipart blob is its composite hash, which names the part count.
-                        PartCount = s.PartCount,
-                    },
-                    source.Chunks);
+                var copy = BlobCopies.Record(request, source.Record, current?.Record, copyRequest.Tags, copyRequest.Metadata);
 
                 // References are added before the destination's are released, so a copy onto itself never drops a count to zero.
                 // Inline content is shared like chunks: the copy counts a reference to the same row.
-                var delta = new StatsDelta { Writes = 1, BytesWritten = s.Size };
+                var delta = new StatsDelta { Writes = 1, BytesWritten = source.Properties.Size };
                 Reference(session, source.Chunks, ref delta);
                 if (source.InlineId is { } shared) ReferenceInline(session, shared);
                 if (current is { } old) ReleaseVersion(session, old, request.Now, ref delta);
                 WriteBlob(session, destinationContainerId, name, copy, source.InlineId);
-                AdjustContainer(session, destinationContainerId, current is null ? 1 : 0, s.Size - (current?.Properties.Size ?? 0));
+                AdjustContainer(session, destinationContainerId, current is null ? 1 : 0, copy.Properties.Size - (current?.Properties.Size ?? 0));
                 ApplyStats(session, delta);
                 return copy;
             },
