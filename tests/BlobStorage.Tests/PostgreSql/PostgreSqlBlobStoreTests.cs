@@ -58,7 +58,9 @@ public sealed class PostgreSqlBlobStoreTests
         await store.DeleteAsync("photos", "b/copy-of-large.bin");
         time.Advance(TimeSpan.FromHours(1));
         (await _database.ScalarAsync("SELECT COUNT(*) FROM {S}.chunks WHERE refcount = 0;")).Should().BeOfType<long>().Which.Should().BeGreaterThan(0);
-        await store.RunMaintenanceAsync();
+        var maintenance = await store.RunMaintenanceAsync();
+        maintenance.ChunksCollected.Should().Be(1, "the large blob's one chunk was unreferenced past the grace period");
+        maintenance.BytesReclaimed.Should().Be(large.Length);
         (await _database.ScalarAsync("SELECT COUNT(*) FROM {S}.chunks;")).Should().Be(0L, "the collector removed every chunk nothing references");
 
         var report = await store.VerifyAsync(verifyContent: true);
