@@ -10,10 +10,17 @@ internal sealed class SwitchableChunkStore(IChunkStore inner) : IChunkStore
 
     public int FailedCalls { get; private set; }
 
+    /// <summary>Called after each call refused while down.</summary>
+    public Action? Refused { get; set; }
+
+    /// <summary>Called after each write the inner store took (written or already there).</summary>
+    public Action<ChunkId>? Written { get; set; }
+
     private void ThrowIfDown()
     {
         if (!IsDown) return;
         FailedCalls++;
+        Refused?.Invoke();
         throw new BlobStorageException(BlobErrorCode.IOError, "The node cannot be reached (test).");
     }
 
@@ -23,10 +30,12 @@ internal sealed class SwitchableChunkStore(IChunkStore inner) : IChunkStore
         return inner.ExistsAsync(id, cancellationToken);
     }
 
-    public ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
         ThrowIfDown();
-        return inner.WriteAsync(id, content, cancellationToken);
+        var written = await inner.WriteAsync(id, content, cancellationToken);
+        Written?.Invoke(id);
+        return written;
     }
 
     public ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken cancellationToken = default)
