@@ -108,4 +108,44 @@ public partial class PackageTests
         await build.WaitForExitAsync(cancellationToken);
         build.ExitCode.Should().Be(0, "every README block compiles:\n" + await output + await errors);
     }
+
+    [Test]
+    [CancelAfter(300_000)]
+    public async Task The_library_package_depends_on_each_of_its_packages_at_the_lowest_10_0_version(CancellationToken cancellationToken)
+    {
+        var root = RepositoryRoot();
+
+        // Packed from what the test run built (bin/<Configuration>/net10.0), as a user's restore would see it.
+        var configuration = new DirectoryInfo(TestContext.CurrentContext.TestDirectory).Parent!.Name;
+        using var folder = new TempFolder("pack");
+        var start = new ProcessStartInfo("dotnet", ["pack", Path.Combine(root, "src", "BlobStorage", "BlobStorage.csproj"), "-c", configuration, "--no-build", "-o", folder.Path, "-nologo", "-v", "q"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var pack = Process.Start(start)!;
+        var output = pack.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = pack.StandardError.ReadToEndAsync(cancellationToken);
+        await pack.WaitForExitAsync(cancellationToken);
+        pack.ExitCode.Should().Be(0, await output + await errors);
+
+        var package = Directory.GetFiles(folder.Path, "BlobStorage.*.nupkg").Single(p => !p.EndsWith(".snupkg", StringComparison.Ordinal));
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        using var nuspec = zip.GetEntry("BlobStorage.nuspec")!.Open();
+        var document = System.Xml.Linq.XDocument.Load(nuspec);
+        var dependencies = document.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!);
+
+        dependencies.Keys.Should().BeEquivalentTo(
+            "Microsoft.Data.Sqlite",
+            "System.IO.Pipelines",
+            "System.IO.Hashing",
+            "Microsoft.Extensions.DependencyInjection.Abstractions",
+            "Microsoft.Extensions.Options",
+            "Microsoft.Extensions.Hosting.Abstractions",
+            "Microsoft.Extensions.Logging.Abstractions",
+            "Microsoft.Extensions.Configuration.Abstractions",
+            "Microsoft.Extensions.Diagnostics.HealthChecks");
+        dependencies.Values.Should().OnlyContain(v => v.StartsWith("10.0.", StringComparison.Ordinal), "a .NET 10 application's Microsoft.Extensions stack is never lifted");
+    }
 }
