@@ -36,7 +36,8 @@ internal sealed partial class BlobStore
     /// <summary>Reads ranges of a blob's chunks through its placement: placed copies first, placed copies that were bad repaired.</summary>
     private async ValueTask<ChunkRangeReader> ChunkReaderAsync(string container, StorageClass storageClass, CancellationToken cancellationToken)
     {
-        if (Rendezvous is not { } rendezvous) return _replicator.ReadRangeAsync;
+        // One node (the default store): every placement is that node, so no strategy lookup and no placement per chunk.
+        if (Rendezvous is not { Nodes.Count: > 1 } rendezvous) return _replicator.ReadRangeAsync;
         var placement = new ChunkPlacement(await StrategyOfAsync(container, cancellationToken).ConfigureAwait(false), storageClass);
         return (chunk, offset, count, destination, ct) => rendezvous.ReadRangeAsync(chunk, offset, count, destination, rendezvous.Place(chunk.Id, placement), ct);
     }

@@ -46,6 +46,15 @@ internal sealed class BlobStoragePeerStore : IPeerStore
         await download.Content.CopyToAsync(destination, (int)Math.Clamp(download.Length, 1, CopyBufferSize), cancellationToken);
     }
 
+    public bool SupportsRanges => true;
+
+    public async ValueTask GetRangeAsync(string name, long offset, int length, Stream destination, CancellationToken cancellationToken = default)
+    {
+        var options = new BlobDownloadOptions { Range = new BlobRange(offset, length) };
+        await using var download = await _store.DownloadAsync(Container, name, options, cancellationToken);
+        await download.Content.CopyToAsync(destination, length, cancellationToken);
+    }
+
     public async ValueTask<int> ListAsync(string prefix, CancellationToken cancellationToken = default)
     {
         var count = 0;

@@ -16,6 +16,9 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
     private const int BlobsPerPrefix = 100;
     private const int MinListOperations = 20;
 
+    // The range cell reads 1-byte ranges of the large blobs only, where reading the whole blob would cost the most.
+    private const long RangeMinimumSize = 64L * 1024 * 1024;
+
     private readonly ExpectedHashes _hashes = new();
     private byte[]? _probeHash;
     private readonly List<CellResult> _cells = [];
@@ -114,7 +117,7 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
     {
         var sizeIndex = Array.IndexOf(SizeSpec.Labels, size.Label);
         var leftovers = new List<string>();
-        if (options.Has("put") || options.Has("get") || options.Has("get-raw") || options.Has("delete"))
+        if (options.Has("put") || options.Has("get") || options.Has("get-raw") || options.Has("range") || options.Has("delete"))
         {
             var deleteMeasured = false;
             foreach (var tasks in options.Tasks)
@@ -260,6 +263,21 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
                 sink!.Verify(names[k], _hashes[size.Bytes, seeds[k]], size.Bytes);
             }, cancellationToken);
             Record(store, op, size.Label, size.Display, size.Bytes, tasks, get, run);
+        }
+
+        if (options.Has("range") && size.Bytes >= RangeMinimumSize && store.SupportsRanges)
+        {
+            // One byte at a pseudo-random offset of a blob just put (the same offsets for every peer), checked against what was put.
+            var range = await MeasureAsync(tasks, count, long.MaxValue, options.CellDuration, 1, sink: false, async (i, sink, token) =>
+            {
+                var k = (int)(i % count);
+                var offset = (long)((ulong)(i + 1) * 0x9E3779B97F4A7C15UL % (ulong)size.Bytes);
+                await store.GetRangeAsync(names[k], offset, 1, sink!, token);
+                Span<byte> expected = stackalloc byte[1];
+                GeneratedStream.Fill(seeds[k], offset, expected);
+                sink!.VerifyByte(names[k], offset, expected[0]);
+            }, cancellationToken);
+            Record(store, "range", size.Label, size.Display, 1, tasks, range, run);
         }
 
         if (!options.Has("delete") || !measureDelete)

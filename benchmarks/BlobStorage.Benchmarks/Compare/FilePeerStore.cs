@@ -89,6 +89,30 @@ internal sealed class FilePeerStore : IPeerStore
         }
     }
 
+    public bool SupportsRanges => true;
+
+    /// <summary>Opens the file and reads the range at its offset, as an application reads part of a file.</summary>
+    public async ValueTask GetRangeAsync(string name, long offset, int length, Stream destination, CancellationToken cancellationToken = default)
+    {
+        using var file = File.OpenHandle(PathOf(name), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var read = 0;
+            int n;
+            while (read < length && (n = RandomAccess.Read(file, buffer.AsSpan(read, length - read), offset + read)) > 0)
+            {
+                read += n;
+            }
+
+            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public ValueTask<int> ListAsync(string prefix, CancellationToken cancellationToken = default)
     {
         // The folder the prefix ends in is listed, keeping the entries that start with the prefix's

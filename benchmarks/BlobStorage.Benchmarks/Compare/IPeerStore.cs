@@ -25,6 +25,14 @@ internal interface IPeerStore : IAsyncDisposable
     /// <summary>Writes the blob's bytes to <paramref name="destination"/>.</summary>
     ValueTask GetAsync(string name, Stream destination, CancellationToken cancellationToken = default);
 
+    /// <summary>Whether the peer reads a byte range without reading the whole blob (<see cref="GetRangeAsync"/>).</summary>
+    bool SupportsRanges => false;
+
+    /// <summary>Writes <paramref name="length"/> bytes of the blob, from <paramref name="offset"/>, to <paramref name="destination"/>.</summary>
+    /// <exception cref="NotSupportedException">The peer reads no ranges (<see cref="SupportsRanges"/> is false).</exception>
+    ValueTask GetRangeAsync(string name, long offset, int length, Stream destination, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"The peer '{Name}' reads no byte ranges.");
+
     /// <summary>Enumerates the names that start with <paramref name="prefix"/> and returns how many there are.</summary>
     ValueTask<int> ListAsync(string prefix, CancellationToken cancellationToken = default);
 

@@ -11,6 +11,7 @@ internal sealed class VerifyingSink(bool hashing) : Stream
 {
     private readonly IncrementalHash? _hash = hashing ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
     private long _length;
+    private int _firstByte = -1;
 
     public override bool CanRead => false;
 
@@ -27,7 +28,17 @@ internal sealed class VerifyingSink(bool hashing) : Stream
     }
 
     /// <summary>Starts a new blob.</summary>
-    public void Begin() => _length = 0;
+    public void Begin() => (_length, _firstByte) = (0, -1);
+
+    /// <summary>Checks that exactly one byte arrived since <see cref="Begin"/>, and that it is <paramref name="expected"/> (a one-byte range read).</summary>
+    /// <exception cref="InvalidDataException">Another length or another byte arrived.</exception>
+    public void VerifyByte(string name, long offset, byte expected)
+    {
+        if (_length != 1 || _firstByte != expected)
+        {
+            throw new InvalidDataException($"A 1-byte range of '{name}' at {offset} returned {_length} bytes, starting with {_firstByte}; one byte, {expected}, was put there.");
+        }
+    }
 
     /// <summary>Checks the length and, when hashing, the SHA-256 against what was put.</summary>
     /// <exception cref="InvalidDataException">The bytes read are not the bytes put.</exception>
@@ -54,6 +65,7 @@ internal sealed class VerifyingSink(bool hashing) : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         _hash?.AppendData(buffer);
+        if (_length == 0 && !buffer.IsEmpty) _firstByte = buffer[0];
         _length += buffer.Length;
     }
 

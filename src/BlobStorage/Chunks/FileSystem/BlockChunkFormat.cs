@@ -74,7 +74,7 @@ internal static class BlockChunkFormat
                 {
                     var from = (int)((long)b * blockSize);
                     var slice = content.Span.Slice(from, Math.Min(blockSize, content.Length - from));
-                    BinaryPrimitives.WriteUInt64LittleEndian(table[(b * 8)..], XxHash3.HashToUInt64(slice));
+                    BinaryPrimitives.WriteUInt64LittleEndian(table[(b * 8)..], BlockChecksum.Compute(slice));
                 }
 
                 file.Write([content[(int)start..(int)end]], headerLength + start);
@@ -134,13 +134,25 @@ internal static class BlockChunkFormat
         /// (the file is known to start with <see cref="Magic"/>).
         /// </summary>
         /// <exception cref="DataCorruptionException">The header or table is damaged, or the file's length disagrees with it.</exception>
-        public static Reader Open(ChunkFileSystem.ReadableFile file, ChunkId id, long fileLength)
+        public static Reader Open(ChunkFileSystem.ReadableFile file, ChunkId id, long fileLength) =>
+            OpenCore(file, id, fileLength, requireMagic: true)!;
+
+        /// <summary>
+        /// As <see cref="Open"/>, with the magic read in the same call as header and table (one system call for
+        /// both): null when the file does not start with <see cref="Magic"/> (another format, or a file too short to tell).
+        /// </summary>
+        /// <exception cref="DataCorruptionException">A <c>BSCHUNK2</c> header or table is damaged, or the file's length disagrees with it.</exception>
+        public static Reader? TryOpen(ChunkFileSystem.ReadableFile file, ChunkId id, long fileLength) =>
+            OpenCore(file, id, fileLength, requireMagic: false);
+
+        private static Reader? OpenCore(ChunkFileSystem.ReadableFile file, ChunkId id, long fileLength, bool requireMagic)
         {
             var firstLength = (int)Math.Min(fileLength, FirstReadSize);
             var header = ArrayPool<byte>.Shared.Rent(Math.Max(firstLength, HeaderSize));
             try
             {
                 var read = ReadFully(file, header.AsSpan(0, firstLength), 0, id);
+                if (!requireMagic && (read < Magic.Length || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))) return null;
                 if (read < HeaderSize)
                 {
                     throw new DataCorruptionException($"Chunk {id} is truncated: the file holds {fileLength} bytes, fewer than its {HeaderSize}-byte header.");
@@ -232,7 +244,7 @@ internal static class BlockChunkFormat
             for (var done = 0; done < target.Length; done += BlockSize, block++)
             {
                 var expected = BinaryPrimitives.ReadUInt64LittleEndian(_header.AsSpan(HeaderSize + (block * 8)));
-                if (XxHash3.HashToUInt64(target.Slice(done, Math.Min(BlockSize, target.Length - done))) != expected)
+                if (BlockChecksum.Compute(target.Slice(done, Math.Min(BlockSize, target.Length - done))) != expected)
                 {
                     target.Clear();
                     throw new DataCorruptionException($"Chunk {_id} fails its checksum in block {block}: its stored bytes have changed since it was written.");

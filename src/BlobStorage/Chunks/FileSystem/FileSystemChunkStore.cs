@@ -353,10 +353,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         using (file)
         {
             var fileLength = FileLength(file, chunk.Id);
-            Span<byte> magic = stackalloc byte[8];
-            if (ReadMagic(file, chunk.Id, magic) && magic.SequenceEqual(BlockChunkFormat.Magic))
+            using var reader = BlockChunkFormat.Reader.TryOpen(file, chunk.Id, fileLength);
+            if (reader is not null)
             {
-                using var reader = BlockChunkFormat.Reader.Open(file, chunk.Id, fileLength);
                 ChunkRanges.ExpectLength(chunk, reader.Length);
                 await reader.CopyToAsync(offset, count, destination, RangeFlushBytes, cancellationToken).ConfigureAwait(false);
                 return;
@@ -396,30 +395,24 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         }
     }
 
-    /// <summary>Reads the file's first 8 bytes; false when the file is shorter.</summary>
-    private static bool ReadMagic(ChunkFileSystem.ReadableFile file, ChunkId id, Span<byte> magic)
-    {
-        try
-        {
-            return ReadExactly(file, magic, 0) == magic.Length;
-        }
-        catch (IOException ex)
-        {
-            throw Unreadable(id, ex);
-        }
-    }
-
     private int Read(ChunkId id, Span<byte> destination)
     {
         var file = OpenChunk(id);
         using (file)
         {
-            long fileLength;
+            var fileLength = FileLength(file, id);
+
+            // The formats a chunk file may have, by their magic, so every format ever written stays readable;
+            // each reader checks every byte it returns. BSCHUNK2 first: its magic, header and table in one read.
+            using (var reader = BlockChunkFormat.Reader.TryOpen(file, id, fileLength))
+            {
+                if (reader is not null) return ReadBlockFormat(reader, id, destination);
+            }
+
             Span<byte> header = stackalloc byte[HeaderSize];
             int headerRead;
             try
             {
-                fileLength = file.Length;
                 headerRead = ReadExactly(file, header, 0);
             }
             catch (IOException ex)
@@ -432,9 +425,6 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
                 throw new DataCorruptionException($"Chunk {id} is truncated: the file holds {fileLength} bytes, fewer than its {HeaderSize}-byte header.");
             }
 
-            // The formats a chunk file may have, by their magic, so every format ever written stays readable;
-            // each reader checks every byte it returns.
-            if (header[..8].SequenceEqual(BlockChunkFormat.Magic)) return ReadBlockFormat(file, id, fileLength, destination);
             if (header[..8].SequenceEqual(CompressedMagic)) return ReadCompressed(id, file, fileLength, destination);
             if (!header[..8].SequenceEqual(Magic))
             {
@@ -478,7 +468,7 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
                 throw new DataCorruptionException($"Chunk {id} is truncated: {read} of {length} bytes could be read.");
             }
 
-            if (XxHash3.HashToUInt64(content) != checksum)
+            if (BlockChecksum.Compute(content) != checksum)
             {
                 // The caller's buffer holds unverified bytes; clear them so nothing wrong can leak on.
                 content.Clear();
@@ -489,9 +479,8 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         }
     }
 
-    private static int ReadBlockFormat(ChunkFileSystem.ReadableFile file, ChunkId id, long fileLength, Span<byte> destination)
+    private static int ReadBlockFormat(BlockChunkFormat.Reader reader, ChunkId id, Span<byte> destination)
     {
-        using var reader = BlockChunkFormat.Reader.Open(file, id, fileLength);
         if (destination.Length < reader.Length)
         {
             throw new ArgumentException($"Chunk {id} holds {reader.Length} bytes; the destination has room for {destination.Length}.", nameof(destination));

@@ -1,0 +1,58 @@
+using System.IO.Hashing;
+using BlobStorage.Chunks.FileSystem;
+
+namespace BlobStorage.Tests.Chunks;
+
+/// <summary>
+/// The block checksum is XXH3-64 exactly: a stored checksum must not depend on whether the processor that wrote it,
+/// or the one that reads it, takes the 512-bit path.
+/// </summary>
+public sealed class BlockChecksumTests
+{
+    [Test]
+    public void Equals_XxHash3_at_every_length_around_the_stripe_and_block_boundaries()
+    {
+        var data = new byte[5 * 1024];
+        new Random(16).NextBytes(data);
+        for (var length = 0; length <= 4200; length++)
+        {
+            // An odd start, so no load is aligned.
+            var slice = data.AsSpan(3, length);
+            BlockChecksum.Compute(slice).Should().Be(XxHash3.HashToUInt64(slice), $"the checksum of {length} bytes is XXH3-64");
+        }
+    }
+
+    [TestCase(64 * 1024)]
+    [TestCase((64 * 1024) - 1)]
+    [TestCase((64 * 1024) + 1)]
+    [TestCase(256 * 1024)]
+    [TestCase((1024 * 1024) + 17)]
+    public void Equals_XxHash3_on_whole_blocks(int length)
+    {
+        var data = new byte[length];
+        new Random(length).NextBytes(data);
+        BlockChecksum.Compute(data).Should().Be(XxHash3.HashToUInt64(data));
+    }
+
+    [Test]
+    public void The_512_bit_path_equals_XxHash3_where_the_processor_has_it()
+    {
+        if (!BlockChecksum.IsVectorized) Assert.Ignore("This processor has no AVX-512: every length goes to System.IO.Hashing.");
+        var data = new byte[70_000];
+        new Random(7).NextBytes(data);
+        foreach (var length in new[] { 241, 255, 256, 1023, 1024, 1025, 1088, 2048, 65_536, 70_000 })
+        {
+            BlockChecksum.HashLong(data.AsSpan(0, length)).Should().Be(XxHash3.HashToUInt64(data.AsSpan(0, length)), $"{length} bytes");
+        }
+    }
+
+    [Test]
+    public void A_changed_bit_changes_the_checksum()
+    {
+        var data = new byte[64 * 1024];
+        new Random(3).NextBytes(data);
+        var before = BlockChecksum.Compute(data);
+        data[40_000] ^= 0x10;
+        BlockChecksum.Compute(data).Should().NotBe(before);
+    }
+}
