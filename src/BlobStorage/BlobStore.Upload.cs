@@ -51,6 +51,38 @@ internal sealed partial class BlobStore
 
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
 
+        // With several processes on one metadata store, a commit can be refused because another process's transaction or
+        // collector won (StoreBusy, nothing changed). A stream that can go back to where it started is uploaded again, as a
+        // cloud SDK retries a seekable body; any other is the caller's to send again.
+        var start = _metadata is IChunkCollectionGuard && content.CanSeek ? content.Position : -1;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await UploadOnceAsync(container, name, content, options, tags, metadata, expectedHash, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BlobStorageException ex) when (ex.ErrorCode == BlobErrorCode.StoreBusy && start >= 0 && attempt < MaxBusyAttempts)
+            {
+                Log.UploadRetried(_logger, container, name, attempt, ex.Message);
+                content.Position = start;
+            }
+        }
+    }
+
+    /// <summary>How many times an upload from a seekable stream is tried when the metadata store is busy with another process.</summary>
+    private const int MaxBusyAttempts = 3;
+
+    private async Task<BlobProperties> UploadOnceAsync(
+        string container,
+        string name,
+        Stream content,
+        BlobUploadOptions options,
+        IReadOnlyDictionary<string, string> tags,
+        IReadOnlyDictionary<string, string> metadata,
+        string? expectedHash,
+        CancellationToken cancellationToken)
+    {
+
         var containerProperties = await ContainerAsync(container, cancellationToken).ConfigureAwait(false);
         if (options.Conditions is { } conditions)
         {

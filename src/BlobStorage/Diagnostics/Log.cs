@@ -79,4 +79,7 @@ internal static partial class Log
 
     [LoggerMessage(57, LogLevel.Information, "Rebalance checked {Chunks} chunks: {Written} copies written to their new nodes, {Removed} removed from nodes that no longer own them.")]
     public static partial void RebalanceDone(ILogger logger, long chunks, long written, long removed);
+
+    [LoggerMessage(58, LogLevel.Warning, "Upload of '{Name}' in container '{Container}' was refused by a busy metadata store (attempt {Attempt}) and is sent again from the start of its stream: {Reason}")]
+    public static partial void UploadRetried(ILogger logger, string container, string name, int attempt, string reason);
 }

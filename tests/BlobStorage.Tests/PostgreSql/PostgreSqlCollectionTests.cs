@@ -90,6 +90,35 @@ public sealed class PostgreSqlCollectionTests
     }
 
     [Test]
+    public async Task An_upload_from_a_seekable_stream_refused_that_way_is_sent_again_and_stored()
+    {
+        await using var a = await OpenAsync("a");
+        await using var b = await OpenAsync("b");
+        await a.CreateContainerAsync("box");
+        var content = new byte[ChunkSize * 2];
+        new Random(9).NextBytes(content);
+        await a.UploadAsync("box", "old", new MemoryStream(content));
+        await a.DeleteAsync("box", "old");
+        _time.Advance(TimeSpan.FromMinutes(16));
+
+        // As above, B collects the chunks A's upload found, while A waits at the end of its stream; this stream can seek.
+        var stream = new PausingStream(content, seekable: true);
+        var upload = a.UploadAsync("box", "new", stream);
+        await stream.Paused;
+        await b.RunMaintenanceAsync();
+        (await _database.ScalarAsync("SELECT COUNT(*) FROM {S}.chunks;")).Should().Be(0L);
+        stream.Resume();
+
+        // Refused once, then read again from its start: the chunks are written anew and the blob committed.
+        var stored = await upload;
+        stored.Size.Should().Be(content.Length);
+        stream.Starts.Should().Be(2, "the refused attempt read the stream once and the retry read it again from the start");
+        (await ReadAllAsync(b, "new")).Should().Equal(content);
+        (await a.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
+        (await b.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
+    }
+
+    [Test]
     public async Task A_collection_that_ended_before_an_upload_began_does_not_refuse_it()
     {
         await using var a = await OpenAsync("a");
@@ -118,7 +147,8 @@ public sealed class PostgreSqlCollectionTests
     }
 
     /// <summary>Gives its content, then waits at its end (before answering "no more") until resumed.</summary>
-    private sealed class PausingStream(byte[] content) : Stream
+    /// <remarks>With <c>seekable</c>, its position can be set back to 0 (counted in <see cref="Starts"/>); it pauses only the first time.</remarks>
+    private sealed class PausingStream(byte[] content, bool seekable = false) : Stream
     {
         private readonly TaskCompletionSource _paused = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -126,15 +156,27 @@ public sealed class PostgreSqlCollectionTests
 
         public Task Paused => _paused.Task;
 
+        /// <summary>How many times it was read from its start.</summary>
+        public int Starts { get; private set; } = 1;
+
         public override bool CanRead => true;
 
-        public override bool CanSeek => false;
+        public override bool CanSeek => seekable;
 
         public override bool CanWrite => false;
 
-        public override long Length => throw new NotSupportedException();
+        public override long Length => seekable ? content.Length : throw new NotSupportedException();
 
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override long Position
+        {
+            get => _position;
+            set
+            {
+                if (!seekable || value != 0) throw new NotSupportedException();
+                _position = 0;
+                Starts++;
+            }
+        }
 
         public void Resume() => _resume.TrySetResult();
 
