@@ -49,6 +49,16 @@ internal sealed partial class BlobStore
         var upload = await _metadata.GetMultipartUploadAsync(uploadId, cancellationToken).ConfigureAwait(false)
             ?? throw new UploadNotFoundException(uploadId);
         var container = await ContainerAsync(upload.Container, cancellationToken).ConfigureAwait(false);
+        return await SentAgainWhenBusyAsync(
+            content,
+            upload.Container,
+            $"{upload.Name} (part {partNumber})",
+            () => UploadPartOnceAsync(upload, container, partNumber, content, progress, cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<UploadedPart> UploadPartOnceAsync(MultipartUpload upload, ContainerProperties container, int partNumber, Stream content, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var uploadId = upload.UploadId;
 
         // Parts always go to chunks: completion stitches chunk lists and never copies bytes.
         var written = await WriteContentAsync(progress is null ? content : new ProgressStream(content, progress, interval: Math.Min(ProgressStream.Interval, _options.ChunkSize)), new ChunkPlacement(container.ReplicationStrategy, upload.StorageClass), progress: null, cancellationToken, BlobStorageOptions.MaxPartSize, allowInline: false).ConfigureAwait(false);

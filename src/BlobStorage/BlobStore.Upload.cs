@@ -51,15 +51,30 @@ internal sealed partial class BlobStore
 
         await EnsureOpenAsync(cancellationToken).ConfigureAwait(false);
 
-        // With several processes on one metadata store, a commit can be refused because another process's transaction or
-        // collector won (StoreBusy, nothing changed). A stream that can go back to where it started is uploaded again, as a
-        // cloud SDK retries a seekable body; any other is the caller's to send again.
+        return await SentAgainWhenBusyAsync(
+            content,
+            container,
+            name,
+            () => UploadOnceAsync(container, name, content, options, tags, metadata, expectedHash, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>How many times an upload from a seekable stream is tried when the metadata store is busy with another process.</summary>
+    private const int MaxBusyAttempts = 3;
+
+    /// <summary>
+    /// Runs one upload of <paramref name="content"/> (a blob or a part). With several processes on one metadata store, its
+    /// commit can be refused because another process's transaction or collector won (StoreBusy, nothing changed): a stream
+    /// that can go back to where it started is then sent again, as a cloud SDK retries a seekable body; any other is the
+    /// caller's to send again.
+    /// </summary>
+    private async Task<T> SentAgainWhenBusyAsync<T>(Stream content, string container, string name, Func<Task<T>> upload)
+    {
         var start = _metadata is IChunkCollectionGuard && content.CanSeek ? content.Position : -1;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await UploadOnceAsync(container, name, content, options, tags, metadata, expectedHash, cancellationToken).ConfigureAwait(false);
+                return await upload().ConfigureAwait(false);
             }
             catch (BlobStorageException ex) when (ex.ErrorCode == BlobErrorCode.StoreBusy && start >= 0 && attempt < MaxBusyAttempts)
             {
@@ -68,9 +83,6 @@ internal sealed partial class BlobStore
             }
         }
     }
-
-    /// <summary>How many times an upload from a seekable stream is tried when the metadata store is busy with another process.</summary>
-    private const int MaxBusyAttempts = 3;
 
     private async Task<BlobProperties> UploadOnceAsync(
         string container,

@@ -119,6 +119,33 @@ public sealed class PostgreSqlCollectionTests
     }
 
     [Test]
+    public async Task A_part_from_a_seekable_stream_refused_that_way_is_sent_again_and_stored()
+    {
+        await using var a = await OpenAsync("a");
+        await using var b = await OpenAsync("b");
+        await a.CreateContainerAsync("box");
+        var content = new byte[ChunkSize * 2];
+        new Random(10).NextBytes(content);
+        await a.UploadAsync("box", "old", new MemoryStream(content));
+        await a.DeleteAsync("box", "old");
+        _time.Advance(TimeSpan.FromMinutes(16));
+
+        var uploadId = await a.StartMultipartUploadAsync("box", "big");
+        var stream = new PausingStream(content, seekable: true);
+        var part = a.UploadPartAsync(uploadId, 1, stream);
+        await stream.Paused;
+        await b.RunMaintenanceAsync();
+        (await _database.ScalarAsync("SELECT COUNT(*) FROM {S}.chunks;")).Should().Be(0L);
+        stream.Resume();
+
+        var uploaded = await part;
+        stream.Starts.Should().Be(2, "the refused attempt read the stream once and the retry read it again from the start");
+        await a.CompleteMultipartUploadAsync(uploadId, [new CompletedPart(1, uploaded.ETag)]);
+        (await ReadAllAsync(b, "big")).Should().Equal(content);
+        (await b.VerifyAsync(verifyContent: true)).IsClean.Should().BeTrue();
+    }
+
+    [Test]
     public async Task A_collection_that_ended_before_an_upload_began_does_not_refuse_it()
     {
         await using var a = await OpenAsync("a");
