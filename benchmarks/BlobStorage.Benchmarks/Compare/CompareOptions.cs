@@ -6,13 +6,15 @@ namespace BlobStorage.Benchmarks.Compare;
 internal sealed class CompareOptions
 {
     public const string Usage = """
-        usage: compare [--peers a,b] [--sizes 4k,64k,1m,64m,1g] [--ops put,get,get-raw,range,list,delete,put-dup]
+        usage: compare [--peers a,b] [--sizes 4k,64k,1m,64m,1g] [--ops put,get-first,get,get-raw,range,list,delete,put-dup]
                        [--tasks 1,8] [--runs N] [--quick] [--dir PATH] [--json PATH]
 
           --peers   file-store, file-store+sqlite, file-store-chunked (64m and 1g only), sqlite-blobs,
                     litedb, blobstorage (default: all)
           --sizes   4k, 64k, 1m, 64m, 1g (default: all; --quick: 4k, 64k, 1m)
-          --ops     put, get (every byte hashed and checked), get-raw (bytes only counted), list,
+          --ops     put, get-first (each blob just put read once, bytes only counted: the first
+                    read after the puts), get (every byte hashed and checked), get-raw (bytes only
+                    counted), list,
                     range (1-byte reads at random offsets, 64m and 1g, peers that read ranges),
                     delete, put-dup (64m only) (default: all; --quick: all but get-raw)
           --tasks   concurrent tasks for put and get (default: 1,8)
@@ -24,7 +26,7 @@ internal sealed class CompareOptions
 
     public static readonly string[] AllPeers = ["file-store", "file-store+sqlite", "file-store-chunked", "sqlite-blobs", "litedb", "blobstorage"];
 
-    public static readonly string[] AllOps = ["put", "get", "get-raw", "range", "list", "delete", "put-dup"];
+    public static readonly string[] AllOps = ["put", "get-first", "get", "get-raw", "range", "list", "delete", "put-dup"];
 
     public IReadOnlyList<string> Peers { get; private set; } = AllPeers;
 
@@ -137,7 +139,7 @@ internal sealed class CompareOptions
         }
 
         options.Sizes = SizeSpec.Select(sizes ?? (options.Quick ? ["4k", "64k", "1m"] : SizeSpec.Labels), options.Quick);
-        options.Ops = ops ?? (options.Quick ? AllOps.Where(op => op != "get-raw").ToArray() : AllOps);
+        options.Ops = ops ?? (options.Quick ? AllOps.Where(op => op is not ("get-raw" or "get-first")).ToArray() : AllOps);
         if (options.Peers.Count == 0 || options.Sizes.Count == 0 || options.Ops.Count == 0 || options.Tasks.Count == 0)
         {
             error = "Nothing to run: --peers, --sizes, --ops and --tasks each need at least one value.";

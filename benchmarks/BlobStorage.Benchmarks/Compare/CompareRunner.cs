@@ -117,7 +117,7 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
     {
         var sizeIndex = Array.IndexOf(SizeSpec.Labels, size.Label);
         var leftovers = new List<string>();
-        if (options.Has("put") || options.Has("get") || options.Has("get-raw") || options.Has("range") || options.Has("delete"))
+        if (options.Has("put") || options.Has("get-first") || options.Has("get") || options.Has("get-raw") || options.Has("range") || options.Has("delete"))
         {
             var deleteMeasured = false;
             foreach (var tasks in options.Tasks)
@@ -246,6 +246,17 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
         if (put.Error is not null)
         {
             return false;
+        }
+
+        if (options.Has("get-first"))
+        {
+            // One pass, each blob read once, before any other read of them: the first read after the puts.
+            var first = await MeasureAsync(tasks, count, count, TimeSpan.Zero, size.Bytes, sink: false, async (i, sink, token) =>
+            {
+                await store.GetAsync(names[i], sink!, token);
+                sink!.Verify(names[i], _hashes[size.Bytes, seeds[i]], size.Bytes);
+            }, cancellationToken);
+            Record(store, "get-first", size.Label, size.Display, size.Bytes, tasks, first, run);
         }
 
         foreach (var (op, hashing) in new[] { ("get", true), ("get-raw", false) })
