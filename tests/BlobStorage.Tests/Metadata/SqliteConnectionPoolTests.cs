@@ -16,7 +16,7 @@ public sealed class SqliteConnectionPoolTests
             () =>
             {
                 Interlocked.Increment(ref opened);
-                return SqliteSession.Open($"Data Source={path};Pooling=false", SynchronousMode.Full, path);
+                return SqliteSession.Open($"Data Source={path};Pooling=false", SynchronousMode.Full, path, reader: true);
             },
             capacity);
         return (folder, pool, () => Volatile.Read(ref opened));

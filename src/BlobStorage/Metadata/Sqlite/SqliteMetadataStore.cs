@@ -86,19 +86,18 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
 
-        // One reader connection per core (at least 2, at most 16). A read is CPU work on its thread, so more
-        // connections than cores run no more reads at once; what each one more adds is its own memory map of
-        // the database, whose every page it touches is faulted in again and counted again in the resident set,
-        // and its own page cache of the pages still in the write-ahead log. On 2 cores, first reads of blobs
-        // just written (compare runner, 8 tasks, ratio to the file store in the same run, three runs each):
-        // 64 KiB 0.30-0.91x with 8 connections against 0.93-1.87x with 2 (six runs each), the working set
-        // growing by 233-484 MB against 125-135 MB; 4 KiB within noise (1.30-3.34x against 1.00-3.02x). The pool hands out the most recently used
-        // connection first, so a quiet store keeps using, and warming, the same few (see SqliteConnectionPool).
-        _readers = new SqliteConnectionPool(OpenSession, readerCapacity);
+        // Two reader connections per core (at least 4, at most 16). Readers read by system calls, not through
+        // a memory map (see SqliteSession.ReaderPragmas), so one more connection costs only its page cache
+        // (4 MiB at most, pages still in the write-ahead log); a reader whose thread is descheduled mid-read
+        // then holds up fewer reads. On 2 cores, first reads of blobs just written (compare get-first, medians
+        // of 3 runs, two alternations, 8 tasks): 4 KiB 1.23x and 0.74x with 4 connections against 0.47x and
+        // 0.86x with 2; 64 KiB 0.58x and 0.52x against 0.23x and 0.40x. The pool hands out the most recently
+        // used connection first, so a quiet store keeps using, and warming, the same few (see SqliteConnectionPool).
+        _readers = new SqliteConnectionPool(() => OpenSession(reader: true), readerCapacity);
     }
 
-    /// <summary>How many reader connections the store keeps at most: one per core, at least 2 and at most 16.</summary>
-    internal static int ReaderCapacity => Math.Clamp(Environment.ProcessorCount, 2, 16);
+    /// <summary>How many reader connections the store keeps at most: two per core, at least 4 and at most 16.</summary>
+    internal static int ReaderCapacity => Math.Clamp(2 * Environment.ProcessorCount, 4, 16);
 
     /// <summary>Reader connections open now, idle or in use; for tests of the bound.</summary>
     internal int OpenReaders => _readers.Count;
@@ -178,7 +177,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             {
                 var folder = Path.GetDirectoryName(_databasePath);
                 if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-                session = OpenSession();
+                session = OpenSession(reader: false);
                 Migrations.Apply(session, _databasePath);
                 _writer = session;
             }
@@ -274,7 +273,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             ? fullPath
             : "file://" + fullPath.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3f", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal) + "?vfs=unix-excl";
 
-    private SqliteSession OpenSession() => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath);
+    private SqliteSession OpenSession(bool reader) => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath, reader);
 
     /// <summary>
     /// Runs <paramref name="work"/> in a write transaction on the writer connection. An exception it
@@ -633,6 +632,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
             ConnectionPragma.JournalMode => "PRAGMA journal_mode;",
             ConnectionPragma.Synchronous => "PRAGMA synchronous;",
             ConnectionPragma.UserVersion => "PRAGMA user_version;",
+            ConnectionPragma.MmapSize => "PRAGMA mmap_size;",
             _ => throw new ArgumentOutOfRangeException(nameof(pragma)),
         };
         if (!onWriter) return await ReadAsync(sql, static (session, text) => session.Scalar(text), snapshot: false, CancellationToken.None).ConfigureAwait(false);
@@ -654,6 +654,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
         JournalMode,
         Synchronous,
         UserVersion,
+        MmapSize,
     }
 
     private BlobStorageException Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
