@@ -27,6 +27,15 @@ internal sealed class BlobContentStream : Stream
     // A store reads up to this much per call; one segment then takes it whole.
     private const int DirectSegmentSize = 256 * 1024;
 
+    // A read with at least this much room takes its bytes straight from the store, with no read-ahead pipe (measured on a
+    // 64 MiB get: 1 MiB reads 1.5 times as fast as through the pipe; 80 KiB reads slower, as each then pays a range
+    // read's fixed cost, so they keep the read-ahead).
+    private const int DirectReadMinimum = 256 * 1024;
+
+    // Direct reads end on this boundary when they can (the block size of new chunks): the next read then starts
+    // on a block, and no block is read and verified twice because two reads cut it.
+    private const int DirectReadAlignment = 64 * 1024;
+
     private readonly ChunkRangeReader _reader;
     private readonly ChunkBufferPool _buffers;
     private readonly IReadOnlyList<ChunkReference> _chunks;
@@ -38,6 +47,10 @@ internal sealed class BlobContentStream : Stream
     private Task? _producer;
     private long _position;
     private int _closed;
+
+    // The chunk that holds _position for direct reads, and where it starts in the blob.
+    private int _chunkIndex;
+    private long _chunkStart;
 
     public BlobContentStream(ChunkRangeReader reader, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
     {
@@ -151,6 +164,7 @@ internal sealed class BlobContentStream : Stream
         ObjectDisposedException.ThrowIf(_closed != 0, this);
         if (buffer.IsEmpty) return 0;
         if (_position == _length) return 0;
+        if (_pipe is null && buffer.Length >= DirectReadMinimum) return await ReadDirectAsync(buffer, cancellationToken).ConfigureAwait(false);
         var reader = Reader();
         while (true)
         {
@@ -168,6 +182,50 @@ internal sealed class BlobContentStream : Stream
             reader.AdvanceTo(available.Start, available.End);
             if (result.IsCompleted || result.IsCanceled) return 0;
         }
+    }
+
+    /// <summary>
+    /// Reads from the chunk that holds the position straight into <paramref name="buffer"/>: the store reads its blocks
+    /// there and verifies them in place, so each byte is copied once from the kernel. On any failure the stream
+    /// closes, as a failed copy does; a block that failed its check has been cleared from the buffer.
+    /// </summary>
+    private async ValueTask<int> ReadDirectAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var at = _offset + _position;
+        while (_chunkIndex < _chunks.Count && _chunkStart + _chunks[_chunkIndex].Length <= at)
+        {
+            _chunkStart += _chunks[_chunkIndex].Length;
+            _chunkIndex++;
+        }
+
+        if (_chunkIndex == _chunks.Count)
+        {
+            await DisposeAsync().ConfigureAwait(false);
+            throw new DataCorruptionException($"The blob's chunks end at byte {_chunkStart}, before the {_offset + _length} its size asks for; its chunk list or its size is wrong.");
+        }
+
+        var chunk = _chunks[_chunkIndex];
+        var from = (int)(at - _chunkStart);
+        var end = (int)Math.Min(chunk.Length, Math.Min(from + (long)buffer.Length, _offset + _length - _chunkStart));
+        if (end < chunk.Length && end - (end % DirectReadAlignment) > from) end -= end % DirectReadAlignment;
+        var writer = new BufferPipeWriter(buffer[..(end - from)]);
+        try
+        {
+            await _reader(chunk, from, end - from, writer, cancellationToken).ConfigureAwait(false);
+            if (writer.Written != end - from)
+            {
+                throw new DataCorruptionException($"Chunk {chunk.Id} handed on {writer.Written} of the {end - from} bytes asked for.");
+            }
+        }
+        catch
+        {
+            // Where the failed read stopped is unknown to the caller: the stream cannot go on from a known place.
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _position += writer.Written;
+        return writer.Written;
     }
 
     public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)

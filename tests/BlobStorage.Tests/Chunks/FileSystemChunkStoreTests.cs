@@ -265,6 +265,85 @@ public sealed class FileSystemChunkStoreTests(int blockSize) : ChunkStoreContrac
         flush.Should().Throw<IOException>().Which.Message.Should().Contain("errno");
     }
 
+    // Range reads keep BSCHUNK2 files open between reads: none of these may let a kept handle serve what the folder no longer holds.
+    [Test]
+    public async Task A_range_read_after_the_store_deletes_the_chunk_reports_it_missing()
+    {
+        var (id, content) = Chunk(200_000);
+        await Store.WriteAsync(id, content);
+        var chunk = new ChunkReference(id, content.Length);
+        (await ReadRangeAsync(Store, chunk, 70_000, 1)).Should().Equal(content[70_000]);
+
+        (await Store.DeleteAsync(id)).Should().BeTrue();
+        var read = async () => await ReadRangeAsync(Store, chunk, 70_000, 1);
+
+        (await read.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain(id.ToString()).And.Contain("missing");
+    }
+
+    [Test]
+    public async Task A_range_read_after_the_file_is_deleted_by_hand_reports_it_missing()
+    {
+        var (id, content) = Chunk(200_000);
+        await Store.WriteAsync(id, content);
+        var chunk = new ChunkReference(id, content.Length);
+        (await ReadRangeAsync(Store, chunk, 5, 10)).Should().Equal(content[5..15]);
+
+        File.Delete(FileStore.GetPath(id));
+        var read = async () => await ReadRangeAsync(Store, chunk, 5, 10);
+
+        (await read.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain("missing");
+    }
+
+    [Test]
+    public async Task A_range_read_after_the_file_is_replaced_reads_the_new_file()
+    {
+        var (id, content) = Chunk(200_000);
+        await Store.WriteAsync(id, content);
+        var chunk = new ChunkReference(id, content.Length);
+        var path = FileStore.GetPath(id);
+        (await ReadRangeAsync(Store, chunk, 150_000, 3)).Should().Equal(content[150_000..150_003]);
+
+        // A damaged copy renamed over the file: the kept handle still reads the intact old one, which must not be served.
+        var copy = path + ".copy";
+        File.Copy(path, copy);
+        FlipBit(copy, ContentStart(content.Length) + 150_001);
+        File.Move(copy, path, overwrite: true);
+        var read = async () => await ReadRangeAsync(Store, chunk, 150_000, 3);
+
+        (await read.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain("checksum");
+    }
+
+    [Test]
+    public async Task A_range_read_after_a_bit_flips_in_place_fails_and_the_next_read_fails_too()
+    {
+        var (id, content) = Chunk(200_000);
+        await Store.WriteAsync(id, content);
+        var chunk = new ChunkReference(id, content.Length);
+        (await ReadRangeAsync(Store, chunk, 0, 100)).Should().Equal(content[..100]);
+
+        FlipBit(FileStore.GetPath(id), ContentStart(content.Length) + 99_999);
+        var read = async () => await ReadRangeAsync(Store, chunk, 99_000, 10);
+
+        (await read.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain("checksum");
+        (await read.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain("checksum");
+        if (blockSize > 0) (await ReadRangeAsync(Store, chunk, 0, 100)).Should().Equal(content[..100], "the blocks that were not touched still verify");
+    }
+
+    [Test]
+    public async Task Range_reads_of_more_chunks_than_are_kept_open_all_return_their_bytes()
+    {
+        var chunks = Enumerable.Range(0, 300).Select(i => Chunk(5000, seed: i + 10)).ToArray();
+        foreach (var (id, content) in chunks) await Store.WriteAsync(id, content);
+
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var (id, content) in chunks)
+            {
+                (await ReadRangeAsync(Store, new ChunkReference(id, content.Length), 4000, 2)).Should().Equal(content[4000..4002]);
+            }
+        }
+    }
+
     /// <summary>Where the content of a chunk of <paramref name="length"/> bytes starts in its file, in this fixture's format.</summary>
     private int ContentStart(int length) => blockSize == 0 ? 32 : (int)BlockChunkFormat.ContentStart(BlockChunkFormat.BlockCount(length, blockSize));
 

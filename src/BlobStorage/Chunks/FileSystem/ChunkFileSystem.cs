@@ -48,6 +48,12 @@ internal abstract class ChunkFileSystem
 
         public abstract int Read(Span<byte> destination, long offset);
 
+        /// <summary>
+        /// Whether the open file still has a name (it was neither deleted nor renamed over). False when that cannot be
+        /// told: a file is then never kept open for later reads.
+        /// </summary>
+        public virtual bool IsLinked() => false;
+
         public abstract void Dispose();
     }
 }

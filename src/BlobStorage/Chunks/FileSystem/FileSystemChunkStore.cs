@@ -40,6 +40,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     // A range read hands its blocks on in batches this large: the consumer starts on the first while the next are read.
     private const int RangeFlushBytes = BlockChunkFormat.ReadBatchSize;
 
+    // Chunk files kept open for range reads: far below any descriptor limit, and 1 GiB of 4 MiB chunks.
+    private const int OpenChunkFiles = 256;
+
     private readonly ChunkFileSystem _files;
     private readonly string _root;
     private readonly string _temp;
@@ -53,6 +56,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
 
     // 0: new chunks are written in the first format (kept for tests of old stores).
     private readonly int _blockSize;
+
+    // Range reads keep chunk files open: a 1-byte range then costs one read of its block, not five more system calls.
+    private readonly OpenChunkCache _openChunks = new(OpenChunkFiles);
     private FileStream? _lock;
 
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
@@ -349,21 +355,54 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         ChunkRanges.Validate(chunk, offset, count, destination);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        var file = OpenChunk(chunk.Id);
-        using (file)
+        var entry = _openChunks.Rent(chunk.Id) ?? OpenBlockFormat(chunk.Id);
+        if (entry is not null)
         {
-            var fileLength = FileLength(file, chunk.Id);
-            using var reader = BlockChunkFormat.Reader.TryOpen(file, chunk.Id, fileLength);
-            if (reader is not null)
+            try
             {
-                ChunkRanges.ExpectLength(chunk, reader.Length);
-                await reader.CopyToAsync(offset, count, destination, RangeFlushBytes, cancellationToken).ConfigureAwait(false);
+                ChunkRanges.ExpectLength(chunk, entry.Reader.Length);
+                await entry.Reader.CopyToAsync(offset, count, destination, RangeFlushBytes, cancellationToken).ConfigureAwait(false);
                 return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Whatever failed, the next read opens the file afresh (a repaired copy, or the error again).
+                _openChunks.Drop(entry);
+                throw;
+            }
+            finally
+            {
+                _openChunks.Return(entry);
             }
         }
 
         // Any other format: verified whole, then the slice.
         await ChunkRanges.ReadWholeAsync(chunk, offset, count, destination, (id, buffer, _) => ValueTask.FromResult(Read(id, buffer.Span)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens a <c>BSCHUNK2</c> file and checks its header, lent through the open-file cache; null for another format.</summary>
+    private OpenChunkCache.Entry? OpenBlockFormat(ChunkId id)
+    {
+        var removals = _openChunks.Removals;
+        var file = OpenChunk(id);
+        BlockChunkFormat.Reader? reader;
+        try
+        {
+            reader = BlockChunkFormat.Reader.TryOpen(file, id, FileLength(file, id));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        if (reader is null)
+        {
+            file.Dispose();
+            return null;
+        }
+
+        return _openChunks.Add(id, file, reader, removals);
     }
 
     private ChunkFileSystem.ReadableFile OpenChunk(ChunkId id)
@@ -500,6 +539,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
         // success. Renaming into .tmp first lets exactly one of them claim the file; a crash between
         // the rename and the delete leaves a temporary file, removed at the next open.
         var claimed = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+
+        // Its kept handle goes first, so the file's space is freed with it and no later read finds it open.
+        _openChunks.Remove(id);
         try
         {
             _files.Move(GetPath(id), claimed, overwrite: false);
@@ -669,6 +711,7 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     public void Dispose()
     {
         _flushers.Dispose();
+        _openChunks.Dispose();
         Interlocked.Exchange(ref _lock, null)?.Dispose();
     }
 

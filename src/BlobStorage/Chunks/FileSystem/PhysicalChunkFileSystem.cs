@@ -99,6 +99,8 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
 
         public override int Read(Span<byte> destination, long offset) => RandomAccess.Read(handle, destination, offset);
 
+        public override bool IsLinked() => FileLinks.IsLinked(handle);
+
         public override void Dispose() => handle.Dispose();
     }
 }

@@ -1,0 +1,90 @@
+using BlobStorage.Abstractions;
+using BlobStorage.Tests.Support;
+
+namespace BlobStorage.Tests.Streaming;
+
+/// <summary>
+/// Reads of a download stream with a buffer of 256 KiB or more take their bytes straight from the chunk files into the
+/// caller's buffer, verified there; smaller ones go through the read-ahead. Both give exactly the blob's bytes, in any
+/// mix, and a block that fails its check is never returned.
+/// </summary>
+public class DirectReadTests
+{
+    private const string Container = "direct";
+    private const int ChunkSize = 1024 * 1024;
+
+    private static Task<TestStore> OpenAsync() => TestStore.OpenAsync(o =>
+    {
+        o.ChunkSize = ChunkSize;
+        o.InlineThreshold = 0;
+    });
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream, params int[] bufferSizes)
+    {
+        var result = new MemoryStream();
+        for (var i = 0; ; i++)
+        {
+            var buffer = new byte[bufferSizes[i % bufferSizes.Length]];
+            var read = await stream.ReadAsync(buffer);
+            if (read == 0) return result.ToArray();
+            result.Write(buffer, 0, read);
+        }
+    }
+
+    [TestCase(256 * 1024)]
+    [TestCase(1024 * 1024)]
+    [TestCase(3 * 1024 * 1024)]
+    [TestCase(300_000, 100, 1024 * 1024, 70_000)]
+    public async Task Large_reads_return_exactly_the_blobs_bytes_across_chunks(params int[] bufferSizes)
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes((3 * ChunkSize) + 12_345, seed: 3);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+
+        await using (var download = await t.Store.DownloadAsync(Container, "x"))
+        {
+            (await ReadAllAsync(download.Content, bufferSizes)).Should().Equal(content);
+        }
+
+        var range = new BlobRange(ChunkSize - 5000, (2 * ChunkSize) + 7);
+        await using (var download = await t.Store.DownloadAsync(Container, "x", new BlobDownloadOptions { Range = range }))
+        {
+            (await ReadAllAsync(download.Content, bufferSizes)).Should().Equal(content.AsSpan((int)range.Offset, (int)range.Length!.Value).ToArray());
+        }
+    }
+
+    [Test]
+    public async Task A_large_read_of_a_damaged_block_throws_and_leaves_none_of_its_bytes_in_the_buffer()
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes(2 * ChunkSize, seed: 4);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+        var id = ChunkId.Compute(content.AsSpan(ChunkSize, ChunkSize)).ToString();
+        var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, id);
+
+        // A byte of the second chunk's third 64 KiB block changed behind the store's back (its content ends the file).
+        var offset = new FileInfo(path).Length - ChunkSize + (2 * 65536) + 100;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = offset;
+            var b = file.ReadByte();
+            file.Position = offset;
+            file.WriteByte((byte)(b ^ 0x01));
+        }
+
+        await using var download = await t.Store.DownloadAsync(Container, "x");
+        var buffer = new byte[ChunkSize];
+        (await download.Content.ReadAsync(buffer)).Should().Be(ChunkSize);
+        buffer.Should().Equal(content.AsSpan(0, ChunkSize).ToArray());
+
+        Array.Fill(buffer, (byte)0xAA);
+        var read = async () => await download.Content.ReadAsync(buffer);
+
+        await read.Should().ThrowAsync<DataCorruptionException>();
+        buffer.AsSpan(2 * 65536, 65536).ToArray().Should().OnlyContain(b => b == 0, "the block read into the caller's buffer failed its check and was cleared");
+        var again = async () => await download.Content.ReadAsync(buffer);
+        await again.Should().ThrowAsync<ObjectDisposedException>("where the failed read stopped is unknown, so the stream closes");
+    }
+}
