@@ -82,19 +82,27 @@ internal static class PropertiesColumn
 
         public string NextString() => Decode(Next());
 
-        /// <summary>A field of decimal digits: the store writes no sign, and 19 digits fit a ulong.</summary>
+        /// <summary>
+        /// A field of decimal digits: the store writes no sign, and 19 digits fit a ulong. Read in one pass up to the
+        /// separator that must end it, without looking for the separator first: seven of a row's eleven fields are
+        /// numbers, and a listing reads them for every row.
+        /// </summary>
         public long NextInt64()
         {
-            var field = Next();
+            var rest = _rest;
             ulong number = 0;
-            foreach (var digit in field)
+            var length = 0;
+            while (length < rest.Length)
             {
-                var value = (uint)(digit - '0');
-                if (value > 9) return Invalid();
+                var value = (uint)(rest[length] - '0');
+                if (value > 9) break;
                 number = (number * 10) + value;
+                length++;
             }
 
-            return field.Length is 0 or > 19 || number > long.MaxValue ? Invalid() : (long)number;
+            if (length is 0 or > 19 || number > long.MaxValue || length == rest.Length || rest[length] != Separator) return Invalid();
+            _rest = rest[(length + 1)..];
+            return (long)number;
         }
 
         public long? NextOptionalInt64()
