@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using BlobStorage.Abstractions;
 using BlobStorage.Internal;
@@ -72,7 +73,15 @@ public sealed partial class SqliteMetadataStore
     /// The hot path of a listing runs through SQLite's own API (<see cref="SqliteStatement"/>): a name
     /// is examined as the bytes SQLite holds and decoded once; Microsoft.Data.Sqlite's reader cost more
     /// per row than the query itself.
+    /// <para>
+    /// The loop over the rows and what it calls per row are compiled fully optimized at their first call
+    /// (AggressiveOptimization), not tiered: a listing walks up to thousands of rows, and under tiered compilation
+    /// the first listings of a process ran unoptimized code, then instrumented code, for hundreds of milliseconds.
+    /// In compare's one-second list cell, run twice each way: 0.76x and 0.50x the file store tiered, 0.92x and 1.11x
+    /// with tiered compilation off for the whole process.
+    /// </para>
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static BlobListing List(SqliteSession session, string container, BlobListQuery query)
     {
         var prefix = Utf8(query.Prefix ?? "");
