@@ -8,6 +8,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backup [--size-mib N] [--blob-mib M] [--dir PATH] [--copy-dir PATH]   full and 1 % incremental backup times
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backends [--count N] [--rounds R] [--azurite CONN] [--s3 URL] [--pg CONN] [--process-ops M]   1 MiB upload/download MB/s per metadata + chunk backend, 3 processes against 1
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- flush-cost [--size-kib N] [--count N] [--dir PATH]   each step of one durable put, timed
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- small-ops [--op put|list] [--size-kib N] [--tasks N] [--seconds S] [--dir PATH]   CPU, allocations and GCs per small put or listing
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
@@ -51,6 +52,11 @@ if (args.Length > 0 && args[0] == "backends")
 if (args.Length > 0 && args[0] == "flush-cost")
 {
     return await FlushCostCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "small-ops")
+{
+    return await SmallOpsCommand.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "compare")

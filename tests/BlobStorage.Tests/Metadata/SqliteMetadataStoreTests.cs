@@ -387,13 +387,28 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContractTests
         await CommitAsync(Blob(Box, "a", T0, Chunk(1)));
         (await Store.ListBlobsAsync(Box, new BlobListQuery())).Blobs.Should().ContainSingle();
 
-        // The listing fails inside its read transaction; the pooled connection must not keep that snapshot.
+        // The listing fails, alone (no delimiter: one statement) or inside its read transaction (a delimiter); the pooled
+        // connection must not keep that snapshot.
         await FluentActions.Awaiting(() => Store.ListBlobsAsync("missing", new BlobListQuery()).AsTask()).Should().ThrowAsync<ContainerNotFoundException>();
+        await FluentActions.Awaiting(() => Store.ListBlobsAsync("missing", new BlobListQuery { Delimiter = "/" }).AsTask()).Should().ThrowAsync<ContainerNotFoundException>();
         await CommitAsync(Blob(Box, "b", T0, Chunk(2)));
 
         (await Store.ListBlobsAsync(Box, new BlobListQuery())).Blobs.Select(b => b.Name).Should().Equal("a", "b");
         (await Store.GetStatisticsAsync()).TotalBlobs.Should().Be(2, "a snapshot read after the listing sees the commit too");
         (await Store.ListBlobsAsync(Box, new BlobListQuery { Include = BlobListTraits.All, PageSize = 1 })).NextStartAt.Should().NotBeNull();
+    }
+
+    [Test]
+    public async Task A_page_without_rows_is_empty_for_a_container_and_not_found_without_one()
+    {
+        await CreateContainerAsync();
+        await CommitAsync(Blob(Box, "a/1", T0, Chunk(1)));
+
+        // Without a delimiter the listing's statement finds the container by name; no row asks whether it exists.
+        (await Store.ListBlobsAsync(Box, new BlobListQuery { Prefix = "b/" })).Blobs.Should().BeEmpty();
+        (await Store.ListBlobsAsync(Box, new BlobListQuery { StartAt = "z"u8.ToArray() })).Blobs.Should().BeEmpty();
+        (await Store.ListBlobsAsync(Box, new BlobListQuery { Prefix = "a/" })).Blobs.Select(b => b.Name).Should().Equal("a/1");
+        await FluentActions.Awaiting(() => Store.ListBlobsAsync("missing", new BlobListQuery { Prefix = "a/" }).AsTask()).Should().ThrowAsync<ContainerNotFoundException>();
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using BlobStorage.Abstractions;
 
@@ -27,6 +28,8 @@ internal static class PropertiesColumn
 
     /// <summary>Reads the properties of blob <paramref name="name"/> from its <c>properties</c> value.</summary>
     /// <exception cref="DataCorruptionException">The value is not one this column holds.</exception>
+    /// <remarks>Optimized at first call, not tiered, with the fields' readers: a listing runs it for every row (see SqliteMetadataStore.List).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static BlobProperties Read(
         ReadOnlySpan<byte> value,
         string container,
@@ -82,19 +85,28 @@ internal static class PropertiesColumn
 
         public string NextString() => Decode(Next());
 
-        /// <summary>A field of decimal digits: the store writes no sign, and 19 digits fit a ulong.</summary>
+        /// <summary>
+        /// A field of decimal digits: the store writes no sign, and 19 digits fit a ulong. Read in one pass up to the
+        /// separator that must end it, without looking for the separator first: seven of a row's eleven fields are
+        /// numbers, and a listing reads them for every row.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long NextInt64()
         {
-            var field = Next();
+            var rest = _rest;
             ulong number = 0;
-            foreach (var digit in field)
+            var length = 0;
+            while (length < rest.Length)
             {
-                var value = (uint)(digit - '0');
-                if (value > 9) return Invalid();
+                var value = (uint)(rest[length] - '0');
+                if (value > 9) break;
                 number = (number * 10) + value;
+                length++;
             }
 
-            return field.Length is 0 or > 19 || number > long.MaxValue ? Invalid() : (long)number;
+            if (length is 0 or > 19 || number > long.MaxValue || length == rest.Length || rest[length] != Separator) return Invalid();
+            _rest = rest[(length + 1)..];
+            return (long)number;
         }
 
         public long? NextOptionalInt64()
@@ -113,6 +125,7 @@ internal static class PropertiesColumn
             _rest.SequenceEqual("application/octet-stream"u8) ? "application/octet-stream" : Decode(_rest);
 
         /// <summary>UTF-8 to a string; the fields are ASCII in practice, widened without UTF-8's validation.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static string Decode(ReadOnlySpan<byte> field) =>
             Ascii.IsValid(field)
                 ? string.Create(field.Length, field, static (chars, bytes) => Ascii.ToUtf16(bytes, chars, out _))
@@ -124,6 +137,7 @@ internal static class PropertiesColumn
             return 0;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private ReadOnlySpan<byte> Next()
         {
             var end = _rest.IndexOf(Separator);

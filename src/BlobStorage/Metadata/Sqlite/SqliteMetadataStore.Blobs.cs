@@ -328,6 +328,8 @@ public sealed partial class SqliteMetadataStore
 
     /// <inheritdoc cref="ReadProperties(SqliteDataReader, int, string, string?)"/>
     /// <remarks>Of tags and metadata, only those <c>include</c> names are read; the others are left empty, their columns untouched.</remarks>
+    // Optimized at first call, as the listing that calls it per row (see List).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static BlobProperties ReadProperties<TRow>(TRow row, int first, string container, string? name, BlobListTraits include = BlobListTraits.All)
         where TRow : struct, ISqliteRow =>
         PropertiesColumn.Read(

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -200,6 +201,8 @@ internal sealed class SqliteStatement : IDisposable
     /// connection's timeout has passed.
     /// </summary>
     /// <exception cref="SqliteException">SQLite failed, or stayed busy past the timeout.</exception>
+    /// <remarks>Optimized at first call, not tiered: a listing steps once per row (see SqliteMetadataStore.List).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Step()
     {
         long started = 0;
