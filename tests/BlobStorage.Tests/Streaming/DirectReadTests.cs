@@ -87,4 +87,39 @@ public class DirectReadTests
         var again = async () => await download.Content.ReadAsync(buffer);
         await again.Should().ThrowAsync<ObjectDisposedException>("where the failed read stopped is unknown, so the stream closes");
     }
+
+    [Test]
+    public async Task A_copy_to_a_stream_gives_it_every_byte_and_leaves_flushing_to_its_owner()
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes((3 * ChunkSize) + 777, seed: 5);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+
+        var destination = new FlushCountingStream();
+        await using (var download = await t.Store.DownloadAsync(Container, "x"))
+        {
+            await download.Content.CopyToAsync(destination);
+        }
+
+        destination.ToArray().Should().Equal(content);
+        destination.Flushes.Should().Be(0, "a copy, like Stream.CopyToAsync, writes and never flushes its destination");
+    }
+
+    private sealed class FlushCountingStream : MemoryStream
+    {
+        public int Flushes { get; private set; }
+
+        public override void Flush()
+        {
+            Flushes++;
+            base.Flush();
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken)
+        {
+            Flushes++;
+            return base.FlushAsync(cancellationToken);
+        }
+    }
 }
