@@ -106,6 +106,55 @@ public class DirectReadTests
         destination.Flushes.Should().Be(0, "a copy, like Stream.CopyToAsync, writes and never flushes its destination");
     }
 
+    [Test]
+    public async Task A_copy_of_a_range_that_cuts_its_first_and_last_chunks_gives_exactly_that_range()
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes((5 * ChunkSize) + 4321, seed: 6);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+
+        foreach (var range in new[] { new BlobRange(ChunkSize - 3, (3 * ChunkSize) + 10), new BlobRange(12_345, (4 * ChunkSize) + 1), new BlobRange(2 * ChunkSize, 2 * ChunkSize) })
+        {
+            var destination = new MemoryStream();
+            await using (var download = await t.Store.DownloadAsync(Container, "x", new BlobDownloadOptions { Range = range }))
+            {
+                await download.Content.CopyToAsync(destination);
+            }
+
+            destination.ToArray().Should().Equal(content.AsSpan((int)range.Offset, (int)range.Length!.Value).ToArray(), $"the range at {range.Offset} of {range.Length} bytes");
+        }
+    }
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task A_copy_stops_at_a_damaged_block_and_the_destination_gets_none_of_its_chunk(int damagedChunk)
+    {
+        await using var t = await OpenAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes(4 * ChunkSize, seed: 7);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+        var id = ChunkId.Compute(content.AsSpan(damagedChunk * ChunkSize, ChunkSize)).ToString();
+        var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, id);
+        var offset = new FileInfo(path).Length - ChunkSize + (5 * 65536) + 7;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = offset;
+            var b = file.ReadByte();
+            file.Position = offset;
+            file.WriteByte((byte)(b ^ 0x10));
+        }
+
+        var destination = new MemoryStream();
+        await using var download = await t.Store.DownloadAsync(Container, "x");
+        var copy = async () => await download.Content.CopyToAsync(destination);
+
+        await copy.Should().ThrowAsync<DataCorruptionException>();
+        destination.Length.Should().BeLessThanOrEqualTo(damagedChunk * ChunkSize, "no byte of the damaged chunk, nor of any after it, reaches the destination");
+        destination.ToArray().Should().Equal(content.AsSpan(0, (int)destination.Length).ToArray());
+    }
+
     private sealed class FlushCountingStream : MemoryStream
     {
         public int Flushes { get; private set; }
