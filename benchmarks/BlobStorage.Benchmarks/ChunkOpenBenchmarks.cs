@@ -71,15 +71,7 @@ public class ChunkOpenBenchmarks
             var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
             await _store.ReadRangeAsync(chunk, 0, chunk.Length, pipe.Writer);
             await pipe.Writer.CompleteAsync();
-            while (true)
-            {
-                var result = await pipe.Reader.ReadAsync();
-                total += result.Buffer.Length;
-                pipe.Reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted) break;
-            }
-
-            await pipe.Reader.CompleteAsync();
+            total += await ChunkReadBenchmarks.DrainAsync(pipe.Reader);
         }
 
         return total;

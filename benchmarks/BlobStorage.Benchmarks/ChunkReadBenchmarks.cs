@@ -71,7 +71,8 @@ public class ChunkReadBenchmarks
         return await DrainAsync(pipe.Reader);
     }
 
-    private static async Task<long> DrainAsync(PipeReader reader)
+    /// <summary>Reads a pipe to its end, counting the bytes; completes the reader.</summary>
+    internal static async Task<long> DrainAsync(PipeReader reader)
     {
         long total = 0;
         while (true)

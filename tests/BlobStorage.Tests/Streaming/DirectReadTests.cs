@@ -65,14 +65,7 @@ public class DirectReadTests
         var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, id);
 
         // A byte of the second chunk's third 64 KiB block changed behind the store's back (its content ends the file).
-        var offset = new FileInfo(path).Length - ChunkSize + (2 * 65536) + 100;
-        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
-        {
-            file.Position = offset;
-            var b = file.ReadByte();
-            file.Position = offset;
-            file.WriteByte((byte)(b ^ 0x01));
-        }
+        FlipContentByte(path, (2 * 65536) + 100, 0x01);
 
         await using var download = await t.Store.DownloadAsync(Container, "x");
         var buffer = new byte[ChunkSize];
@@ -137,14 +130,7 @@ public class DirectReadTests
         await t.Store.UploadBytesAsync(Container, "x", content);
         var id = ChunkId.Compute(content.AsSpan(damagedChunk * ChunkSize, ChunkSize)).ToString();
         var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, id);
-        var offset = new FileInfo(path).Length - ChunkSize + (5 * 65536) + 7;
-        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
-        {
-            file.Position = offset;
-            var b = file.ReadByte();
-            file.Position = offset;
-            file.WriteByte((byte)(b ^ 0x10));
-        }
+        FlipContentByte(path, (5 * 65536) + 7, 0x10);
 
         var destination = new MemoryStream();
         await using var download = await t.Store.DownloadAsync(Container, "x");
@@ -153,6 +139,17 @@ public class DirectReadTests
         await copy.Should().ThrowAsync<DataCorruptionException>();
         destination.Length.Should().BeLessThanOrEqualTo(damagedChunk * ChunkSize, "no byte of the damaged chunk, nor of any after it, reaches the destination");
         destination.ToArray().Should().Equal(content.AsSpan(0, (int)destination.Length).ToArray());
+    }
+
+    /// <summary>Changes one byte of a chunk file's content (which ends the file) behind the store's back.</summary>
+    private static void FlipContentByte(string path, long contentOffset, byte mask)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        var offset = file.Length - ChunkSize + contentOffset;
+        file.Position = offset;
+        var b = file.ReadByte();
+        file.Position = offset;
+        file.WriteByte((byte)(b ^ mask));
     }
 
     private sealed class FlushCountingStream : MemoryStream
