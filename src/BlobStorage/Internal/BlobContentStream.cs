@@ -300,9 +300,13 @@ internal sealed class BlobContentStream : Stream
         }
     }
 
-    /// <summary>A slot for <see cref="CopyTwoAtATimeAsync"/>; false when as many copies as half the cores already read two chunks at once.</summary>
+    /// <summary>
+    /// A slot for <see cref="CopyTwoAtATimeAsync"/>; false when as many copies as half the cores already read two chunks
+    /// at once, or when work already waits for the thread pool (no core is spare).
+    /// </summary>
     private static bool TryTakeParallelCopy()
     {
+        if (ThreadPool.PendingWorkItemCount > 0) return false;
         while (true)
         {
             var taken = Volatile.Read(ref s_parallelCopies);
@@ -347,22 +351,17 @@ internal sealed class BlobContentStream : Stream
         foreach (var part in parts) largest = Math.Max(largest, part.Count);
         var first = _buffers.RentArray(largest);
         var second = _buffers.RentArray(largest);
-        Task<int>? ahead = null;
+        PartRead? ahead = null;
         try
         {
             for (var i = 0; i < parts.Count; i += 2)
             {
-                if (i + 1 < parts.Count)
-                {
-                    var next = parts[i + 1];
-                    ahead = Task.Run(() => ReadPartAsync(next, second, cancellationToken), cancellationToken);
-                }
-
+                if (i + 1 < parts.Count) ahead = PartRead.Queue(this, parts[i + 1], second, cancellationToken);
                 var read = await ReadPartAsync(parts[i], first, cancellationToken).ConfigureAwait(false);
                 await destination.WriteAsync(first.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 if (ahead is not null)
                 {
-                    var readAhead = await ahead.ConfigureAwait(false);
+                    var readAhead = await ahead.ResultAsync().ConfigureAwait(false);
                     ahead = null;
                     await destination.WriteAsync(second.AsMemory(0, readAhead), cancellationToken).ConfigureAwait(false);
                 }
@@ -371,9 +370,70 @@ internal sealed class BlobContentStream : Stream
         finally
         {
             // The second buffer is the other thread's until its read ends, whatever ended this one.
-            if (ahead is not null) await ((Task)ahead).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (ahead is not null) await ahead.AbandonAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _buffers.ReturnArray(first);
             _buffers.ReturnArray(second);
+        }
+    }
+
+    /// <summary>
+    /// The read of the next chunk's part, queued to the thread pool. Whoever comes first runs it: a pool thread, or the
+    /// copy itself when it has finished its own chunk and no pool thread has started this one yet, so a busy pool makes
+    /// the copy sequential, never slower than one.
+    /// </summary>
+    private sealed class PartRead : IThreadPoolWorkItem
+    {
+        private readonly BlobContentStream _stream;
+        private readonly ChunkPart _part;
+        private readonly byte[] _buffer;
+        private readonly CancellationToken _cancellationToken;
+        private readonly TaskCompletionSource<int> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _claimed;
+
+        private PartRead(BlobContentStream stream, ChunkPart part, byte[] buffer, CancellationToken cancellationToken)
+        {
+            _stream = stream;
+            _part = part;
+            _buffer = buffer;
+            _cancellationToken = cancellationToken;
+        }
+
+        public static PartRead Queue(BlobContentStream stream, ChunkPart part, byte[] buffer, CancellationToken cancellationToken)
+        {
+            var read = new PartRead(stream, part, buffer, cancellationToken);
+            ThreadPool.UnsafeQueueUserWorkItem(read, preferLocal: false);
+            return read;
+        }
+
+        void IThreadPoolWorkItem.Execute()
+        {
+            if (Interlocked.Exchange(ref _claimed, 1) == 0) _ = RunAsync();
+        }
+
+        /// <summary>The bytes read; runs the read on this thread if no pool thread has started it.</summary>
+        public Task<int> ResultAsync()
+        {
+            if (Interlocked.Exchange(ref _claimed, 1) == 0) _ = RunAsync();
+            return _done.Task;
+        }
+
+        /// <summary>Ends when the buffer is free again: at once if the read never started (it never will), else when it ends.</summary>
+        public Task AbandonAsync() => Interlocked.Exchange(ref _claimed, 1) == 0 ? Task.CompletedTask : _done.Task;
+
+        private async Task RunAsync()
+        {
+            try
+            {
+                _done.TrySetResult(await _stream.ReadPartAsync(_part, _buffer, _cancellationToken).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException ex)
+            {
+                _done.TrySetCanceled(ex.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                _done.TrySetException(ex);
+            }
         }
     }
 
