@@ -381,7 +381,7 @@ internal sealed class BlobContentStream : Stream
     /// copy itself when it has finished its own chunk and no pool thread has started this one yet, so a busy pool makes
     /// the copy sequential, never slower than one.
     /// </summary>
-    private sealed class PartRead : IThreadPoolWorkItem
+    private sealed class PartRead
     {
         private readonly BlobContentStream _stream;
         private readonly ChunkPart _part;
@@ -401,11 +401,13 @@ internal sealed class BlobContentStream : Stream
         public static PartRead Queue(BlobContentStream stream, ChunkPart part, byte[] buffer, CancellationToken cancellationToken)
         {
             var read = new PartRead(stream, part, buffer, cancellationToken);
-            ThreadPool.UnsafeQueueUserWorkItem(read, preferLocal: false);
+
+            // With the caller's execution context, so the read's logs and spans stay under the download's.
+            ThreadPool.QueueUserWorkItem(static read => read.Claim(), read, preferLocal: false);
             return read;
         }
 
-        void IThreadPoolWorkItem.Execute()
+        private void Claim()
         {
             if (Interlocked.Exchange(ref _claimed, 1) == 0) _ = RunAsync();
         }
