@@ -15,8 +15,8 @@ namespace BlobStorage.Internal;
 /// <see cref="CopyToAsync(Stream, int, CancellationToken)"/>, the way most callers read a download, reads
 /// on the caller's own task into a <see cref="PipeWriter"/> over the destination: no second thread, no
 /// handoff per block, and the same few buffers, warm in cache, block after block. A copy of two chunks or
-/// more reads two at a time instead, one on the caller's task and one on a pool thread, while fewer copies
-/// than half the cores do so (see <see cref="CopyTwoAtATimeAsync"/>). Reads of the stream
+/// more reads two at a time instead, one on the caller's task and one on a pool thread, when no work waits
+/// for the pool and fewer copies than half the cores do so (see <see cref="CopyTwoAtATimeAsync"/>). Reads of the stream
 /// (<see cref="ReadAsync(Memory{byte}, CancellationToken)"/>) start a producer that reads ahead into a
 /// <see cref="Pipe"/> whose pause threshold bounds the read-ahead to about a megabyte whatever the
 /// blob's size (a store that can only read whole chunks adds one chunk).
@@ -71,32 +71,44 @@ internal sealed class BlobContentStream : Stream
     /// <summary>Hands the range on to <paramref name="writer"/>, chunk by chunk, flushing after each; throws on any failure.</summary>
     private static async Task WriteRangeAsync(ChunkRangeReader reader, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
     {
-        long chunkStart = 0, delivered = 0;
+        var parts = PartsOf(chunks, offset, length, out var covered);
+        foreach (var part in parts)
+        {
+            await reader(part.Chunk, part.Offset, part.Count, writer, cancellationToken).ConfigureAwait(false);
+            var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (flush.IsCompleted) return;
+        }
+
+        if (covered != length)
+        {
+            // The chunk list ends before the range does: a reader must never take a short read for the whole blob.
+            throw new DataCorruptionException($"The blob's chunks hold {covered} of the {length} bytes asked for; its chunk list or its size is wrong.");
+        }
+    }
+
+    /// <summary>The part of each chunk the range covers, in order; <paramref name="covered"/> falls short of the length when the chunk list does.</summary>
+    private static List<ChunkPart> PartsOf(IReadOnlyList<ChunkReference> chunks, long offset, long length, out long covered)
+    {
         var end = offset + length;
+        var parts = new List<ChunkPart>();
+        long chunkStart = 0;
+        covered = 0;
         foreach (var chunk in chunks)
         {
             var chunkEnd = chunkStart + chunk.Length;
-            if (chunkEnd <= offset)
+            if (chunkStart >= end) break;
+            if (chunkEnd > offset)
             {
-                chunkStart = chunkEnd;
-                continue;
+                var from = (int)Math.Max(0, offset - chunkStart);
+                var to = (int)Math.Min(chunk.Length, end - chunkStart);
+                parts.Add(new ChunkPart(chunk, from, to - from));
+                covered += to - from;
             }
 
-            if (chunkStart >= end) break;
-            var from = (int)Math.Max(0, offset - chunkStart);
-            var to = (int)Math.Min(chunk.Length, end - chunkStart);
-            await reader(chunk, from, to - from, writer, cancellationToken).ConfigureAwait(false);
-            delivered += to - from;
-            var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (flush.IsCompleted) return;
             chunkStart = chunkEnd;
         }
 
-        if (delivered != length)
-        {
-            // The chunk list ends before the range does: a reader must never take a short read for the whole blob.
-            throw new DataCorruptionException($"The blob's chunks hold {delivered} of the {length} bytes asked for; its chunk list or its size is wrong.");
-        }
+        return parts;
     }
 
     private static async Task ProduceAsync(ChunkRangeReader reader, IReadOnlyList<ChunkReference> chunks, long offset, long length, PipeWriter writer, CancellationToken cancellationToken)
@@ -240,12 +252,15 @@ internal sealed class BlobContentStream : Stream
         ArgumentNullException.ThrowIfNull(destination);
         try
         {
-            if (_pipe is null && PiecesOfRest() is { Count: >= 2 } pieces && TryTakeParallelCopy())
+            // Two chunks or more, all there (a chunk list that falls short is reported by the copy below).
+            long covered = 0;
+            var parts = _pipe is null && _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, _length - _position, out covered) : null;
+            if (parts is { Count: >= 2 } && covered == _length - _position && TryTakeParallelCopy())
             {
                 try
                 {
                     using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
-                    await CopyTwoAtATimeAsync(pieces, destination, linked.Token).ConfigureAwait(false);
+                    await CopyTwoAtATimeAsync(parts, destination, linked.Token).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -313,30 +328,6 @@ internal sealed class BlobContentStream : Stream
             if (taken >= ParallelCopyLimit) return false;
             if (Interlocked.CompareExchange(ref s_parallelCopies, taken + 1, taken) == taken) return true;
         }
-    }
-
-    /// <summary>The chunks the rest of the range covers, each with its part; null when the chunk list does not cover the range (the sequential copy then reports it).</summary>
-    private List<ChunkPart>? PiecesOfRest()
-    {
-        var offset = _offset + _position;
-        var end = _offset + _length;
-        var parts = new List<ChunkPart>();
-        long chunkStart = 0, covered = 0;
-        foreach (var chunk in _chunks)
-        {
-            var chunkEnd = chunkStart + chunk.Length;
-            if (chunkEnd > offset && chunkStart < end)
-            {
-                var from = (int)Math.Max(0, offset - chunkStart);
-                var to = (int)Math.Min(chunk.Length, end - chunkStart);
-                parts.Add(new ChunkPart(chunk, from, to - from));
-                covered += to - from;
-            }
-
-            chunkStart = chunkEnd;
-        }
-
-        return covered == end - offset ? parts : null;
     }
 
     /// <summary>
