@@ -43,9 +43,10 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
 
     public override ReadableFile OpenRead(string path)
     {
+        if (ReadOnlyOpen.TryOpen(path, out var stat) is { } opened) return new Readable(opened, stat);
         try
         {
-            return new Readable(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete));
+            return new Readable(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete), null);
         }
         catch (DirectoryNotFoundException ex)
         {
@@ -93,13 +94,27 @@ internal sealed class PhysicalChunkFileSystem : ChunkFileSystem
         public override void Dispose() => handle.Dispose();
     }
 
-    private sealed class Readable(SafeFileHandle handle) : ReadableFile
+    /// <summary>A file open for reading; <paramref name="opened"/> is what <c>fstat</c> said of it at its open, when it was read then.</summary>
+    private sealed class Readable(SafeFileHandle handle, FileStat? opened) : ReadableFile
     {
-        public override long Length => RandomAccess.GetLength(handle);
+        // The link count read at the open answers the first question (is the file just opened still named?); later ones ask again.
+        private bool _linkedAtOpen = opened is { Links: > 0 };
+
+        // A chunk file never changes once it has its name, so its length at the open is its length.
+        public override long Length => opened?.Length ?? RandomAccess.GetLength(handle);
 
         public override int Read(Span<byte> destination, long offset) => RandomAccess.Read(handle, destination, offset);
 
-        public override bool IsLinked() => FileLinks.IsLinked(handle);
+        public override bool IsLinked()
+        {
+            if (_linkedAtOpen)
+            {
+                _linkedAtOpen = false;
+                return true;
+            }
+
+            return FileLinks.IsLinked(handle);
+        }
 
         public override void Dispose() => handle.Dispose();
     }
