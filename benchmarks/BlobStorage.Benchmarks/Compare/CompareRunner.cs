@@ -98,7 +98,7 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
                 }
             }
 
-            if (options.Sizes.Any(s => s.Bytes == WorkingSetProbe.Size) && (options.Has("put") || options.Has("get")))
+            if (options.Has("put") || options.Has("get") || options.Has("get-first"))
             {
                 await ProbeWorkingSetsAsync(work, run, cancellationToken);
             }
@@ -138,32 +138,44 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
         }
     }
 
-    /// <summary>After the run's peers are closed: each peer's 1 GiB put and get again, in a fresh process (<see cref="WorkingSetProbe"/>).</summary>
+    /// <summary>After the run's peers are closed: each peer's puts and gets of each size again, in a fresh process (<see cref="WorkingSetProbe"/>).</summary>
     private async Task ProbeWorkingSetsAsync(string work, int run, CancellationToken cancellationToken)
     {
-        _probeHash ??= WorkingSetProbe.ExpectedHash();
-        foreach (var peer in options.Peers)
+        foreach (var size in options.Sizes)
         {
-            var folder = Path.Combine(work, $"run{run}-probe-{peer.Replace('+', '-')}");
-            try
+            foreach (var peer in options.Peers)
             {
-                var result = await WorkingSetProbe.MeasureAsync(peer, folder, _probeHash, cancellationToken);
-                result.Run = run;
-                if (!Probes.TryGetValue(peer, out var list))
-                {
-                    Probes[peer] = list = [];
-                }
+                await ProbeWorkingSetAsync(work, run, size, peer, cancellationToken);
+            }
+        }
+    }
 
-                list.Add(result);
-                log.WriteLine(result.Error is not null
-                    ? $"[run {run}/{options.Runs}] {peer,-17} 1 GiB in a fresh process: FAILED {result.Error}"
-                    : string.Create(CultureInfo.InvariantCulture,
-                        $"[run {run}/{options.Runs}] {peer,-17} 1 GiB in a fresh process: put peak WS {result.PutPeakWorkingSet / 1e6:F1} MB (from {result.PutStartWorkingSet / 1e6:F1}) in {result.PutSeconds:F2} s, get peak WS {result.GetPeakWorkingSet / 1e6:F1} MB (from {result.GetStartWorkingSet / 1e6:F1}) in {result.GetSeconds:F2} s"));
-            }
-            finally
+    private async Task ProbeWorkingSetAsync(string work, int run, SizeSpec size, string peer, CancellationToken cancellationToken)
+    {
+        if (size.Bytes == WorkingSetProbe.LargeSize)
+        {
+            _probeHash ??= WorkingSetProbe.ExpectedHash();
+        }
+
+        var folder = Path.Combine(work, $"run{run}-probe-{peer.Replace('+', '-')}-{size.Label}");
+        try
+        {
+            var result = await WorkingSetProbe.MeasureAsync(peer, folder, size, size.Bytes == WorkingSetProbe.LargeSize ? _probeHash : null, cancellationToken);
+            result.Run = run;
+            if (!Probes.TryGetValue(peer, out var list))
             {
-                DeleteFolder(folder);
+                Probes[peer] = list = [];
             }
+
+            list.Add(result);
+            log.WriteLine(result.Error is not null
+                ? $"[run {run}/{options.Runs}] {peer,-17} {size.Display} in a fresh process: FAILED {result.Error}"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"[run {run}/{options.Runs}] {peer,-17} {size.Display} in a fresh process: put peak WS {result.PutPeakWorkingSet / 1e6:F1} MB (from {result.PutStartWorkingSet / 1e6:F1}) in {result.PutSeconds:F2} s, get peak WS {result.GetPeakWorkingSet / 1e6:F1} MB (from {result.GetStartWorkingSet / 1e6:F1}) in {result.GetSeconds:F2} s"));
+        }
+        finally
+        {
+            DeleteFolder(folder);
         }
     }
 
