@@ -179,7 +179,8 @@ internal sealed partial class BlobStore
     /// <summary>
     /// Streams content into chunks. The reading thread reads a chunk and adds it to the blob's
     /// SHA-256 while earlier chunks are hashed and written on the thread pool, so reading, the two
-    /// hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once.
+    /// hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once for one upload, the
+    /// ones beyond its first only while the pool's allowance has room (<see cref="ChunkBufferPool.TryTakeUploadExtra"/>).
     /// Every chunk is pinned before its file is checked or written; the caller unpins after commit.
     /// Content that ends within the first read and is no larger than the inline threshold is kept
     /// whole for the metadata store instead: one transaction, no chunk file.
@@ -196,15 +197,40 @@ internal sealed partial class BlobStore
         var flushing = new Queue<Task>();
         using var blobHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var named = false;
+
+        // A stream that knows its length needs a first buffer only that long (and a byte more, to see its end): a small
+        // blob then takes a small array, not a chunk's.
+        var firstSize = RemainingLength(content) is { } left && left < chunkSize ? (int)left + 1 : chunkSize;
+
+        // Chunk buffers held beyond the first, each with room taken from the pool's shared allowance.
+        var extras = 0;
         try
         {
             while (true)
             {
-                var buffer = _buffers.RentArray(chunkSize);
+                // Another buffer while earlier chunks are written only with room to spare; else the oldest write frees one.
+                while (inflight.Count > 0 && !_buffers.TryTakeUploadExtra())
+                {
+                    await TakeWrittenChunkAsync(inflight, flushing, result).ConfigureAwait(false);
+                    ReturnExtra(ref extras);
+                }
+
+                if (inflight.Count > 0) extras++;
+                var size = result.Size == 0 ? firstSize : chunkSize;
+                var buffer = _buffers.RentArray(size);
                 int read;
                 try
                 {
-                    read = await ReadHashedAsync(content, buffer.AsMemory(0, chunkSize), blobHash, cancellationToken).ConfigureAwait(false);
+                    read = await ReadHashedAsync(content, buffer.AsMemory(0, size), blobHash, cancellationToken).ConfigureAwait(false);
+                    if (read == size && size < chunkSize)
+                    {
+                        // The stream holds more than its length said: the rest of the chunk goes into a whole chunk's buffer.
+                        var whole = _buffers.RentArray(chunkSize);
+                        buffer.AsSpan(0, read).CopyTo(whole);
+                        _buffers.ReturnArray(buffer);
+                        buffer = whole;
+                        read += await ReadHashedAsync(content, buffer.AsMemory(read, chunkSize - read), blobHash, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch
                 {
@@ -261,6 +287,7 @@ internal sealed partial class BlobStore
                 while (inflight.Count > _options.UploadConcurrency)
                 {
                     await TakeWrittenChunkAsync(inflight, flushing, result).ConfigureAwait(false);
+                    ReturnExtra(ref extras);
                 }
 
                 if (read < chunkSize) break;
@@ -269,6 +296,7 @@ internal sealed partial class BlobStore
             while (inflight.Count > 0)
             {
                 await TakeWrittenChunkAsync(inflight, flushing, result).ConfigureAwait(false);
+                ReturnExtra(ref extras);
             }
 
             // The commit that follows may refer to the chunks only once every one of them is durable.
@@ -302,12 +330,22 @@ internal sealed partial class BlobStore
                 }
             }
 
+            while (extras > 0) ReturnExtra(ref extras);
+
             // Flushes still running finish before the chunks are unpinned and handed to the collector as suspects.
             await Task.WhenAll(flushing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _leases.UnpinAll(result.Pinned);
             AddSuspects(result.Pinned);
             throw;
         }
+    }
+
+    /// <summary>After a chunk buffer went back: the room of one extra buffer, if this upload holds any, goes back too.</summary>
+    private void ReturnExtra(ref int extras)
+    {
+        if (extras == 0) return;
+        extras--;
+        _buffers.ReturnUploadExtra();
     }
 
     /// <summary>
@@ -369,6 +407,20 @@ internal sealed partial class BlobStore
         if (owed.Length == 0) return;
         var work = Owed(chunk, owed);
         lock (result) result.Owed.AddRange(work);
+    }
+
+    /// <summary>How many bytes a seekable stream says it has left; null when it cannot tell.</summary>
+    private static long? RemainingLength(Stream content)
+    {
+        try
+        {
+            return content.CanSeek ? Math.Max(0, content.Length - content.Position) : null;
+        }
+        catch (Exception ex) when (ex is NotSupportedException or IOException or ObjectDisposedException)
+        {
+            // Reading the content reports what is wrong with it; the first buffer is then a whole chunk's.
+            return null;
+        }
     }
 
     /// <summary>

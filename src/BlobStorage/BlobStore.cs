@@ -64,11 +64,15 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
         if (replicator is Replication.RendezvousReplicator rendezvous) rendezvous.ReadRepaired = OnReadRepaired;
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
-        _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1));
+        // Extra buffers beyond each upload's first: as many as one upload uses to overlap its reads and writes.
+        _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1), options.UploadConcurrency);
     }
 
     /// <summary>The store's instruments.</summary>
     internal BlobStorageTelemetry Telemetry => _telemetry;
+
+    /// <summary>The chunk buffers of the store's uploads and downloads; for tests.</summary>
+    internal ChunkBufferPool Buffers => _buffers;
 
     /// <summary>Opens the store: migrates the schema, recovers from a crash, starts the schedules. Idempotent.</summary>
     internal Task OpenAsync(CancellationToken cancellationToken = default) => EnsureOpenAsync(cancellationToken);

@@ -15,20 +15,51 @@ namespace BlobStorage.Internal;
 /// no more of them than it ever used at once, and at most <c>retained</c>. Smaller requests (a short last
 /// chunk, a pipe segment) go to the shared pool; larger ones (a chunk written with a larger chunk size
 /// than the store's current one) are allocated for the call and left to the collector.
+/// <para>
+/// An upload holds one chunk buffer while it reads, and up to <c>UploadConcurrency</c> more while earlier chunks are
+/// written. Those extra ones are shared by all uploads (<see cref="TryTakeUploadExtra"/>): one upload alone overlaps
+/// its reads and writes as before, while concurrent uploads, which keep the cores busy without it, take turns instead
+/// of each holding <c>UploadConcurrency + 1</c> chunks. An upload never waits for another's buffers: without an extra,
+/// it waits for its own oldest write.
+/// </para>
 /// </remarks>
 internal sealed class ChunkBufferPool : MemoryPool<byte>
 {
     private readonly ConcurrentStack<byte[]> _free = new();
     private readonly int _chunkSize;
     private readonly int _retained;
+    private readonly int _uploadExtras;
+    private int _uploadExtrasTaken;
 
-    public ChunkBufferPool(int chunkSize, int retained)
+    /// <param name="chunkSize">The store's chunk size.</param>
+    /// <param name="retained">The most chunk buffers kept for reuse.</param>
+    /// <param name="uploadExtras">The most chunk buffers all uploads together hold beyond each one's first.</param>
+    public ChunkBufferPool(int chunkSize, int retained, int uploadExtras)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
         ArgumentOutOfRangeException.ThrowIfNegative(retained);
+        ArgumentOutOfRangeException.ThrowIfNegative(uploadExtras);
         _chunkSize = chunkSize;
         _retained = retained;
+        _uploadExtras = uploadExtras;
     }
+
+    /// <summary>Room for one more chunk buffer beyond an upload's first; false while uploads hold as many extra ones as allowed.</summary>
+    public bool TryTakeUploadExtra()
+    {
+        while (true)
+        {
+            var taken = Volatile.Read(ref _uploadExtrasTaken);
+            if (taken >= _uploadExtras) return false;
+            if (Interlocked.CompareExchange(ref _uploadExtrasTaken, taken + 1, taken) == taken) return true;
+        }
+    }
+
+    /// <summary>Gives back the room <see cref="TryTakeUploadExtra"/> gave.</summary>
+    public void ReturnUploadExtra() => Interlocked.Decrement(ref _uploadExtrasTaken);
+
+    /// <summary>Extra chunk buffers uploads hold now; for tests.</summary>
+    internal int UploadExtrasTaken => Volatile.Read(ref _uploadExtrasTaken);
 
     /// <inheritdoc />
     public override int MaxBufferSize => int.MaxValue;

@@ -11,7 +11,7 @@ public sealed class ChunkBufferPoolTests
     [Test]
     public async Task A_chunk_buffer_returned_on_one_thread_is_rented_again_on_another()
     {
-        using var pool = new ChunkBufferPool(ChunkSize, retained: 4);
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 4, uploadExtras: 2);
         var first = pool.RentArray(ChunkSize);
         await Task.Run(() => pool.ReturnArray(first));
 
@@ -23,7 +23,7 @@ public sealed class ChunkBufferPoolTests
     [Test]
     public void The_pool_keeps_no_more_chunk_buffers_than_it_retains()
     {
-        using var pool = new ChunkBufferPool(ChunkSize, retained: 2);
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2);
         var rented = Enumerable.Range(0, 3).Select(_ => pool.RentArray(ChunkSize)).ToList();
         foreach (var buffer in rented) pool.ReturnArray(buffer);
 
@@ -36,7 +36,7 @@ public sealed class ChunkBufferPoolTests
     [Test]
     public void A_request_larger_than_half_a_chunk_gets_a_whole_chunk_buffer_and_a_larger_one_gets_its_own()
     {
-        using var pool = new ChunkBufferPool(ChunkSize, retained: 2);
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2);
 
         pool.RentArray((ChunkSize / 2) + 1).Should().HaveCount(ChunkSize);
         pool.RentArray(ChunkSize * 3).Should().HaveCount(ChunkSize * 3, "a chunk written with a larger chunk size is read whole");
@@ -46,7 +46,7 @@ public sealed class ChunkBufferPoolTests
     [Test]
     public void A_lease_through_MemoryPool_gives_its_buffer_back_once()
     {
-        using var pool = new ChunkBufferPool(ChunkSize, retained: 2);
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2);
         var lease = pool.Rent(ChunkSize);
         var memory = lease.Memory;
         memory.Length.Should().Be(ChunkSize);
@@ -58,5 +58,22 @@ public sealed class ChunkBufferPoolTests
         var second = pool.RentArray(ChunkSize);
         new[] { first, second }.Count(buffer => memory.Span.Overlaps(buffer)).Should().Be(1, "a second Dispose must not return the buffer twice");
         FluentActions.Invoking(() => lease.Memory).Should().Throw<ObjectDisposedException>();
+    }
+
+    [Test]
+    public void Extra_upload_buffers_are_allowed_up_to_the_pools_allowance_and_come_back()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2);
+
+        pool.TryTakeUploadExtra().Should().BeTrue();
+        pool.TryTakeUploadExtra().Should().BeTrue();
+        pool.TryTakeUploadExtra().Should().BeFalse("two extra chunk buffers are out already");
+        pool.UploadExtrasTaken.Should().Be(2);
+
+        pool.ReturnUploadExtra();
+        pool.TryTakeUploadExtra().Should().BeTrue("one came back");
+        pool.ReturnUploadExtra();
+        pool.ReturnUploadExtra();
+        pool.UploadExtrasTaken.Should().Be(0);
     }
 }
