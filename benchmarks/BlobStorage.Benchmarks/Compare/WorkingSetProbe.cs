@@ -125,35 +125,19 @@ internal static class WorkingSetProbe
             await Task.Delay(WarmUpPause);
         }
 
-        Collect();
-        var putStart = monitor.Reset();
-        var watch = Stopwatch.StartNew();
-        using (var content = new GeneratedStream(LargeSize, Seed))
-        {
-            await store.PutAsync("probe/big", content);
-        }
-
-        var putSeconds = watch.Elapsed.TotalSeconds;
-        var putPeak = monitor.Peak();
-
-        Collect();
-        var getStart = monitor.Reset();
-        watch.Restart();
-        using (var sink = new VerifyingSink(hashing: true))
-        {
-            await store.GetAsync("probe/big", sink);
-            sink.Verify("probe/big", expected, LargeSize);
-        }
-
-        return new ProbeResult
-        {
-            PutStartWorkingSet = putStart,
-            PutPeakWorkingSet = putPeak,
-            PutSeconds = putSeconds,
-            GetStartWorkingSet = getStart,
-            GetPeakWorkingSet = monitor.Peak(),
-            GetSeconds = watch.Elapsed.TotalSeconds,
-        };
+        return await MeasurePhasesAsync(
+            monitor,
+            async () =>
+            {
+                using var content = new GeneratedStream(LargeSize, Seed);
+                await store.PutAsync("probe/big", content);
+            },
+            async () =>
+            {
+                using var sink = new VerifyingSink(hashing: true);
+                await store.GetAsync("probe/big", sink);
+                sink.Verify("probe/big", expected, LargeSize);
+            });
     }
 
     /// <summary>
@@ -189,39 +173,45 @@ internal static class WorkingSetProbe
         var hashes = new ExpectedHashes();
         hashes.Prepare(size.Bytes, seeds.SelectMany(s => s), CancellationToken.None);
 
+        // Each blob of the phase, the first set with 1 task, the next with 8: its name and the seed of its content.
+        async Task EachBlobAsync(Func<string, ulong, Task> action)
+        {
+            for (var t = 0; t < PhaseTasks.Length; t++)
+            {
+                var set = t;
+                await ForEachAsync(PhaseTasks[set], count, i => action(Name("phase", set, i), seeds[set][i]));
+            }
+        }
+
+        return await MeasurePhasesAsync(
+            monitor,
+            () => EachBlobAsync(async (name, seed) =>
+            {
+                using var content = new GeneratedStream(size.Bytes, seed);
+                await store.PutAsync(name, content);
+            }),
+            () => EachBlobAsync(async (name, seed) =>
+            {
+                using var sink = new VerifyingSink(hashing: true);
+                await store.GetAsync(name, sink);
+                sink.Verify(name, hashes[size.Bytes, seed], size.Bytes);
+            }));
+    }
+
+    /// <summary>Runs the puts, then the gets, each from a freshly collected heap; the peak working set and the time of each.</summary>
+    private static async Task<ProbeResult> MeasurePhasesAsync(WorkingSetMonitor monitor, Func<Task> puts, Func<Task> gets)
+    {
         Collect();
         var putStart = monitor.Reset();
         var watch = Stopwatch.StartNew();
-        for (var t = 0; t < PhaseTasks.Length; t++)
-        {
-            var blobs = seeds[t];
-            var set = t;
-            await ForEachAsync(PhaseTasks[t], count, async i =>
-            {
-                using var content = new GeneratedStream(size.Bytes, blobs[i]);
-                await store.PutAsync(Name("phase", set, i), content);
-            });
-        }
-
+        await puts();
         var putSeconds = watch.Elapsed.TotalSeconds;
         var putPeak = monitor.Peak();
 
         Collect();
         var getStart = monitor.Reset();
         watch.Restart();
-        for (var t = 0; t < PhaseTasks.Length; t++)
-        {
-            var blobs = seeds[t];
-            var set = t;
-            await ForEachAsync(PhaseTasks[t], count, async i =>
-            {
-                var name = Name("phase", set, i);
-                using var sink = new VerifyingSink(hashing: true);
-                await store.GetAsync(name, sink);
-                sink.Verify(name, hashes[size.Bytes, blobs[i]], size.Bytes);
-            });
-        }
-
+        await gets();
         return new ProbeResult
         {
             PutStartWorkingSet = putStart,
