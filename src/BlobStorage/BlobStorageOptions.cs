@@ -25,7 +25,11 @@ public sealed class BlobStorageOptions
     /// </summary>
     public int InlineThreshold { get; set; } = 64 * 1024;
 
-    /// <summary>How many chunks of one upload are hashed and written at once, beyond the one being read: 1 to 16. Default 2.</summary>
+    /// <summary>
+    /// How many chunks of one upload are hashed and written at once, beyond the one being read: 1 to 16. Default 2.
+    /// Concurrent uploads share this many between them: each holds the chunk it reads, and the ones written meanwhile
+    /// come from the shared allowance, so memory grows by one chunk per upload, not by this many plus one.
+    /// </summary>
     public int UploadConcurrency { get; set; } = 2;
 
     /// <summary>How the metadata database flushes. Default <see cref="SynchronousMode.Full"/>.</summary>
