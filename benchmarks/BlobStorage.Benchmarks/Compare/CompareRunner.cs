@@ -150,17 +150,14 @@ internal sealed class CompareRunner(CompareOptions options, WorkingSetMonitor mo
         }
     }
 
+    /// <summary>One peer's puts and gets of one size in a fresh process; the 1 GiB probe's expected hash is computed once for all.</summary>
     private async Task ProbeWorkingSetAsync(string work, int run, SizeSpec size, string peer, CancellationToken cancellationToken)
     {
-        if (size.Bytes == WorkingSetProbe.LargeSize)
-        {
-            _probeHash ??= WorkingSetProbe.ExpectedHash();
-        }
-
+        var expectedHash = size.Bytes == WorkingSetProbe.LargeSize ? _probeHash ??= WorkingSetProbe.ExpectedHash() : null;
         var folder = Path.Combine(work, $"run{run}-probe-{peer.Replace('+', '-')}-{size.Label}");
         try
         {
-            var result = await WorkingSetProbe.MeasureAsync(peer, folder, size, size.Bytes == WorkingSetProbe.LargeSize ? _probeHash : null, cancellationToken);
+            var result = await WorkingSetProbe.MeasureAsync(peer, folder, size, expectedHash, cancellationToken);
             result.Run = run;
             if (!Probes.TryGetValue(peer, out var list))
             {

@@ -20,7 +20,8 @@ internal static partial class ReadOnlyOpen
     // O_RDONLY | O_CLOEXEC, the same on x64 and Arm64.
     private const int Flags = 0x80000;
 
-    private static volatile bool s_unavailable = !OperatingSystem.IsLinux();
+    // Set when the C library has no open to call; off Linux, FileLinks.Supported is already false.
+    private static volatile bool s_unavailable;
 
     /// <summary>An open handle on the regular file at <paramref name="path"/> and what <c>fstat</c> said of it; null when it could not be opened this way.</summary>
     public static SafeFileHandle? TryOpen(string path, out FileStat stat)
