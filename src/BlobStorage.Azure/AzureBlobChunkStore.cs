@@ -9,7 +9,7 @@ namespace BlobStorage.Azure;
 
 /// <summary>
 /// Keeps chunks in an Azure Blob Storage container (or Azurite): each chunk a block blob
-/// <c>{prefix}chunks/ab/abcd…</c> named by its SHA-256 and sharded by its first byte, in the folder store's
+/// <c>{prefix}chunks/ab/abcd…</c> named by its id (see <see cref="ChunkId"/>) and sharded by its first byte, in the folder store's
 /// <c>BSCHUNK2</c> layout (a header, an XxHash3 per 64 KiB block, the content), so every read is verified block by block
 /// and a range downloads only the blocks it covers. A chunk is created once (<c>If-None-Match: *</c>); the store's marker
 /// is the blob <c>{prefix}store-id</c>. Transient failures are retried with exponential backoff and jitter; what is left

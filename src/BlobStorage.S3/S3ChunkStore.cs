@@ -10,7 +10,7 @@ namespace BlobStorage.S3;
 
 /// <summary>
 /// Keeps chunks in an S3 bucket (Amazon S3 or an S3-compatible server): each chunk an object
-/// <c>{prefix}chunks/ab/abcd…</c> named by its SHA-256 and sharded by its first byte, in the folder store's
+/// <c>{prefix}chunks/ab/abcd…</c> named by its id (see <see cref="ChunkId"/>) and sharded by its first byte, in the folder store's
 /// <c>BSCHUNK2</c> layout (a header, an XxHash3 per 64 KiB block, the content), so every read is verified block by block
 /// and a range downloads only the blocks it covers. A chunk is written once: a HEAD, then a PUT with
 /// <c>If-None-Match: *</c> (conditional where the service honours it). The store's marker is the object

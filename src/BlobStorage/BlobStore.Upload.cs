@@ -178,8 +178,8 @@ internal sealed partial class BlobStore
 
     /// <summary>
     /// Streams content into chunks. The reading thread reads a chunk and adds it to the blob's
-    /// SHA-256 while earlier chunks are hashed and written on the thread pool, so reading, the two
-    /// hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once for one upload, the
+    /// SHA-256 while earlier chunks are named (BLAKE3, see <see cref="ChunkId"/>) and written on the thread
+    /// pool, so reading, the two hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once for one upload, the
     /// ones beyond its first only while the pool's allowance has room (<see cref="ChunkBufferPool.TryTakeUploadExtra"/>).
     /// Every chunk is pinned before its file is checked or written; the caller unpins after commit.
     /// Content that ends within the first read and is no larger than the inline threshold is kept
@@ -273,7 +273,7 @@ internal sealed partial class BlobStore
 
                 progress?.Report(result.Size);
 
-                // A blob of one chunk names that chunk by its hash: no second SHA-256 pass.
+                // A blob of one chunk names that chunk by its SHA-256, its content hash: no second pass over its bytes.
                 ChunkId? known = null;
                 if (isOnlyChunk)
                 {
@@ -379,7 +379,7 @@ internal sealed partial class BlobStore
     /// </summary>
     private async Task<StoredChunk> StoreChunkAsync(byte[] buffer, int length, ChunkId? known, ChunkPlacement placement, WrittenContent result, CancellationToken cancellationToken)
     {
-        var id = known ?? ChunkId.Compute(buffer.AsSpan(0, length));
+        var id = known ?? ChunkId.ComputeBlake3(buffer.AsSpan(0, length));
         await _leases.PinAsync(id, cancellationToken).ConfigureAwait(false);
         lock (result) result.Pinned.Add(id);
         var content = buffer.AsMemory(0, length);

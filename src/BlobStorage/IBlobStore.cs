@@ -240,7 +240,7 @@ public interface IBlobStore : IAsyncDisposable
 
     /// <summary>
     /// Reads every copy of every referenced chunk on every node placement names, checks each against its
-    /// SHA-256, rewrites those missing or bad from a good copy (a node whose folder was lost is rebuilt this
+    /// id (its SHA-256 or BLAKE3 hash, see <see cref="Abstractions.ChunkId"/>), rewrites those missing or bad from a good copy (a node whose folder was lost is rebuilt this
     /// way), records when each good copy was verified, and reports what it found.
     /// </summary>
     Task<ScrubReport> ScrubAsync(CancellationToken cancellationToken = default);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using BlobStorage.Abstractions;
 
 namespace BlobStorage.CrashHost;
@@ -127,9 +126,10 @@ internal static class Permissions
         }
     }
 
+    /// <summary>The file of a chunk of a blob of several chunks, named by its BLAKE3 hash (see ChunkId).</summary>
     private static string ChunkPath(string root, ReadOnlySpan<byte> chunk)
     {
-        var id = Convert.ToHexStringLower(SHA256.HashData(chunk));
+        var id = Blake3.Hasher.Hash(chunk).ToString();
         return Path.Combine(root, "chunks", id[..2], id);
     }
 

@@ -6,7 +6,7 @@ public sealed record ChunkCopyLocation
     /// <summary>The chunk's position in the blob, from 0.</summary>
     public int ChunkIndex { get; init; }
 
-    /// <summary>The chunk's SHA-256, its name.</summary>
+    /// <summary>The chunk's id, its name: the hash of its bytes (see <see cref="ChunkId"/>).</summary>
     public ChunkId Chunk { get; init; }
 
     /// <summary>Where the chunk starts in the blob, in bytes.</summary>
@@ -36,6 +36,6 @@ public sealed record ChunkCopyLocation
     /// </summary>
     public ulong? StoredChecksum { get; init; }
 
-    /// <summary>When the copy was last read back and matched its SHA-256 (by a scrub, a rebalance or a queued copy); null when never.</summary>
+    /// <summary>When the copy was last read back and matched its id (by a scrub, a rebalance or a queued copy); null when never.</summary>
     public DateTimeOffset? LastVerifiedOn { get; init; }
 }

@@ -5,7 +5,15 @@ using System.Security.Cryptography;
 
 namespace BlobStorage.Abstractions;
 
-/// <summary>The name of a stored chunk: the SHA-256 of its bytes.</summary>
+/// <summary>
+/// The name of a stored chunk: a 256-bit cryptographic hash of its bytes, either their SHA-256 or their BLAKE3 hash.
+/// </summary>
+/// <remarks>
+/// The store names the chunk of a blob smaller than a chunk by its SHA-256, the blob's content hash, which the upload
+/// computes anyway; it names the chunks of larger blobs by BLAKE3, about four times as fast, so that a large upload
+/// hashes each byte with SHA-256 once, for the blob's content hash, and not twice. Stores written before BLAKE3 names
+/// keep their SHA-256 names, and both kinds are read and verified alike (<see cref="Matches"/>).
+/// </remarks>
 [StructLayout(LayoutKind.Sequential)]
 public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
 {
@@ -19,7 +27,7 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
     {
         if (sha256.Length != Size)
         {
-            throw new ArgumentException($"A chunk id is {Size} bytes (a SHA-256); {sha256.Length} were given.", nameof(sha256));
+            throw new ArgumentException($"A chunk id is {Size} bytes (a SHA-256 or BLAKE3 hash); {sha256.Length} were given.", nameof(sha256));
         }
 
         _a = BinaryPrimitives.ReadUInt64BigEndian(sha256);
@@ -28,13 +36,27 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
         _d = BinaryPrimitives.ReadUInt64BigEndian(sha256[24..]);
     }
 
-    /// <summary>Computes the id of the given content.</summary>
+    /// <summary>Computes the SHA-256 id of the given content: the name the store gives a chunk that holds a whole blob.</summary>
     public static ChunkId Compute(ReadOnlySpan<byte> content)
     {
         Span<byte> hash = stackalloc byte[Size];
         SHA256.HashData(content, hash);
         return new ChunkId(hash);
     }
+
+    /// <summary>Computes the BLAKE3 id of the given content: the name the store gives each chunk of a blob of several chunks.</summary>
+    internal static ChunkId ComputeBlake3(ReadOnlySpan<byte> content)
+    {
+        Span<byte> hash = stackalloc byte[Size];
+        Blake3.Hasher.Hash(content, hash);
+        return new ChunkId(hash);
+    }
+
+    /// <summary>
+    /// True when <paramref name="content"/> is the chunk this id names: its BLAKE3 hash or its SHA-256 is the id. A chunk
+    /// store that checks what it is given or what it reads checks it this way.
+    /// </summary>
+    public bool Matches(ReadOnlySpan<byte> content) => ComputeBlake3(content) == this || Compute(content) == this;
 
     /// <summary>Parses the 64 hexadecimal characters <see cref="ToString"/> writes.</summary>
     public static ChunkId Parse(string hex)

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 namespace BlobStorage.Abstractions;
 
 /// <summary>
-/// A content-addressed store of immutable chunks, named by the SHA-256 of their bytes.
+/// A content-addressed store of immutable chunks, named by a hash of their bytes (see <see cref="ChunkId"/>).
 /// Implementations keep a fast checksum with every chunk and verify it on every read.
 /// </summary>
 public interface IChunkStore
@@ -14,7 +14,7 @@ public interface IChunkStore
     /// <summary>
     /// Stores a chunk durably: when the call returns, the chunk survives a crash or power loss.
     /// Returns false, writing nothing, when the chunk is already stored.
-    /// The caller vouches that <paramref name="id"/> is the SHA-256 of <paramref name="content"/>.
+    /// The caller vouches that <paramref name="id"/> names <paramref name="content"/> (<see cref="ChunkId.Matches"/>).
     /// </summary>
     ValueTask<bool> WriteAsync(ChunkId id, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default);
 

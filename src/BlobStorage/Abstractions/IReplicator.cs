@@ -32,7 +32,7 @@ public interface IReplicator
         ChunkRanges.ReadWholeAsync(chunk, offset, count, destination, (id, buffer, token) => ReadAsync(id, buffer, token), cancellationToken);
 
     /// <summary>
-    /// Reads every copy the placement puts, checks each against the chunk's SHA-256, and rewrites
+    /// Reads every copy the placement puts, checks each against the chunk's id (<see cref="ChunkId.Matches"/>), and rewrites
     /// copies that are missing or bad from a good one. Returns how many copies it repaired.
     /// </summary>
     /// <exception cref="DataCorruptionException">No copy of the chunk is present and intact.</exception>

@@ -6,10 +6,10 @@ public sealed class ScrubReport
     /// <summary>Distinct chunks scrubbed.</summary>
     public long ChunksChecked { get; init; }
 
-    /// <summary>Copies read and checked against their SHA-256, on every node placement names.</summary>
+    /// <summary>Copies read and checked against their id (SHA-256 or BLAKE3, see ChunkId), on every node placement names.</summary>
     public long CopiesChecked { get; init; }
 
-    /// <summary>Copies present but damaged (failed their checksum or their SHA-256).</summary>
+    /// <summary>Copies present but damaged (failed their checksum or did not match their id).</summary>
     public long CorruptCopies { get; init; }
 
     /// <summary>Copies placement names that were not there.</summary>

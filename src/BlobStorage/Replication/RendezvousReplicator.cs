@@ -353,7 +353,7 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
     internal sealed record CopyScrub(int Checked, int Missing, int Corrupt, int Repaired, bool Unrecoverable, string? Problem, IReadOnlyList<StorageNode> Verified);
 
     /// <summary>
-    /// Reads every copy on <paramref name="targets"/>, checks its SHA-256, and rewrites those missing or bad
+    /// Reads every copy on <paramref name="targets"/>, checks it against its id (<see cref="ChunkId.Matches"/>), and rewrites those missing or bad
     /// from a good one (looked for on the other nodes too when no target has one).
     /// </summary>
     internal async ValueTask<CopyScrub> ScrubCopiesAsync(ChunkId id, int length, StorageNode[] targets, CancellationToken cancellationToken)
@@ -375,7 +375,7 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
                 try
                 {
                     var read = await node.Store.ReadAsync(id, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                    if (read == length && ChunkId.Compute(buffer.AsSpan(0, read)) == id)
+                    if (read == length && id.Matches(buffer.AsSpan(0, read)))
                     {
                         if (isTarget) verified.Add(node);
                         if (source is null)
@@ -387,7 +387,7 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
                         continue;
                     }
 
-                    problem = $"a copy on node {node.Name} does not match its SHA-256";
+                    problem = $"a copy on node {node.Name} does not match its id (neither its SHA-256 nor its BLAKE3 hash)";
                     if (isTarget) corrupt++;
                 }
                 catch (Exception ex) when (ex is BlobStorageException { ErrorCode: BlobErrorCode.DataCorruption or BlobErrorCode.AccessDenied or BlobErrorCode.IOError } or ArgumentException)
@@ -527,7 +527,7 @@ public sealed class RendezvousReplicator : IReplicator, IDisposable
         try
         {
             var read = await node.Store.ReadAsync(id, buffer, cancellationToken).ConfigureAwait(false);
-            return read == buffer.Length && ChunkId.Compute(buffer.Span[..read]) == id;
+            return read == buffer.Length && id.Matches(buffer.Span[..read]);
         }
         catch (Exception ex) when (IsNodeFailure(ex) || ex is ArgumentException)
         {

@@ -58,7 +58,7 @@ public sealed class MemoryChunkStore : IChunkStore
         }
 
         // Verified before a byte reaches the caller, as the contract asks.
-        if (ChunkId.Compute(bytes) != id)
+        if (!id.Matches(bytes))
         {
             throw new DataCorruptionException($"Chunk {id} fails its checksum: its bytes no longer hash to its id.");
         }

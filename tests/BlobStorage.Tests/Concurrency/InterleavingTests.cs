@@ -105,7 +105,7 @@ public sealed class InterleavingTests
         var store = hooked.Store;
         await store.CreateContainerAsync("race", cancellationToken: cancellationToken);
         var shared = Streams.Bytes(ChunkSize, seed: 3);
-        var sharedId = ChunkId.Compute(shared);
+        var sharedId = ChunkNames.Of(shared, ChunkSize)[0].Id;
         var wrongHash = new string('0', 64);
 
         // Upload A writes the chunk, then is refused (wrong expected hash): the chunk is left for the next pass to check.

@@ -224,8 +224,8 @@ public class ContainerTests
         verify.IsClean.Should().BeTrue();
         verify.ChunksAwaitingCollection.Should().Be(0);
         FacadeTestKit.ChunkFiles(t.RootPath).Should().Equal(
-            new[] { shared.AsSpan(0, TestStore.ChunkSize).ToArray(), shared.AsSpan(TestStore.ChunkSize).ToArray() }
-                .Select(part => FacadeTestKit.ChunkPath(t.RootPath, Streams.Sha256(part)))
+            ChunkNames.Of(shared, TestStore.ChunkSize)
+                .Select(chunk => FacadeTestKit.ChunkPath(t.RootPath, chunk.Id.ToString()))
                 .Order(StringComparer.Ordinal));
         (await t.Store.DownloadBytesAsync("kept", "shared")).Should().Equal(shared);
 

@@ -50,7 +50,7 @@ public class GarbageCollectionTests
         verify.IsClean.Should().BeTrue();
         verify.ChunksAwaitingCollection.Should().Be(0);
         verify.ChunksChecked.Should().Be(1);
-        FacadeTestKit.ChunkFiles(t.RootPath).Should().Equal(FacadeTestKit.ChunkPath(t.RootPath, Streams.Sha256(current)));
+        FacadeTestKit.ChunkFiles(t.RootPath).Should().Equal(FacadeTestKit.ChunkPath(t.RootPath, ChunkNames.Of(current, Chunk)[0].Id.ToString()));
         (await t.Store.DownloadBytesAsync("data", "blob")).Should().Equal(current);
         (await t.Store.RunMaintenanceAsync()).ChunksCollected.Should().Be(0, "a chunk is collected once");
     }

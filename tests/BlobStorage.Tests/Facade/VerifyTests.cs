@@ -51,7 +51,7 @@ public class VerifyTests
         await t.Store.CreateContainerAsync("data");
         var content = Streams.Bytes(3 * Chunk, seed: 3);
         await t.Store.UploadBytesAsync("data", "blob", content);
-        var secondChunk = Streams.Sha256(content.AsSpan(Chunk, Chunk));
+        var secondChunk = ChunkNames.Of(content, Chunk)[1].Id.ToString();
         File.Delete(FacadeTestKit.ChunkPath(t.RootPath, secondChunk));
 
         var report = await t.Store.VerifyAsync();
@@ -79,7 +79,7 @@ public class VerifyTests
         await t.Store.CreateContainerAsync("data");
         var content = Streams.Bytes(3 * Chunk + 50, seed: 4);
         await t.Store.UploadBytesAsync("data", "blob", content);
-        var secondChunk = Streams.Sha256(content.AsSpan(Chunk, Chunk));
+        var secondChunk = ChunkNames.Of(content, Chunk)[1].Id.ToString();
         var path = FacadeTestKit.ChunkPath(t.RootPath, secondChunk);
         await FlipByteAsync(path, HeaderSize + 1000);
 
@@ -113,8 +113,8 @@ public class VerifyTests
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
         var content = Streams.Bytes(Chunk, seed: 5);
-        var properties = await t.Store.UploadBytesAsync("data", "blob", content);
-        await FlipByteAsync(FacadeTestKit.ChunkPath(t.RootPath, properties.ContentHash), HeaderSize + content.Length - 1);
+        await t.Store.UploadBytesAsync("data", "blob", content);
+        await FlipByteAsync(FacadeTestKit.ChunkPath(t.RootPath, ChunkNames.Of(content, Chunk)[0].Id.ToString()), HeaderSize + content.Length - 1);
 
         await using var download = await t.Store.DownloadAsync("data", "blob");
         var (read, error) = await FacadeTestKit.ReadUntilFailureAsync(download.Content);
@@ -130,8 +130,8 @@ public class VerifyTests
         await using var t = await TestStore.OpenAsync();
         await t.Store.CreateContainerAsync("data");
         var content = Streams.Bytes(Chunk, seed: 6);
-        var properties = await t.Store.UploadBytesAsync("data", "blob", content);
-        var path = FacadeTestKit.ChunkPath(t.RootPath, properties.ContentHash);
+        await t.Store.UploadBytesAsync("data", "blob", content);
+        var path = FacadeTestKit.ChunkPath(t.RootPath, ChunkNames.Of(content, Chunk)[0].Id.ToString());
         await using (var file = new FileStream(path, FileMode.Open, FileAccess.Write)) file.SetLength(HeaderSize + 100);
 
         await FluentActions.Awaiting(() => t.Store.DownloadBytesAsync("data", "blob")).Should().ThrowAsync<DataCorruptionException>();

@@ -471,16 +471,7 @@ public class CorruptionTests
         return blobs;
     }
 
-    internal static List<ChunkId> ChunksOf(byte[] content)
-    {
-        var ids = new List<ChunkId>();
-        for (var offset = 0; offset < content.Length; offset += Chunk)
-        {
-            ids.Add(ChunkId.Compute(content.AsSpan(offset, Math.Min(Chunk, content.Length - offset))));
-        }
-
-        return ids;
-    }
+    internal static List<ChunkId> ChunksOf(byte[] content) => [.. ChunkNames.Of(content, Chunk).Select(c => c.Id)];
 
     internal static string ChunkPath(string storeRoot, ChunkId id) => ChunkPathIn(Path.Combine(storeRoot, "chunks"), id);
 

@@ -167,17 +167,7 @@ internal static class ModelOps
         ];
     }
 
-    private static (ChunkId, int)[] Chunk(byte[] content)
-    {
-        var chunks = new List<(ChunkId, int)>();
-        for (var offset = 0; offset < content.Length; offset += TestStore.ChunkSize)
-        {
-            var length = Math.Min(TestStore.ChunkSize, content.Length - offset);
-            chunks.Add((ChunkId.Compute(content.AsSpan(offset, length)), length));
-        }
-
-        return [.. chunks];
-    }
+    private static (ChunkId, int)[] Chunk(byte[] content) => [.. ChunkNames.Of(content, TestStore.ChunkSize).Select(c => (c.Id, c.Length))];
 }
 
 /// <summary>One sample: a fresh store, a model, and the sequence applied to both.</summary>

@@ -67,7 +67,7 @@ public class ErrorContractTests
         var b = Streams.Bytes(2 * Chunk, seed: 5);
         await h.Store.UploadBytesAsync(Container, "a", a);
         await h.Store.UploadBytesAsync(Container, "b", b);
-        var shut = ChunkId.Compute(a.AsSpan(Chunk, Chunk)).ToString();
+        var shut = ChunkNames.Of(a, Chunk)[1].Id.ToString();
         h.Files.BeforeOperation = (op, path) =>
         {
             if (op == FileOp.Open && path.EndsWith(shut, StringComparison.Ordinal)) throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
@@ -97,7 +97,7 @@ public class ErrorContractTests
         var a = Streams.Bytes(2 * TestStore.ChunkSize, seed: 6);
         await t.Store.UploadBytesAsync(Container, "a", a);
         await t.Store.UploadBytesAsync(Container, "b", Streams.Bytes(TestStore.ChunkSize, seed: 7));
-        var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, ChunkId.Compute(a.AsSpan(0, TestStore.ChunkSize)).ToString());
+        var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, ChunkNames.Of(a, TestStore.ChunkSize)[0].Id.ToString());
         File.Delete(path);
         Directory.CreateDirectory(path);
 

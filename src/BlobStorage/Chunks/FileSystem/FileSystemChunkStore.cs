@@ -10,7 +10,7 @@ using BlobStorage.Internal;
 namespace BlobStorage.Chunks.FileSystem;
 
 /// <summary>
-/// Stores chunks as files named by their SHA-256 under a folder, sharded by the id's first byte
+/// Stores chunks as files named by their id (see <see cref="ChunkId"/>) under a folder, sharded by the id's first byte
 /// (<c>ab/abcd…</c>). New files are <c>BSCHUNK2</c> (see <see cref="BlockChunkFormat"/>): a header, an XxHash3 per
 /// 64 KiB block, the content; a read verifies each block as it reads it and a range reads only the blocks it
 /// covers. Files of the first format, <c>BSCHUNK1</c> (a 32-byte header: magic, length, XxHash3 of the whole

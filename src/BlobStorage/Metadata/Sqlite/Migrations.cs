@@ -164,7 +164,7 @@ internal static class Migrations
         """,
 
         // 7: the replication queue (copies owed to a node: in another region, or a local copy an upload
-        // returned without) and when each copy of a chunk was last verified against its SHA-256.
+        // returned without) and when each copy of a chunk was last verified against its id (its SHA-256 or BLAKE3 hash).
         """
         CREATE TABLE replication_queue (
             chunk_id BLOB NOT NULL,
