@@ -9,8 +9,8 @@ namespace BlobStorage.Abstractions;
 /// The name of a stored chunk: a 256-bit cryptographic hash of its bytes, either their SHA-256 or their BLAKE3 hash.
 /// </summary>
 /// <remarks>
-/// The store names the chunk of a blob smaller than a chunk by its SHA-256, the blob's content hash, which the upload
-/// computes anyway; it names the chunks of larger blobs by BLAKE3, about four times as fast, so that a large upload
+/// The store names the chunk of a blob smaller than a chunk (or of a multipart part smaller than a chunk) by its
+/// SHA-256, the content hash the upload computes anyway; it names the chunks of larger blobs and parts by BLAKE3, about four times as fast, so that a large upload
 /// hashes each byte with SHA-256 once, for the blob's content hash, and not twice. Stores written before BLAKE3 names
 /// keep their SHA-256 names, and both kinds are read and verified alike (<see cref="Matches"/>).
 /// </remarks>
