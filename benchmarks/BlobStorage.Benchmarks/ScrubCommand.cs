@@ -5,7 +5,8 @@ namespace BlobStorage.Benchmarks;
 /// <summary>
 /// <c>scrub [MiB]</c>: stores that many MiB (default 256) in a LocalRedundancy container on three node folders and
 /// times <see cref="IBlobStore.ScrubAsync"/> over it, reporting the rate of bytes read and verified (every copy,
-/// SHA-256). The page cache holds what was just written, so this is the CPU-bound rate; a cold disk is slower.
+/// against its id: the chunks of these 16 MiB blobs are named by BLAKE3). The page cache holds what was just
+/// written, so this is the CPU-bound rate; a cold disk is slower.
 /// </summary>
 internal static class ScrubCommand
 {
