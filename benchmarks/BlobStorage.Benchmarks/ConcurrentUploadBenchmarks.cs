@@ -6,8 +6,9 @@ namespace BlobStorage.Benchmarks;
 
 /// <summary>
 /// Eight uploads of 16 MiB at once (four 4 MiB chunks each), durable, through <see cref="BlobStoreBuilder"/> defaults: the
-/// path where every upload holds a chunk buffer while it reads and more while its earlier chunks are written. Reported per
-/// round of eight; the allocations count the chunk buffers the store's pool could not lend again.
+/// path where every upload streams its chunks to their files a slice at a time (before: held each chunk whole while it
+/// read it, and more while its earlier chunks were written). Reported per round of eight; the allocations count the
+/// buffers the store's pool could not lend again.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(BenchmarkConfig))]

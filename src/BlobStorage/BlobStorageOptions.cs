@@ -26,9 +26,11 @@ public sealed class BlobStorageOptions
     public int InlineThreshold { get; set; } = 64 * 1024;
 
     /// <summary>
-    /// How many chunks of one upload are hashed and written at once, beyond the one being read: 1 to 16. Default 2.
-    /// Concurrent uploads share this many between them: each holds the chunk it reads, and the ones written meanwhile
-    /// come from the shared allowance, so memory grows by one chunk per upload, not by this many plus one.
+    /// How many chunks of one upload are hashed and written at once, beyond the one being read, where chunks are held
+    /// whole in memory: 1 to 16. Default 2. Concurrent uploads share this many between them: each holds the chunk it
+    /// reads, and the ones written meanwhile come from the shared allowance, so memory grows by one chunk per upload,
+    /// not by this many plus one. On a store with one chunk folder, chunks of the classes kept raw are written as they
+    /// stream instead, a slice at a time, and this setting does not apply to them.
     /// </summary>
     public int UploadConcurrency { get; set; } = 2;
 

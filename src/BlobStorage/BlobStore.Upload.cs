@@ -177,7 +177,9 @@ internal sealed partial class BlobStore
     }
 
     /// <summary>
-    /// Streams content into chunks. The reading thread reads a chunk and adds it to the blob's
+    /// Streams content into chunks. Content that is not known to be small goes to <see cref="WriteStreamedAsync"/> where
+    /// the chunk store takes chunks as they stream (one chunk folder, a class kept raw); the rest is read a chunk at a
+    /// time, as follows. The reading thread reads a chunk and adds it to the blob's
     /// SHA-256 while earlier chunks are named (BLAKE3, see <see cref="ChunkId"/>) and written on the thread
     /// pool, so reading, the two hashes and the disk overlap; at most <c>UploadConcurrency + 1</c> chunk buffers exist at once for one upload, the
     /// ones beyond its first only while the pool's allowance has room (<see cref="ChunkBufferPool.TryTakeUploadExtra"/>).
@@ -196,6 +198,13 @@ internal sealed partial class BlobStore
         var inflight = new Queue<(Task<StoredChunk> Task, byte[] Buffer)>();
         var flushing = new Queue<Task>();
         using var blobHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        // Content known to be small is read whole, as below; anything else streams, where the chunk store can take it so.
+        if (StreamerFor(placement) is { } streamer && !(RemainingLength(content) <= StreamMinimum))
+        {
+            return await WriteStreamedAsync(content, streamer, placement, result, blobHash, progress, maxSize, allowInline, cancellationToken).ConfigureAwait(false);
+        }
+
         var named = false;
 
         // A stream that knows its length needs a first buffer only that long (and a byte more, to see its end): a small

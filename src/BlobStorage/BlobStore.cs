@@ -65,7 +65,13 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
 
         // Enough for every core to run an upload at full concurrency; a store keeps only as many as it used at once.
         // Extra buffers beyond each upload's first: as many as one upload uses to overlap its reads and writes.
-        _buffers = new ChunkBufferPool(options.ChunkSize, Environment.ProcessorCount * (options.UploadConcurrency + 1), options.UploadConcurrency);
+        _buffers = new ChunkBufferPool(
+            options.ChunkSize,
+            Environment.ProcessorCount * (options.UploadConcurrency + 1),
+            options.UploadConcurrency,
+            sliceSize: Math.Min(StreamSliceSize, options.ChunkSize),
+            retainedSlices: 2 * ExtraSlicesPerCore * Environment.ProcessorCount,
+            extraSlices: ExtraSlicesPerCore * Environment.ProcessorCount);
     }
 
     /// <summary>The store's instruments.</summary>

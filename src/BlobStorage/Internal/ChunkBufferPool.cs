@@ -26,34 +26,77 @@ namespace BlobStorage.Internal;
 internal sealed class ChunkBufferPool : MemoryPool<byte>
 {
     private readonly ConcurrentStack<byte[]> _free = new();
+    private readonly ConcurrentStack<byte[]> _freeSlices = new();
     private readonly int _chunkSize;
     private readonly int _retained;
     private readonly int _uploadExtras;
+    private readonly int _retainedSlices;
+    private readonly int _extraSlices;
     private int _uploadExtrasTaken;
+    private int _extraSlicesTaken;
 
     /// <param name="chunkSize">The store's chunk size.</param>
     /// <param name="retained">The most chunk buffers kept for reuse.</param>
     /// <param name="uploadExtras">The most chunk buffers all uploads together hold beyond each one's first.</param>
-    public ChunkBufferPool(int chunkSize, int retained, int uploadExtras)
+    /// <param name="sliceSize">The size of the slices streamed uploads read into (<see cref="RentSlice"/>); 0 for none.</param>
+    /// <param name="retainedSlices">The most slices kept for reuse.</param>
+    /// <param name="extraSlices">The most slices all streamed uploads together hold beyond each one's first (<see cref="TryTakeExtraSlice"/>).</param>
+    public ChunkBufferPool(int chunkSize, int retained, int uploadExtras, int sliceSize = 0, int retainedSlices = 0, int extraSlices = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
         ArgumentOutOfRangeException.ThrowIfNegative(retained);
         ArgumentOutOfRangeException.ThrowIfNegative(uploadExtras);
+        ArgumentOutOfRangeException.ThrowIfNegative(sliceSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(retainedSlices);
+        ArgumentOutOfRangeException.ThrowIfNegative(extraSlices);
         _chunkSize = chunkSize;
         _retained = retained;
         _uploadExtras = uploadExtras;
+        SliceSize = sliceSize;
+        _retainedSlices = retainedSlices;
+        _extraSlices = extraSlices;
     }
 
-    /// <summary>Room for one more chunk buffer beyond an upload's first; false while uploads hold as many extra ones as allowed.</summary>
-    public bool TryTakeUploadExtra()
+    /// <summary>The size of <see cref="RentSlice"/>'s arrays.</summary>
+    public int SliceSize { get; }
+
+    /// <summary>
+    /// An array of <see cref="SliceSize"/> bytes for a streamed upload. Slices have a stack of their own, shared by every
+    /// thread like the chunk buffers', so the store keeps no more of them than it used at once, and at most <c>retainedSlices</c>.
+    /// </summary>
+    public byte[] RentSlice() => _freeSlices.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(SliceSize);
+
+    /// <summary>Gives back an array from <see cref="RentSlice"/>; the caller must not touch it afterwards.</summary>
+    public void ReturnSlice(byte[] array)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        if (array.Length == SliceSize && _freeSlices.Count < _retainedSlices) _freeSlices.Push(array);
+    }
+
+    /// <summary>
+    /// Room for a streamed upload to hold one more slice, reading ahead while its earlier slices are written; false while
+    /// uploads hold as many extra slices as allowed (the cores are busy with them: more reading ahead gains nothing).
+    /// </summary>
+    public bool TryTakeExtraSlice() => TryTake(ref _extraSlicesTaken, _extraSlices);
+
+    /// <summary>Gives back the room <see cref="TryTakeExtraSlice"/> gave.</summary>
+    public void ReturnExtraSlice() => Interlocked.Decrement(ref _extraSlicesTaken);
+
+    /// <summary>Second slices streamed uploads hold now; for tests.</summary>
+    internal int ExtraSlicesTaken => Volatile.Read(ref _extraSlicesTaken);
+
+    private static bool TryTake(ref int taken, int limit)
     {
         while (true)
         {
-            var taken = Volatile.Read(ref _uploadExtrasTaken);
-            if (taken >= _uploadExtras) return false;
-            if (Interlocked.CompareExchange(ref _uploadExtrasTaken, taken + 1, taken) == taken) return true;
+            var now = Volatile.Read(ref taken);
+            if (now >= limit) return false;
+            if (Interlocked.CompareExchange(ref taken, now + 1, now) == now) return true;
         }
     }
+
+    /// <summary>Room for one more chunk buffer beyond an upload's first; false while uploads hold as many extra ones as allowed.</summary>
+    public bool TryTakeUploadExtra() => TryTake(ref _uploadExtrasTaken, _uploadExtras);
 
     /// <summary>Gives back the room <see cref="TryTakeUploadExtra"/> gave.</summary>
     public void ReturnUploadExtra() => Interlocked.Decrement(ref _uploadExtrasTaken);
@@ -91,7 +134,11 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1) => new Lease(this, RentArray(minBufferSize < 0 ? 4096 : minBufferSize));
 
     /// <inheritdoc />
-    protected override void Dispose(bool disposing) => _free.Clear();
+    protected override void Dispose(bool disposing)
+    {
+        _free.Clear();
+        _freeSlices.Clear();
+    }
 
     /// <summary>One array lent through <see cref="MemoryPool{T}"/>, as a pipe asks for its segments.</summary>
     private sealed class Lease(ChunkBufferPool pool, byte[] array) : IMemoryOwner<byte>

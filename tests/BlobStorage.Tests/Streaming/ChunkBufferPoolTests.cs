@@ -76,4 +76,36 @@ public sealed class ChunkBufferPoolTests
         pool.ReturnUploadExtra();
         pool.UploadExtrasTaken.Should().Be(0);
     }
+
+    [Test]
+    public async Task Slices_are_shared_by_every_thread_and_kept_up_to_their_own_retention()
+    {
+        const int Slice = 64 * 1024;
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2, sliceSize: Slice, retainedSlices: 2, extraSlices: 1);
+        var rented = Enumerable.Range(0, 3).Select(_ => pool.RentSlice()).ToList();
+        rented.Should().OnlyContain(slice => slice.Length == Slice);
+        await Task.Run(() => rented.ForEach(pool.ReturnSlice));
+
+        var again = await Task.Run(() => Enumerable.Range(0, 3).Select(_ => pool.RentSlice()).ToList());
+
+        again.Count(slice => rented.Contains(slice)).Should().Be(2, "two slices are retained, the third went to the collector");
+        var chunkBuffer = pool.RentArray(ChunkSize);
+        rented.Should().NotContain(chunkBuffer, "slices and chunk buffers are kept apart");
+    }
+
+    [Test]
+    public void Extra_slices_are_allowed_up_to_the_pools_allowance_and_come_back()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2, sliceSize: 4096, retainedSlices: 2, extraSlices: 2);
+
+        pool.TryTakeExtraSlice().Should().BeTrue();
+        pool.TryTakeExtraSlice().Should().BeTrue();
+        pool.TryTakeExtraSlice().Should().BeFalse("two extra slices are out already");
+        pool.ExtraSlicesTaken.Should().Be(2);
+        pool.TryTakeUploadExtra().Should().BeTrue("the chunk buffers' allowance is another");
+
+        pool.ReturnExtraSlice();
+        pool.ReturnExtraSlice();
+        pool.ExtraSlicesTaken.Should().Be(0);
+    }
 }

@@ -80,20 +80,29 @@ internal static class BlockChunkFormat
                 file.Write([content[(int)start..(int)end]], headerLength + start);
             }
 
-            var head = header.AsSpan(0, HeaderSize);
-            Magic.CopyTo(head);
-            BinaryPrimitives.WriteInt64LittleEndian(head[8..], content.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(head[16..], blockSize);
-            Span<byte> name = stackalloc byte[ChunkId.Size];
-            id.WriteTo(name);
-            name[..8].CopyTo(head[24..]);
-            BinaryPrimitives.WriteUInt32LittleEndian(head[20..], HeaderCheck(header.AsSpan(0, headerLength)));
+            CompleteHeader(header.AsSpan(0, headerLength), id, content.Length, blockSize);
             file.Write([header.AsMemory(0, headerLength)], 0);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(header);
         }
+    }
+
+    /// <summary>
+    /// Fills in the header in front of a table already written into <paramref name="headerAndTable"/> (from
+    /// <see cref="HeaderSize"/> on, one checksum per block), and its check over both.
+    /// </summary>
+    public static void CompleteHeader(Span<byte> headerAndTable, ChunkId id, long length, int blockSize)
+    {
+        var head = headerAndTable[..HeaderSize];
+        Magic.CopyTo(head);
+        BinaryPrimitives.WriteInt64LittleEndian(head[8..], length);
+        BinaryPrimitives.WriteInt32LittleEndian(head[16..], blockSize);
+        Span<byte> name = stackalloc byte[ChunkId.Size];
+        id.WriteTo(name);
+        name[..8].CopyTo(head[24..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(head[20..], HeaderCheck(headerAndTable));
     }
 
     internal static uint HeaderCheck(ReadOnlySpan<byte> headerAndTable)

@@ -127,7 +127,7 @@ public sealed partial class FileSystemChunkStore : ITieredChunkStore
             header[40] = codec;
             header[41..].Clear();
 
-            temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+            temp = NewTemporaryPath();
             created = _files.CreateNew(temp, CompressedHeaderSize + length);
             created.Write([buffer.AsMemory(0, CompressedHeaderSize + length)], 0);
             CrashPoints.Reach(CrashPoints.ChunkTempWritten);

@@ -185,7 +185,12 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
             throw Writing(id, ex);
         }
 
-        return _flushers.Run(() =>
+        return FlushLater(id, path, temp, file, mine);
+    }
+
+    /// <summary><see cref="MakeDurable"/> on a flush thread; the task faults with the failure as a <see cref="BlobStorageException"/>.</summary>
+    private Task FlushLater(ChunkId id, string path, string temp, ChunkFileSystem.WritableFile file, TaskCompletionSource mine) =>
+        _flushers.Run(() =>
         {
             try
             {
@@ -196,7 +201,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
                 throw Writing(id, ex);
             }
         });
-    }
+
+    /// <summary>A new name for a temporary file, in the store's own temporary folder.</summary>
+    private string NewTemporaryPath() => Path.Combine(_temp, Guid.NewGuid().ToString("N"));
 
     private BlobStorageException Writing(ChunkId id, Exception ex) => StorageFailures.From(ex, $"writing chunk {id} to '{_root}'");
 
@@ -247,7 +254,7 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     {
         if (compression != Tiers.ChunkCompression.None && TryWriteCompressedTemporary(id, content, compression, mine, out file) is { } compressed) return compressed;
         var header = ArrayPool<byte>.Shared.Rent(HeaderSize);
-        var temp = Path.Combine(_temp, Guid.NewGuid().ToString("N"));
+        var temp = NewTemporaryPath();
         ChunkFileSystem.WritableFile? created = null;
         try
         {
