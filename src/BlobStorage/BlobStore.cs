@@ -70,7 +70,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             Environment.ProcessorCount * (options.UploadConcurrency + 1),
             options.UploadConcurrency,
             sliceSize: Math.Min(StreamSliceSize, options.ChunkSize),
-            retainedSlices: 2 * ExtraSlicesPerCore * Environment.ProcessorCount,
+            retainedSlices: RetainedSlicesPerCore * Environment.ProcessorCount,
             extraSlices: ExtraSlicesPerCore * Environment.ProcessorCount);
     }
 
