@@ -86,21 +86,12 @@ internal sealed partial class BlobStore
                     {
                         // A full first slice may be the whole content (a threshold as large as a slice): look one byte further.
                         var whole = read < room;
-                        if (!whole)
-                        {
-                            var next = new byte[1];
-                            if (await content.ReadAsync(next, cancellationToken).ConfigureAwait(false) == 0) whole = true;
-                            else content = new PrependedStream(next[0], content);
-                        }
-
+                        if (!whole) (whole, content) = await EndsHereAsync(content, cancellationToken).ConfigureAwait(false);
                         if (whole)
                         {
-                            result.Inline = buffer.AsSpan(0, read).ToArray();
+                            var kept = KeptInline(result, buffer.AsSpan(0, read), blobHash, progress);
                             slices.Unused(buffer);
-                            result.Size = read;
-                            result.ContentHash = Convert.ToHexStringLower(blobHash.GetHashAndReset());
-                            progress?.Report(read);
-                            return result;
+                            return kept;
                         }
                     }
 

@@ -258,19 +258,14 @@ internal sealed partial class BlobStore
                 if (result.Size == 0 && read == chunkSize && allowInline && read <= _options.InlineThreshold)
                 {
                     // A full first read may be the whole content (threshold equal to the chunk size): look one byte further.
-                    var next = new byte[1];
-                    if (await content.ReadAsync(next, cancellationToken).ConfigureAwait(false) == 0) isOnlyChunk = true;
-                    else content = new PrependedStream(next[0], content);
+                    (isOnlyChunk, content) = await EndsHereAsync(content, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (isOnlyChunk && allowInline && read <= _options.InlineThreshold && read <= maxSize)
                 {
-                    result.Inline = buffer.AsSpan(0, read).ToArray();
+                    var kept = KeptInline(result, buffer.AsSpan(0, read), blobHash, progress);
                     _buffers.ReturnArray(buffer);
-                    result.Size = read;
-                    result.ContentHash = Convert.ToHexStringLower(blobHash.GetHashAndReset());
-                    progress?.Report(read);
-                    return result;
+                    return kept;
                 }
 
                 result.Size += read;
@@ -451,6 +446,24 @@ internal sealed partial class BlobStore
         }
 
         return filled;
+    }
+
+    /// <summary>Whether the stream ends here: reads one byte ahead, and puts a byte it finds back in front of the rest.</summary>
+    private static async ValueTask<(bool Ended, Stream Content)> EndsHereAsync(Stream content, CancellationToken cancellationToken)
+    {
+        var next = new byte[1];
+        if (await content.ReadAsync(next, cancellationToken).ConfigureAwait(false) == 0) return (true, content);
+        return (false, new PrependedStream(next[0], content));
+    }
+
+    /// <summary>Keeps the whole content (<paramref name="bytes"/>) for the metadata store: its bytes, size and content hash.</summary>
+    private static WrittenContent KeptInline(WrittenContent result, ReadOnlySpan<byte> bytes, IncrementalHash blobHash, IProgress<long>? progress)
+    {
+        result.Inline = bytes.ToArray();
+        result.Size = bytes.Length;
+        result.ContentHash = Convert.ToHexStringLower(blobHash.GetHashAndReset());
+        progress?.Report(bytes.Length);
+        return result;
     }
 
     /// <summary>A stream with one byte, read ahead, put back in front of the rest.</summary>
