@@ -22,6 +22,10 @@ namespace BlobStorage.Internal;
 /// of each holding <c>UploadConcurrency + 1</c> chunks. An upload never waits for another's buffers: without an extra,
 /// it waits for its own oldest write.
 /// </para>
+/// <para>
+/// Uploads that stream their chunks (one chunk folder) hold slices instead (<see cref="RentSlice"/>), with a stack and an
+/// allowance of their own (<see cref="TryTakeExtraSlice"/>).
+/// </para>
 /// </remarks>
 internal sealed class ChunkBufferPool : MemoryPool<byte>
 {
@@ -82,7 +86,7 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
     /// <summary>Gives back the room <see cref="TryTakeExtraSlice"/> gave.</summary>
     public void ReturnExtraSlice() => Interlocked.Decrement(ref _extraSlicesTaken);
 
-    /// <summary>Second slices streamed uploads hold now; for tests.</summary>
+    /// <summary>Extra slices streamed uploads hold now; for tests.</summary>
     internal int ExtraSlicesTaken => Volatile.Read(ref _extraSlicesTaken);
 
     private static bool TryTake(ref int taken, int limit)
