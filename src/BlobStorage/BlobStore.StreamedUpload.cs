@@ -54,6 +54,7 @@ internal sealed partial class BlobStore
     /// </summary>
     private async Task<WrittenContent> WriteStreamedAsync(
         Stream content,
+        long? known,
         IChunkStreamer streamer,
         ChunkPlacement placement,
         WrittenContent result,
@@ -64,7 +65,6 @@ internal sealed partial class BlobStore
         CancellationToken cancellationToken)
     {
         var chunkSize = _options.ChunkSize;
-        var known = RemainingLength(content);
         var slices = new SliceQueue(_buffers);
         StreamedChunk? chunk = null;
 

@@ -195,21 +195,22 @@ internal sealed partial class BlobStore
 
         // Read before any chunk is checked or written: a commit whose chunks were being removed by another process since is refused.
         if (_metadata is IChunkCollectionGuard guard) result.CollectionEpoch = await guard.GetCollectionEpochAsync(cancellationToken).ConfigureAwait(false);
-        var inflight = new Queue<(Task<StoredChunk> Task, byte[] Buffer)>();
-        var flushing = new Queue<Task>();
         using var blobHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var stated = RemainingLength(content);
 
         // Content known to be small is read whole, as below; anything else streams, where the chunk store can take it so.
-        if (StreamerFor(placement) is { } streamer && !(RemainingLength(content) <= StreamMinimum))
+        if (StreamerFor(placement) is { } streamer && !(stated <= StreamMinimum))
         {
-            return await WriteStreamedAsync(content, streamer, placement, result, blobHash, progress, maxSize, allowInline, cancellationToken).ConfigureAwait(false);
+            return await WriteStreamedAsync(content, stated, streamer, placement, result, blobHash, progress, maxSize, allowInline, cancellationToken).ConfigureAwait(false);
         }
 
+        var inflight = new Queue<(Task<StoredChunk> Task, byte[] Buffer)>();
+        var flushing = new Queue<Task>();
         var named = false;
 
         // A stream that knows its length needs a first buffer only that long (and a byte more, to see its end): a small
         // blob then takes a small array, not a chunk's.
-        var firstSize = RemainingLength(content) is { } left && left < chunkSize ? (int)left + 1 : chunkSize;
+        var firstSize = stated is { } left && left < chunkSize ? (int)left + 1 : chunkSize;
 
         // Chunk buffers held beyond the first, each with room taken from the pool's shared allowance.
         var extras = 0;
