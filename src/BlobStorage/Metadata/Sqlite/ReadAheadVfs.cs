@@ -1,0 +1,416 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace BlobStorage.Metadata.Sqlite;
+
+/// <summary>
+/// A SQLite VFS over <c>unix-excl</c> that reads ahead where SQLite reads a file page after page: the pages of a
+/// value too large for its row (64 KiB is sixteen pages, each read by a system call of its own) lie one after the
+/// other in the write-ahead log or the database file, so the third page read in a row, each at the end of the one
+/// before, starts a read of 64 KiB, and the pages after it are copied from there.
+/// </summary>
+/// <remarks>
+/// <para>
+/// On this 2-core machine sixteen 4 KiB <c>pread</c>s of a cached file took 24.7 us against 4.4 us for one of 64 KiB
+/// (a C loop, 20,000 rounds, three runs). Everything else passes through to <c>unix-excl</c>, opened with that VFS
+/// itself, so the file keeps its exclusive lock and its WAL index in memory.
+/// </para>
+/// <para>
+/// A buffer never serves bytes that may have changed since it was filled: every write and truncation of any file
+/// opened through this VFS counts one version, and marks itself in progress while it runs. A buffer is filled only
+/// when no write is in progress and the version stays the same across the fill, and is used only while the version
+/// is still the one it was filled at and no write is in progress. SQLite never reads a page of the log or of the
+/// database while it is being written for that read's snapshot, so the check only has to keep a buffer from
+/// outliving a write, which it does for every write of the process. A buffer belongs to one open file of one
+/// connection, which SQLite uses from one thread at a time.
+/// </para>
+/// <para>
+/// Used only where SQLitePCLRaw's library is the one <see cref="SqliteNative"/> calls (<c>e_sqlite3</c>) and has a
+/// <c>unix-excl</c> VFS of a known layout; anywhere else the database opens through <c>unix-excl</c> as before.
+/// </para>
+/// </remarks>
+internal static unsafe class ReadAheadVfs
+{
+    /// <summary>The VFS's registered name.</summary>
+    public const string VfsName = "blobstorage-readahead";
+
+    // How much one read ahead takes: a 64 KiB value's last fifteen pages in the log (15 x 4,120 bytes) fit.
+    private const int ReadAheadBytes = 64 * 1024;
+
+    // A read is sequential when it starts at most this far past where the last one ended: the 24-byte frame header
+    // between two pages of the log.
+    private const int SequentialGap = 64;
+
+    // Reads in a row, each sequential to the one before, before one reads ahead: a 4 KiB value is its row's page and
+    // one page of overflow, which a read ahead would only make dearer; a 64 KiB value is sixteen.
+    private const int SequentialRun = 2;
+
+    private const int SqliteOk = 0;
+    private const int SqliteIoErr = 10;
+    private const int SqliteOpenMainDb = 0x00000100;
+    private const int SqliteOpenWal = 0x00080000;
+
+    private static readonly delegate* unmanaged<byte*, nint> s_find;
+    private static readonly delegate* unmanaged<nint, int, int> s_register;
+    private static readonly SqliteVfs* s_base;
+    private static readonly SqliteVfs* s_vfs;
+    private static readonly IoMethods* s_methods;
+
+    // Writes of files opened through this VFS: under way now, and ended (the version).
+    private static long s_writesInProgress;
+    private static long s_version;
+
+    // Reads passed to unix-excl and reads copied from a buffer; for tests.
+    private static long s_fileReads;
+    private static long s_bufferedReads;
+
+#pragma warning disable CA1810 // The fields are set together, only once the VFS is registered.
+    static ReadAheadVfs()
+#pragma warning restore CA1810
+    {
+        if (OperatingSystem.IsWindows() || !TryLoad(out var library)) return;
+        if (!NativeLibrary.TryGetExport(library, "sqlite3_vfs_find", out var find) || !NativeLibrary.TryGetExport(library, "sqlite3_vfs_register", out var register)) return;
+        s_find = (delegate* unmanaged<byte*, nint>)find;
+        s_register = (delegate* unmanaged<nint, int, int>)register;
+        fixed (byte* name = "unix-excl\0"u8)
+        {
+            s_base = (SqliteVfs*)s_find(name);
+        }
+
+        // Version 3 is the layout below; the file methods are read from each file unix-excl opens.
+        if (s_base is null || s_base->Version < 3) return;
+        fixed (byte* name = "blobstorage-readahead\0"u8)
+        {
+            if (s_find(name) != 0) return;
+        }
+
+        var vfs = (SqliteVfs*)NativeMemory.AllocZeroed((nuint)sizeof(SqliteVfs));
+        *vfs = *s_base;
+        vfs->Next = null;
+        vfs->FileSize = s_base->FileSize + sizeof(ShimFile);
+        var vfsName = "blobstorage-readahead\0"u8;
+        var nameCopy = (byte*)NativeMemory.Alloc((nuint)vfsName.Length);
+        vfsName.CopyTo(new Span<byte>(nameCopy, vfsName.Length));
+        vfs->Name = nameCopy;
+        vfs->Open = &Open;
+        vfs->Delete = &Delete;
+
+        var methods = (IoMethods*)NativeMemory.AllocZeroed((nuint)sizeof(IoMethods));
+        methods->Version = 3;
+        methods->Close = &Close;
+        methods->Read = &Read;
+        methods->Write = &Write;
+        methods->Truncate = &Truncate;
+        methods->Sync = &Sync;
+        methods->FileSize = &FileSizeOf;
+        methods->Lock = &Lock;
+        methods->Unlock = &Unlock;
+        methods->CheckReservedLock = &CheckReservedLock;
+        methods->FileControl = &FileControl;
+        methods->SectorSize = &SectorSize;
+        methods->DeviceCharacteristics = &DeviceCharacteristics;
+        methods->ShmMap = &ShmMap;
+        methods->ShmLock = &ShmLock;
+        methods->ShmBarrier = &ShmBarrier;
+        methods->ShmUnmap = &ShmUnmap;
+        methods->Fetch = &Fetch;
+        methods->Unfetch = &Unfetch;
+        s_methods = methods;
+
+        if (s_register((nint)vfs, 0) != SqliteOk) return;
+        s_vfs = vfs;
+    }
+
+    /// <summary>The VFS new connections open through: this one where it is registered, else <c>unix-excl</c>.</summary>
+    public static string Name => s_vfs is not null ? VfsName : "unix-excl";
+
+    /// <summary>Reads passed to the file; for tests.</summary>
+    internal static long FileReads => Interlocked.Read(ref s_fileReads);
+
+    /// <summary>Reads copied from a read-ahead buffer; for tests.</summary>
+    internal static long BufferedReads => Interlocked.Read(ref s_bufferedReads);
+
+    private static bool TryLoad(out nint library)
+    {
+        library = 0;
+        try
+        {
+            // Microsoft.Data.Sqlite sets SQLitePCLRaw's provider as its connection type initializes.
+            RuntimeHelpers.RunClassConstructor(typeof(SqliteConnection).TypeHandle);
+            return SqliteNative.Available
+                && raw.GetNativeLibraryName() == "e_sqlite3"
+                && NativeLibrary.TryLoad("e_sqlite3", typeof(SQLite3Provider_e_sqlite3).Assembly, null, out library);
+        }
+#pragma warning disable CA1031 // Whatever stops the check leaves unix-excl in use, which always works.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+    }
+
+    private static SqliteFile* Real(SqliteFile* file) => ((ShimFile*)file)->Real;
+
+    private static IoMethods* RealMethods(SqliteFile* file) => ((ShimFile*)file)->Real->Methods;
+
+    [UnmanagedCallersOnly]
+    private static int Open(SqliteVfs* vfs, byte* name, SqliteFile* file, int flags, int* outFlags)
+    {
+        var shim = (ShimFile*)file;
+        *shim = default;
+        var real = (SqliteFile*)((byte*)file + sizeof(ShimFile));
+        var rc = s_base->Open(s_base, name, real, flags, outFlags);
+        if (real->Methods is null) return rc;
+        shim->Real = real;
+        shim->Kind = (flags & (SqliteOpenWal | SqliteOpenMainDb)) != 0 ? 1 : 0;
+        shim->LastEnd = -1;
+        shim->Methods = s_methods;
+        return rc;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Delete(SqliteVfs* vfs, byte* name, int syncDirectory)
+    {
+        Interlocked.Increment(ref s_writesInProgress);
+        try
+        {
+            return s_base->Delete(s_base, name, syncDirectory);
+        }
+        finally
+        {
+            Interlocked.Increment(ref s_version);
+            Interlocked.Decrement(ref s_writesInProgress);
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Close(SqliteFile* file)
+    {
+        var shim = (ShimFile*)file;
+        var rc = RealMethods(file)->Close(Real(file));
+        if (shim->Buffer is not null)
+        {
+            NativeMemory.Free(shim->Buffer);
+            shim->Buffer = null;
+        }
+
+        return rc;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Read(SqliteFile* file, byte* destination, int amount, long offset)
+    {
+        var shim = (ShimFile*)file;
+        if (shim->Kind == 0 || amount <= 0 || amount > ReadAheadBytes / 2) return ReadFile(shim, destination, amount, offset);
+
+        if (shim->BufferLength > 0
+            && offset >= shim->BufferStart
+            && offset + amount <= shim->BufferStart + shim->BufferLength
+            && Volatile.Read(ref s_writesInProgress) == 0
+            && Volatile.Read(ref s_version) == shim->BufferVersion)
+        {
+            new ReadOnlySpan<byte>(shim->Buffer + (offset - shim->BufferStart), amount).CopyTo(new Span<byte>(destination, amount));
+            shim->LastEnd = offset + amount;
+            Interlocked.Increment(ref s_bufferedReads);
+            return SqliteOk;
+        }
+
+        var sequential = shim->LastEnd >= 0 && offset >= shim->LastEnd && offset - shim->LastEnd <= SequentialGap;
+        shim->Run = sequential ? shim->Run + 1 : 0;
+        shim->LastEnd = offset + amount;
+        shim->BufferLength = 0;
+        if (shim->Run < SequentialRun || Volatile.Read(ref s_writesInProgress) != 0) return ReadFile(shim, destination, amount, offset);
+
+        var version = Volatile.Read(ref s_version);
+        long size;
+        if (RealMethods(file)->FileSize(Real(file), &size) != SqliteOk) return ReadFile(shim, destination, amount, offset);
+        var length = (int)Math.Min(ReadAheadBytes, size - offset);
+        if (length < amount) return ReadFile(shim, destination, amount, offset);
+        if (shim->Buffer is null) shim->Buffer = (byte*)NativeMemory.Alloc(ReadAheadBytes);
+        var rc = ReadFile(shim, shim->Buffer, length, offset);
+        if (rc != SqliteOk || Volatile.Read(ref s_writesInProgress) != 0 || Volatile.Read(ref s_version) != version)
+        {
+            // Failed, or a write ran meanwhile: this read goes to the file as if nothing had been read ahead.
+            return ReadFile(shim, destination, amount, offset);
+        }
+
+        shim->BufferStart = offset;
+        shim->BufferLength = length;
+        shim->BufferVersion = version;
+        new ReadOnlySpan<byte>(shim->Buffer, amount).CopyTo(new Span<byte>(destination, amount));
+        return SqliteOk;
+    }
+
+    private static int ReadFile(ShimFile* shim, byte* destination, int amount, long offset)
+    {
+        Interlocked.Increment(ref s_fileReads);
+        return shim->Real->Methods->Read(shim->Real, destination, amount, offset);
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Write(SqliteFile* file, byte* source, int amount, long offset)
+    {
+        ((ShimFile*)file)->BufferLength = 0;
+        Interlocked.Increment(ref s_writesInProgress);
+        try
+        {
+            return RealMethods(file)->Write(Real(file), source, amount, offset);
+        }
+        finally
+        {
+            Interlocked.Increment(ref s_version);
+            Interlocked.Decrement(ref s_writesInProgress);
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Truncate(SqliteFile* file, long size)
+    {
+        ((ShimFile*)file)->BufferLength = 0;
+        Interlocked.Increment(ref s_writesInProgress);
+        try
+        {
+            return RealMethods(file)->Truncate(Real(file), size);
+        }
+        finally
+        {
+            Interlocked.Increment(ref s_version);
+            Interlocked.Decrement(ref s_writesInProgress);
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Sync(SqliteFile* file, int flags) => RealMethods(file)->Sync(Real(file), flags);
+
+    [UnmanagedCallersOnly]
+    private static int FileSizeOf(SqliteFile* file, long* size) => RealMethods(file)->FileSize(Real(file), size);
+
+    [UnmanagedCallersOnly]
+    private static int Lock(SqliteFile* file, int level) => RealMethods(file)->Lock(Real(file), level);
+
+    [UnmanagedCallersOnly]
+    private static int Unlock(SqliteFile* file, int level) => RealMethods(file)->Unlock(Real(file), level);
+
+    [UnmanagedCallersOnly]
+    private static int CheckReservedLock(SqliteFile* file, int* result) => RealMethods(file)->CheckReservedLock(Real(file), result);
+
+    [UnmanagedCallersOnly]
+    private static int FileControl(SqliteFile* file, int op, void* argument) => RealMethods(file)->FileControl(Real(file), op, argument);
+
+    [UnmanagedCallersOnly]
+    private static int SectorSize(SqliteFile* file) => RealMethods(file)->SectorSize(Real(file));
+
+    [UnmanagedCallersOnly]
+    private static int DeviceCharacteristics(SqliteFile* file) => RealMethods(file)->DeviceCharacteristics(Real(file));
+
+    [UnmanagedCallersOnly]
+    private static int ShmMap(SqliteFile* file, int page, int pageSize, int extend, void** map) =>
+        RealMethods(file)->Version >= 2 ? RealMethods(file)->ShmMap(Real(file), page, pageSize, extend, map) : SqliteIoErr;
+
+    [UnmanagedCallersOnly]
+    private static int ShmLock(SqliteFile* file, int offset, int count, int flags) =>
+        RealMethods(file)->Version >= 2 ? RealMethods(file)->ShmLock(Real(file), offset, count, flags) : SqliteIoErr;
+
+    [UnmanagedCallersOnly]
+    private static void ShmBarrier(SqliteFile* file)
+    {
+        if (RealMethods(file)->Version >= 2) RealMethods(file)->ShmBarrier(Real(file));
+    }
+
+    [UnmanagedCallersOnly]
+    private static int ShmUnmap(SqliteFile* file, int deleteFlag) =>
+        RealMethods(file)->Version >= 2 ? RealMethods(file)->ShmUnmap(Real(file), deleteFlag) : SqliteOk;
+
+    [UnmanagedCallersOnly]
+    private static int Fetch(SqliteFile* file, long offset, int amount, void** pointer)
+    {
+        if (RealMethods(file)->Version >= 3) return RealMethods(file)->Fetch(Real(file), offset, amount, pointer);
+        *pointer = null;
+        return SqliteOk;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int Unfetch(SqliteFile* file, long offset, void* pointer) =>
+        RealMethods(file)->Version >= 3 ? RealMethods(file)->Unfetch(Real(file), offset, pointer) : SqliteOk;
+
+    /// <summary>sqlite3_file: every open file begins with its methods.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SqliteFile
+    {
+        public IoMethods* Methods;
+    }
+
+    /// <summary>This VFS's file: its methods, the unix-excl file it wraps (placed right after it) and the read-ahead buffer.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ShimFile
+    {
+        public IoMethods* Methods;
+        public SqliteFile* Real;
+        public byte* Buffer;
+        public long BufferStart;
+        public long BufferVersion;
+        public long LastEnd;
+        public int BufferLength;
+
+        // Sequential reads in a row that went to the file, up to this one.
+        public int Run;
+
+        // 1 for the database and its log, the files read ahead; 0 for any other.
+        public int Kind;
+    }
+
+    /// <summary>sqlite3_io_methods, version 3.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoMethods
+    {
+        public int Version;
+        public delegate* unmanaged<SqliteFile*, int> Close;
+        public delegate* unmanaged<SqliteFile*, byte*, int, long, int> Read;
+        public delegate* unmanaged<SqliteFile*, byte*, int, long, int> Write;
+        public delegate* unmanaged<SqliteFile*, long, int> Truncate;
+        public delegate* unmanaged<SqliteFile*, int, int> Sync;
+        public delegate* unmanaged<SqliteFile*, long*, int> FileSize;
+        public delegate* unmanaged<SqliteFile*, int, int> Lock;
+        public delegate* unmanaged<SqliteFile*, int, int> Unlock;
+        public delegate* unmanaged<SqliteFile*, int*, int> CheckReservedLock;
+        public delegate* unmanaged<SqliteFile*, int, void*, int> FileControl;
+        public delegate* unmanaged<SqliteFile*, int> SectorSize;
+        public delegate* unmanaged<SqliteFile*, int> DeviceCharacteristics;
+        public delegate* unmanaged<SqliteFile*, int, int, int, void**, int> ShmMap;
+        public delegate* unmanaged<SqliteFile*, int, int, int, int> ShmLock;
+        public delegate* unmanaged<SqliteFile*, void> ShmBarrier;
+        public delegate* unmanaged<SqliteFile*, int, int> ShmUnmap;
+        public delegate* unmanaged<SqliteFile*, long, int, void**, int> Fetch;
+        public delegate* unmanaged<SqliteFile*, long, void*, int> Unfetch;
+    }
+
+    /// <summary>sqlite3_vfs, version 3.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SqliteVfs
+    {
+        public int Version;
+        public int FileSize;
+        public int MaxPathname;
+        public SqliteVfs* Next;
+        public byte* Name;
+        public void* AppData;
+        public delegate* unmanaged<SqliteVfs*, byte*, SqliteFile*, int, int*, int> Open;
+        public delegate* unmanaged<SqliteVfs*, byte*, int, int> Delete;
+        public nint Access;
+        public nint FullPathname;
+        public nint DlOpen;
+        public nint DlError;
+        public nint DlSym;
+        public nint DlClose;
+        public nint Randomness;
+        public nint Sleep;
+        public nint CurrentTime;
+        public nint GetLastError;
+        public nint CurrentTimeInt64;
+        public nint SetSystemCall;
+        public nint GetSystemCall;
+        public nint NextSystemCall;
+    }
+}

@@ -1,0 +1,154 @@
+using System.Buffers.Binary;
+using BlobStorage.Metadata.Sqlite;
+using BlobStorage.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace BlobStorage.Tests.Metadata;
+
+/// <summary>
+/// The read-ahead VFS the SQLite metadata store opens its database through: it reads a value's pages from the
+/// write-ahead log and the database in one call, and never hands back bytes a later write has replaced.
+/// </summary>
+public sealed class ReadAheadVfsTests
+{
+    private const string Container = "readahead";
+
+    // Below TestStore's inline threshold (64 KiB - 1): kept in the database, fifteen pages of 4 KiB.
+    private const int ValueSize = 60_000;
+
+    [SetUp]
+    public void RequireTheVfs()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Ignore("The read-ahead VFS wraps unix-excl; Windows opens the database through its own VFS.");
+    }
+
+    [Test]
+    public void Registers_itself_where_unix_excl_exists()
+    {
+        ReadAheadVfs.Name.Should().Be(ReadAheadVfs.VfsName);
+        SqliteMetadataStore.OpenTarget("/data/metadata.db").Should().EndWith("?vfs=" + ReadAheadVfs.VfsName);
+    }
+
+    [Test]
+    public async Task First_reads_of_values_just_written_copy_most_pages_from_a_read_ahead()
+    {
+        await using var test = await TestStore.OpenAsync();
+        await test.Store.CreateContainerAsync(Container);
+        var contents = Enumerable.Range(0, 20).Select(i => Streams.Bytes(ValueSize, seed: i + 1)).ToArray();
+        for (var i = 0; i < contents.Length; i++) await test.Store.UploadBytesAsync(Container, $"b{i}", contents[i]);
+
+        var buffered = ReadAheadVfs.BufferedReads;
+        for (var i = 0; i < contents.Length; i++) (await test.Store.DownloadBytesAsync(Container, $"b{i}")).Should().Equal(contents[i]);
+
+        // Each value's overflow pages lie one after the other in the log: all but the first are copied from the
+        // read-ahead (other tests running meanwhile can only add to the count).
+        (ReadAheadVfs.BufferedReads - buffered).Should().BeGreaterThanOrEqualTo(contents.Length * 10);
+    }
+
+    [Test]
+    public void A_read_ahead_past_the_end_of_the_log_never_serves_frames_written_after_it()
+    {
+        using var folder = new TempFolder("readahead");
+        var target = SqliteMetadataStore.OpenTarget(Path.Combine(folder.Path, "t.db"));
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = target, Pooling = false }.ToString();
+        using var writer = new SqliteConnection(connectionString);
+        using var reader = new SqliteConnection(connectionString);
+        writer.Open();
+        Execute(writer, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        reader.Open();
+        Execute(reader, "PRAGMA mmap_size = 0;");
+
+        // A long log, moved into the database: the next write starts the log again from its first frame, and the
+        // file keeps the old frames after the new ones. The first value is eight pages, the second fits in its row,
+        // the others are fifteen pages; a value overwritten by one of its own size is written in place, so each
+        // write below puts only the pages of that value and of its row in the log.
+        for (var id = 1; id <= 40; id++) Write(writer, $"INSERT INTO t (id, v) VALUES ({id}, $v);", Streams.Bytes(Size(id), seed: id));
+        Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
+
+        // The reader reads the one value in the new log and reads ahead into old frames past its end.
+        var first = Streams.Bytes(Size(1), seed: 100);
+        Write(writer, "UPDATE t SET v = $v WHERE id = 1;", first);
+        var buffered = ReadAheadVfs.BufferedReads;
+        Read(reader, 1).Should().Equal(first);
+        (ReadAheadVfs.BufferedReads - buffered).Should().BeGreaterThanOrEqualTo(2, "the reader's pages of the log were read ahead");
+
+        // The next write's one frame lands where the reader's buffer holds an old frame.
+        var second = Streams.Bytes(Size(2), seed: 200);
+        Write(writer, "UPDATE t SET v = $v WHERE id = 2;", second);
+        Read(reader, 2).Should().Equal(second);
+        Read(reader, 1).Should().Equal(first);
+
+        static int Size(int id) => id switch { 1 => 30_000, 2 => 100, _ => ValueSize };
+    }
+
+    [Test]
+    public async Task Overwrites_racing_reads_across_checkpoints_only_ever_read_whole_values()
+    {
+        await using var test = await TestStore.OpenAsync();
+        await test.Store.CreateContainerAsync(Container);
+        const int Names = 16;
+        const int Puts = 700; // about 10,000 pages of log: more than two automatic checkpoints (every 4,000 pages)
+        for (var i = 0; i < Names; i++) await test.Store.UploadBytesAsync(Container, $"b{i}", Value(i + 1, ValueSize));
+
+        var puts = 0;
+        var reads = 0;
+        var seed = Names;
+        var writers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            while (Interlocked.Increment(ref puts) <= Puts)
+            {
+                var value = Value(Interlocked.Increment(ref seed), random.Next(20_000, ValueSize + 1));
+                await test.Store.UploadBytesAsync(Container, $"b{random.Next(Names)}", value);
+            }
+        }));
+        var readers = Enumerable.Range(0, 3).Select(r => Task.Run(async () =>
+        {
+            var random = new Random(100 + r);
+            while (Volatile.Read(ref puts) < Puts)
+            {
+                var bytes = await test.Store.DownloadBytesAsync(Container, $"b{random.Next(Names)}");
+                IsWhole(bytes).Should().BeTrue("a read returns one whole value that was written, never pages of two");
+                Interlocked.Increment(ref reads);
+            }
+        }));
+        await Task.WhenAll(writers.Concat(readers));
+
+        reads.Should().BePositive();
+        for (var i = 0; i < Names; i++) IsWhole(await test.Store.DownloadBytesAsync(Container, $"b{i}")).Should().BeTrue();
+    }
+
+    // A value that says what it is: its seed and length, then bytes made from the seed.
+    private static byte[] Value(int seed, int length)
+    {
+        var bytes = Streams.Bytes(length, seed);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, seed);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), length);
+        return bytes;
+    }
+
+    private static bool IsWhole(byte[] bytes) =>
+        bytes.Length >= 8 && Value(BinaryPrimitives.ReadInt32LittleEndian(bytes), BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4))).AsSpan().SequenceEqual(bytes);
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static void Write(SqliteConnection connection, string sql, byte[] value)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$v", value);
+        command.ExecuteNonQuery();
+    }
+
+    private static byte[] Read(SqliteConnection connection, int id)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT v FROM t WHERE id = {id};";
+        return (byte[])command.ExecuteScalar()!;
+    }
+}
