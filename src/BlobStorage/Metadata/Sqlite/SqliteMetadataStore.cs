@@ -267,13 +267,13 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
     /// <c>-shm</c> file), so beginning and ending a read costs no <c>fcntl</c> system call under a shared
     /// mutex. Another process cannot open the database while the store is open; the chunk folder's lock
     /// keeps a second store out anyway. A crash releases the lock with the process. Where it can,
-    /// it opens <c>unix-excl</c> through <see cref="ReadAheadVfs"/>, which reads the pages of a large value
-    /// in one system call instead of one each.
+    /// it opens <c>unix-excl</c> through <see cref="BufferedVfs"/>, which reads the pages of a large value
+    /// and writes the log frames of a transaction in one system call instead of one or two a page.
     /// </summary>
     internal static string OpenTarget(string fullPath) =>
         OperatingSystem.IsWindows()
             ? fullPath
-            : "file://" + fullPath.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3f", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal) + "?vfs=" + ReadAheadVfs.Name;
+            : "file://" + fullPath.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3f", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal) + "?vfs=" + BufferedVfs.Name;
 
     private SqliteSession OpenSession(bool reader) => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath, reader);
 

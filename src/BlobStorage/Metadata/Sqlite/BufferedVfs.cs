@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
@@ -6,10 +7,12 @@ using SQLitePCL;
 namespace BlobStorage.Metadata.Sqlite;
 
 /// <summary>
-/// A SQLite VFS over <c>unix-excl</c> that reads ahead where SQLite reads a file page after page: the pages of a
-/// value too large for its row (64 KiB is sixteen pages, each read by a system call of its own) lie one after the
-/// other in the write-ahead log or the database file, so the third page read in a row, each at the end of the one
-/// before, starts a read of 64 KiB, and the pages after it are copied from there.
+/// A SQLite VFS over <c>unix-excl</c> that makes one system call where SQLite makes one a page. It reads ahead where
+/// SQLite reads a file page after page: the pages of a value too large for its row (64 KiB is sixteen pages) lie one
+/// after the other in the write-ahead log or the database file, so the third page read in a row, each at the end of
+/// the one before, starts a read of 64 KiB, and the pages after it are copied from there. And it writes a
+/// transaction's frames to the log in one call: SQLite writes each frame as two (its header, then its page), twelve
+/// for a 4 KiB put; they are kept back and written together when the commit frame's page is.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -18,7 +21,15 @@ namespace BlobStorage.Metadata.Sqlite;
 /// itself, so the file keeps its exclusive lock and its WAL index in memory.
 /// </para>
 /// <para>
-/// A buffer never serves bytes that may have changed since it was filled: every write and truncation of any file
+/// Frames kept back are written before the call that writes the commit frame's page returns, so a commit is in the
+/// file (and, where SQLite flushes commits, on the disk) before SQLite publishes it to readers, as without the VFS;
+/// a write that fails then fails that call, and the commit with it. Any other call on the log (a read, a flush, its
+/// size, a truncation, a file control, closing it) and any write that does not follow on from the frames kept back
+/// writes them first. A process that dies with frames kept back loses only an uncommitted transaction, which SQLite
+/// would ignore in the file anyway.
+/// </para>
+/// <para>
+/// A read-ahead buffer never serves bytes that may have changed since it was filled: every write and truncation of any file
 /// opened through this VFS counts one version, and marks itself in progress while it runs. A buffer is filled only
 /// when no write is in progress and the version stays the same across the fill, and is used only while the version
 /// is still the one it was filled at and no write is in progress. SQLite never reads a page of the log or of the
@@ -31,10 +42,10 @@ namespace BlobStorage.Metadata.Sqlite;
 /// <c>unix-excl</c> VFS of a known layout; anywhere else the database opens through <c>unix-excl</c> as before.
 /// </para>
 /// </remarks>
-internal static unsafe class ReadAheadVfs
+internal static unsafe class BufferedVfs
 {
     /// <summary>The VFS's registered name.</summary>
-    public const string VfsName = "blobstorage-readahead";
+    public const string VfsName = "blobstorage-buffered";
 
     // How much one read ahead takes: a 64 KiB value's last fifteen pages in the log (15 x 4,120 bytes) fit.
     private const int ReadAheadBytes = 64 * 1024;
@@ -52,6 +63,18 @@ internal static unsafe class ReadAheadVfs
     private const int SqliteOpenMainDb = 0x00000100;
     private const int SqliteOpenWal = 0x00080000;
 
+    // What an open file is: read ahead (the database) or read ahead and written in whole transactions (its log).
+    private const int KindOther = 0;
+    private const int KindDatabase = 1;
+    private const int KindLog = 2;
+
+    // The most bytes of the log kept back before they are written: unix-excl writes at most 128 KiB - 1 bytes in one
+    // call (it masks the length with 0x1ffff, and a longer write comes back short, as a full disk); 31 frames of 4 KiB.
+    private const int PendingCapacity = 0x1ffff;
+
+    // A write of this many bytes to the log is a frame's header; a commit frame's says the database's size in pages.
+    private const int FrameHeaderBytes = 24;
+
     private static readonly delegate* unmanaged<byte*, nint> s_find;
     private static readonly delegate* unmanaged<nint, int, int> s_register;
     private static readonly SqliteVfs* s_base;
@@ -65,9 +88,11 @@ internal static unsafe class ReadAheadVfs
     // Reads passed to unix-excl and reads copied from a buffer; for tests.
     private static long s_fileReads;
     private static long s_bufferedReads;
+    [ThreadStatic]
+    private static long t_fileWrites;
 
 #pragma warning disable CA1810 // The fields are set together, only once the VFS is registered.
-    static ReadAheadVfs()
+    static BufferedVfs()
 #pragma warning restore CA1810
     {
         if (OperatingSystem.IsWindows() || !TryLoad(out var library)) return;
@@ -81,7 +106,7 @@ internal static unsafe class ReadAheadVfs
 
         // Version 3 is the layout below; the file methods are read from each file unix-excl opens.
         if (s_base is null || s_base->Version < 3) return;
-        fixed (byte* name = "blobstorage-readahead\0"u8)
+        fixed (byte* name = "blobstorage-buffered\0"u8)
         {
             if (s_find(name) != 0) return;
         }
@@ -90,7 +115,7 @@ internal static unsafe class ReadAheadVfs
         *vfs = *s_base;
         vfs->Next = null;
         vfs->FileSize = s_base->FileSize + sizeof(ShimFile);
-        var vfsName = "blobstorage-readahead\0"u8;
+        var vfsName = "blobstorage-buffered\0"u8;
         var nameCopy = (byte*)NativeMemory.Alloc((nuint)vfsName.Length);
         vfsName.CopyTo(new Span<byte>(nameCopy, vfsName.Length));
         vfs->Name = nameCopy;
@@ -129,6 +154,9 @@ internal static unsafe class ReadAheadVfs
     /// <summary>Reads passed to the file; for tests.</summary>
     internal static long FileReads => Interlocked.Read(ref s_fileReads);
 
+    /// <summary>Writes passed to the file by the calling thread; for tests.</summary>
+    internal static long FileWritesOnThisThread => t_fileWrites;
+
     /// <summary>Reads copied from a read-ahead buffer; for tests.</summary>
     internal static long BufferedReads => Interlocked.Read(ref s_bufferedReads);
 
@@ -164,7 +192,7 @@ internal static unsafe class ReadAheadVfs
         var rc = s_base->Open(s_base, name, real, flags, outFlags);
         if (real->Methods is null) return rc;
         shim->Real = real;
-        shim->Kind = (flags & (SqliteOpenWal | SqliteOpenMainDb)) != 0 ? 1 : 0;
+        shim->Kind = (flags & SqliteOpenWal) != 0 ? KindLog : (flags & SqliteOpenMainDb) != 0 ? KindDatabase : KindOther;
         shim->LastEnd = -1;
         shim->Methods = s_methods;
         return rc;
@@ -189,6 +217,7 @@ internal static unsafe class ReadAheadVfs
     private static int Close(SqliteFile* file)
     {
         var shim = (ShimFile*)file;
+        var flushed = Flush(shim);
         var rc = RealMethods(file)->Close(Real(file));
         if (shim->Buffer is not null)
         {
@@ -196,14 +225,26 @@ internal static unsafe class ReadAheadVfs
             shim->Buffer = null;
         }
 
-        return rc;
+        if (shim->Pending is not null)
+        {
+            NativeMemory.Free(shim->Pending);
+            shim->Pending = null;
+        }
+
+        return flushed != SqliteOk ? flushed : rc;
     }
 
     [UnmanagedCallersOnly]
     private static int Read(SqliteFile* file, byte* destination, int amount, long offset)
     {
         var shim = (ShimFile*)file;
-        if (shim->Kind == 0 || amount <= 0 || amount > ReadAheadBytes / 2) return ReadFile(shim, destination, amount, offset);
+        if (shim->PendingLength > 0)
+        {
+            var flushed = Flush(shim);
+            if (flushed != SqliteOk) return flushed;
+        }
+
+        if (shim->Kind == KindOther || amount <= 0 || amount > ReadAheadBytes / 2) return ReadFile(shim, destination, amount, offset);
 
         if (shim->BufferLength > 0
             && offset >= shim->BufferStart
@@ -252,11 +293,50 @@ internal static unsafe class ReadAheadVfs
     [UnmanagedCallersOnly]
     private static int Write(SqliteFile* file, byte* source, int amount, long offset)
     {
-        ((ShimFile*)file)->BufferLength = 0;
+        var shim = (ShimFile*)file;
+        shim->BufferLength = 0;
+        if (shim->Kind != KindLog) return WriteFile(shim, source, amount, offset);
+
+        // The log: a transaction's frames, each a header and a page written one after the other, are kept back
+        // and written in one call when the commit frame's page is, before SQLite goes on to publish the commit.
+        int rc;
+        if (shim->PendingLength > 0 && (offset != shim->PendingStart + shim->PendingLength || shim->PendingLength + amount > PendingCapacity))
+        {
+            rc = Flush(shim);
+            if (rc != SqliteOk) return rc;
+        }
+
+        if (amount > PendingCapacity) return WriteFile(shim, source, amount, offset);
+        if (shim->Pending is null) shim->Pending = (byte*)NativeMemory.Alloc(PendingCapacity);
+        if (shim->PendingLength == 0) shim->PendingStart = offset;
+        new ReadOnlySpan<byte>(source, amount).CopyTo(new Span<byte>(shim->Pending + shim->PendingLength, PendingCapacity - shim->PendingLength));
+        shim->PendingLength += amount;
+        if (amount == FrameHeaderBytes)
+        {
+            // Bytes 4 to 7 of a frame's header: the database's size after a commit, zero in any other frame.
+            shim->Committing = BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(source + 4, 4)) != 0 ? 1 : 0;
+            return SqliteOk;
+        }
+
+        // Until the next transaction's first frame, every write of the log goes to the file before it returns.
+        return shim->Committing != 0 ? Flush(shim) : SqliteOk;
+    }
+
+    private static int Flush(ShimFile* shim)
+    {
+        if (shim->PendingLength == 0) return SqliteOk;
+        var length = shim->PendingLength;
+        shim->PendingLength = 0;
+        return WriteFile(shim, shim->Pending, length, shim->PendingStart);
+    }
+
+    private static int WriteFile(ShimFile* shim, byte* source, int amount, long offset)
+    {
         Interlocked.Increment(ref s_writesInProgress);
         try
         {
-            return RealMethods(file)->Write(Real(file), source, amount, offset);
+            t_fileWrites++;
+            return shim->Real->Methods->Write(shim->Real, source, amount, offset);
         }
         finally
         {
@@ -269,6 +349,8 @@ internal static unsafe class ReadAheadVfs
     private static int Truncate(SqliteFile* file, long size)
     {
         ((ShimFile*)file)->BufferLength = 0;
+        var flushed = Flush((ShimFile*)file);
+        if (flushed != SqliteOk) return flushed;
         Interlocked.Increment(ref s_writesInProgress);
         try
         {
@@ -282,10 +364,18 @@ internal static unsafe class ReadAheadVfs
     }
 
     [UnmanagedCallersOnly]
-    private static int Sync(SqliteFile* file, int flags) => RealMethods(file)->Sync(Real(file), flags);
+    private static int Sync(SqliteFile* file, int flags)
+    {
+        var flushed = Flush((ShimFile*)file);
+        return flushed != SqliteOk ? flushed : RealMethods(file)->Sync(Real(file), flags);
+    }
 
     [UnmanagedCallersOnly]
-    private static int FileSizeOf(SqliteFile* file, long* size) => RealMethods(file)->FileSize(Real(file), size);
+    private static int FileSizeOf(SqliteFile* file, long* size)
+    {
+        var flushed = Flush((ShimFile*)file);
+        return flushed != SqliteOk ? flushed : RealMethods(file)->FileSize(Real(file), size);
+    }
 
     [UnmanagedCallersOnly]
     private static int Lock(SqliteFile* file, int level) => RealMethods(file)->Lock(Real(file), level);
@@ -297,7 +387,11 @@ internal static unsafe class ReadAheadVfs
     private static int CheckReservedLock(SqliteFile* file, int* result) => RealMethods(file)->CheckReservedLock(Real(file), result);
 
     [UnmanagedCallersOnly]
-    private static int FileControl(SqliteFile* file, int op, void* argument) => RealMethods(file)->FileControl(Real(file), op, argument);
+    private static int FileControl(SqliteFile* file, int op, void* argument)
+    {
+        var flushed = Flush((ShimFile*)file);
+        return flushed != SqliteOk ? flushed : RealMethods(file)->FileControl(Real(file), op, argument);
+    }
 
     [UnmanagedCallersOnly]
     private static int SectorSize(SqliteFile* file) => RealMethods(file)->SectorSize(Real(file));
@@ -357,8 +451,16 @@ internal static unsafe class ReadAheadVfs
         // Sequential reads in a row that went to the file, up to this one.
         public int Run;
 
-        // 1 for the database and its log, the files read ahead; 0 for any other.
+        // KindDatabase, KindLog or KindOther.
         public int Kind;
+
+        // Bytes of the log written by SQLite and not yet to the file, from PendingStart.
+        public byte* Pending;
+        public long PendingStart;
+        public int PendingLength;
+
+        // 1 from a commit frame's header to the next transaction's first frame.
+        public int Committing;
     }
 
     /// <summary>sqlite3_io_methods, version 3.</summary>

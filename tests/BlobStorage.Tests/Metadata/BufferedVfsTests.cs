@@ -6,12 +6,13 @@ using Microsoft.Data.Sqlite;
 namespace BlobStorage.Tests.Metadata;
 
 /// <summary>
-/// The read-ahead VFS the SQLite metadata store opens its database through: it reads a value's pages from the
-/// write-ahead log and the database in one call, and never hands back bytes a later write has replaced.
+/// The VFS the SQLite metadata store opens its database through: it reads a value's pages from the write-ahead log
+/// and the database in one call, and never hands back bytes a later write has replaced; it writes a transaction's
+/// log frames in one call, before the commit can be read.
 /// </summary>
-public sealed class ReadAheadVfsTests
+public sealed class BufferedVfsTests
 {
-    private const string Container = "readahead";
+    private const string Container = "buffered";
 
     // Below TestStore's inline threshold (64 KiB - 1): kept in the database, fifteen pages of 4 KiB.
     private const int ValueSize = 60_000;
@@ -25,8 +26,8 @@ public sealed class ReadAheadVfsTests
     [Test]
     public void Registers_itself_where_unix_excl_exists()
     {
-        ReadAheadVfs.Name.Should().Be(ReadAheadVfs.VfsName);
-        SqliteMetadataStore.OpenTarget("/data/metadata.db").Should().EndWith("?vfs=" + ReadAheadVfs.VfsName);
+        BufferedVfs.Name.Should().Be(BufferedVfs.VfsName);
+        SqliteMetadataStore.OpenTarget("/data/metadata.db").Should().EndWith("?vfs=" + BufferedVfs.VfsName);
     }
 
     [Test]
@@ -37,18 +38,18 @@ public sealed class ReadAheadVfsTests
         var contents = Enumerable.Range(0, 20).Select(i => Streams.Bytes(ValueSize, seed: i + 1)).ToArray();
         for (var i = 0; i < contents.Length; i++) await test.Store.UploadBytesAsync(Container, $"b{i}", contents[i]);
 
-        var buffered = ReadAheadVfs.BufferedReads;
+        var buffered = BufferedVfs.BufferedReads;
         for (var i = 0; i < contents.Length; i++) (await test.Store.DownloadBytesAsync(Container, $"b{i}")).Should().Equal(contents[i]);
 
         // Each value's overflow pages lie one after the other in the log: all but the first are copied from the
         // read-ahead (other tests running meanwhile can only add to the count).
-        (ReadAheadVfs.BufferedReads - buffered).Should().BeGreaterThanOrEqualTo(contents.Length * 10);
+        (BufferedVfs.BufferedReads - buffered).Should().BeGreaterThanOrEqualTo(contents.Length * 10);
     }
 
     [Test]
     public void A_read_ahead_past_the_end_of_the_log_never_serves_frames_written_after_it()
     {
-        using var folder = new TempFolder("readahead");
+        using var folder = new TempFolder("buffered");
         var target = SqliteMetadataStore.OpenTarget(Path.Combine(folder.Path, "t.db"));
         var connectionString = new SqliteConnectionStringBuilder { DataSource = target, Pooling = false }.ToString();
         using var writer = new SqliteConnection(connectionString);
@@ -68,9 +69,9 @@ public sealed class ReadAheadVfsTests
         // The reader reads the one value in the new log and reads ahead into old frames past its end.
         var first = Streams.Bytes(Size(1), seed: 100);
         Write(writer, "UPDATE t SET v = $v WHERE id = 1;", first);
-        var buffered = ReadAheadVfs.BufferedReads;
+        var buffered = BufferedVfs.BufferedReads;
         Read(reader, 1).Should().Equal(first);
-        (ReadAheadVfs.BufferedReads - buffered).Should().BeGreaterThanOrEqualTo(2, "the reader's pages of the log were read ahead");
+        (BufferedVfs.BufferedReads - buffered).Should().BeGreaterThanOrEqualTo(2, "the reader's pages of the log were read ahead");
 
         // The next write's one frame lands where the reader's buffer holds an old frame.
         var second = Streams.Bytes(Size(2), seed: 200);
@@ -79,6 +80,68 @@ public sealed class ReadAheadVfsTests
         Read(reader, 1).Should().Equal(first);
 
         static int Size(int id) => id switch { 1 => 30_000, 2 => 100, _ => ValueSize };
+    }
+
+    [Test]
+    public void A_transactions_log_frames_reach_the_file_in_one_write()
+    {
+        using var folder = new TempFolder("buffered");
+        using var writer = OpenConnection(folder, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        Write(writer, "INSERT INTO t (id, v) VALUES (1, $v);", Streams.Bytes(100));
+
+        // Seventeen frames (a row's page, fifteen pages of overflow, the table's root), each a header and a page.
+        var writes = BufferedVfs.FileWritesOnThisThread;
+        Write(writer, "INSERT INTO t (id, v) VALUES (2, $v);", Streams.Bytes(ValueSize, seed: 2));
+        (BufferedVfs.FileWritesOnThisThread - writes).Should().Be(1);
+
+        writes = BufferedVfs.FileWritesOnThisThread;
+        Write(writer, "UPDATE t SET v = $v WHERE id = 1;", Streams.Bytes(100, seed: 3));
+        (BufferedVfs.FileWritesOnThisThread - writes).Should().Be(1);
+    }
+
+    [Test]
+    public void Every_commit_is_in_the_log_before_another_connection_reads_it()
+    {
+        // No flush at commit (synchronous NORMAL), and a writer cache of a few pages, so large transactions spill
+        // frames to the log before their commit and write some of them again in place.
+        using var folder = new TempFolder("buffered");
+        using var writer = OpenConnection(folder, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = 8; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        using var reader = OpenConnection(folder, "PRAGMA mmap_size = 0;");
+        var expected = new Dictionary<int, byte[]>();
+
+        void Commit(params (int Id, int Size)[] rows)
+        {
+            using var transaction = writer.BeginTransaction();
+            foreach (var (id, size) in rows)
+            {
+                var value = Streams.Bytes(size, seed: (id * 7919) + size);
+                using var command = writer.CreateCommand();
+                command.CommandText = "INSERT OR REPLACE INTO t (id, v) VALUES ($id, $v);";
+                command.Parameters.AddWithValue("$id", id);
+                command.Parameters.AddWithValue("$v", value);
+                command.ExecuteNonQuery();
+                expected[id] = value;
+            }
+
+            transaction.Commit();
+            foreach (var (id, _) in rows) Read(reader, id).Should().Equal(expected[id], $"row {id} was committed");
+        }
+
+        Commit((1, 10));
+        Commit((2, ValueSize));
+        Commit((3, 600_000)); // 150 frames: more than are kept back at once (31)
+        Commit([.. Enumerable.Range(10, 200).Select(id => (id, 3_000))]);
+        Commit([.. Enumerable.Range(10, 200).Select(id => (id, 2_000))]);
+
+        // A transaction rolled back leaves frames past the log's end; the next commit writes over them.
+        using (var transaction = writer.BeginTransaction())
+        {
+            Write(writer, "INSERT OR REPLACE INTO t (id, v) VALUES (2, $v);", Streams.Bytes(300_000, seed: 9));
+            transaction.Rollback();
+        }
+
+        Commit((4, 5_000));
+        foreach (var (id, value) in expected) Read(reader, id).Should().Equal(value);
     }
 
     [Test]
@@ -93,7 +156,7 @@ public sealed class ReadAheadVfsTests
         var puts = 0;
         var reads = 0;
         var seed = Names;
-        var writers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        var writers = Task.WhenAll(Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
         {
             var random = new Random(w);
             while (Interlocked.Increment(ref puts) <= Puts)
@@ -101,18 +164,18 @@ public sealed class ReadAheadVfsTests
                 var value = Value(Interlocked.Increment(ref seed), random.Next(20_000, ValueSize + 1));
                 await test.Store.UploadBytesAsync(Container, $"b{random.Next(Names)}", value);
             }
-        }));
+        })));
         var readers = Enumerable.Range(0, 3).Select(r => Task.Run(async () =>
         {
             var random = new Random(100 + r);
-            while (Volatile.Read(ref puts) < Puts)
+            while (!writers.IsCompleted)
             {
                 var bytes = await test.Store.DownloadBytesAsync(Container, $"b{random.Next(Names)}");
                 IsWhole(bytes).Should().BeTrue("a read returns one whole value that was written, never pages of two");
                 Interlocked.Increment(ref reads);
             }
         }));
-        await Task.WhenAll(writers.Concat(readers));
+        await Task.WhenAll(readers.Append(writers));
 
         reads.Should().BePositive();
         for (var i = 0; i < Names; i++) IsWhole(await test.Store.DownloadBytesAsync(Container, $"b{i}")).Should().BeTrue();
@@ -129,6 +192,15 @@ public sealed class ReadAheadVfsTests
 
     private static bool IsWhole(byte[] bytes) =>
         bytes.Length >= 8 && Value(BinaryPrimitives.ReadInt32LittleEndian(bytes), BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4))).AsSpan().SequenceEqual(bytes);
+
+    private static SqliteConnection OpenConnection(TempFolder folder, string pragmas)
+    {
+        var target = SqliteMetadataStore.OpenTarget(Path.Combine(folder.Path, "t.db"));
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = target, Pooling = false }.ToString());
+        connection.Open();
+        Execute(connection, pragmas);
+        return connection;
+    }
 
     private static void Execute(SqliteConnection connection, string sql)
     {
