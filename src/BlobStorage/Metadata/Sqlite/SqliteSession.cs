@@ -92,7 +92,8 @@ internal sealed partial class SqliteSession : IDisposable
     /// with the working set growing by +60 to +106 MB with the map and by at most +4 MB without.
     /// Read again, a 64 KiB blob fell from 1.9x to 2.3x with the map to 0.5x without, and 4 KiB from
     /// 2.9x to 3.6x to 2.2x (1 task). A 64 KiB blob is 16 overflow pages, each a system call of its own
-    /// (SQLite reads overflow pages straight into the value, past its cache, when they are not in the log).
+    /// (SQLite reads overflow pages straight into the value, past its cache, when they are not in the log);
+    /// those were measured before <see cref="BufferedVfs"/>, which now reads such a run of pages in one call.
     /// </remarks>
     internal const string ReaderPragmas = "PRAGMA mmap_size = 0; PRAGMA cache_size = -2048;";
 
