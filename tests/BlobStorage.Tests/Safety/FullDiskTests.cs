@@ -109,6 +109,71 @@ public class FullDiskTests
         }
     }
 
+    /// <summary>
+    /// Blobs kept inside the metadata database fill the disk through its write-ahead log alone: the commit whose log
+    /// write the disk refuses fails typed, and every put acknowledged before it reads back, then and after a restart.
+    /// </summary>
+    [Test]
+    public async Task On_a_full_disk_puts_kept_in_the_database_fail_typed_and_lose_nothing()
+    {
+        using var folder = new TempFolder("fulldisk");
+        var disk = Path.Combine(folder.Path, "disk");
+        Directory.CreateDirectory(disk);
+        if (!TryMountTmpfs(disk, "12m", out var why)) Assert.Ignore($"No small file system to fill here ({why}).");
+        try
+        {
+            var root = Path.Combine(disk, "store");
+            Task<IBlobStore> OpenAsync() => new BlobStoreBuilder(root).Configure(o => o.MaintenanceInterval = Timeout.InfiniteTimeSpan).OpenAsync();
+            const int Size = 60_000;
+            var acknowledged = new List<int>();
+            var store = await OpenAsync();
+            try
+            {
+                await store.CreateContainerAsync(Container);
+                BlobStorageException? full = null;
+                for (var i = 0; i < 1_000 && full is null; i++)
+                {
+                    try
+                    {
+                        await store.UploadBytesAsync(Container, $"s{i:D4}", Streams.Bytes(Size, seed: i));
+                        acknowledged.Add(i);
+                    }
+                    catch (BlobStorageException ex)
+                    {
+                        full = ex;
+                    }
+                }
+
+                full.Should().NotBeNull("4 MiB left beside the reserve fill up before 1,000 blobs of 60 KB");
+                full!.ErrorCode.Should().Be(BlobErrorCode.InsufficientStorage, full.ToString());
+                acknowledged.Should().HaveCountGreaterThan(5);
+                TestContext.Out.WriteLine($"{acknowledged.Count} blobs of 60 KB fitted; then: {full.Message}");
+                foreach (var i in acknowledged) (await store.DownloadBytesAsync(Container, $"s{i:D4}")).Should().Equal(Streams.Bytes(Size, seed: i));
+            }
+            finally
+            {
+                await store.DisposeAsync();
+            }
+
+            // The disk grows; the store opens again from what the full one kept.
+            Run("mount", "-o", "remount,size=64m", disk).Code.Should().Be(0);
+            store = await OpenAsync();
+            try
+            {
+                foreach (var i in acknowledged) (await store.DownloadBytesAsync(Container, $"s{i:D4}")).Should().Equal(Streams.Bytes(Size, seed: i));
+                await FluentActions.Awaiting(() => store.GetPropertiesAsync(Container, $"s{acknowledged.Count:D4}")).Should().ThrowAsync<BlobNotFoundException>();
+            }
+            finally
+            {
+                await store.DisposeAsync();
+            }
+        }
+        finally
+        {
+            Run("umount", "-l", disk);
+        }
+    }
+
     /// <summary>Where no file system can be mounted: chunk writes fail as a full disk does, typed, and deletes still work.</summary>
     [Test]
     public async Task A_disk_that_fills_under_the_chunk_store_fails_uploads_typed_and_deletes_still_work()

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 
 namespace BlobStorage.Metadata.Sqlite;
 
@@ -75,8 +74,6 @@ internal static unsafe class BufferedVfs
     // A write of this many bytes to the log is a frame's header; a commit frame's says the database's size in pages.
     private const int FrameHeaderBytes = 24;
 
-    private static readonly delegate* unmanaged<byte*, nint> s_find;
-    private static readonly delegate* unmanaged<nint, int, int> s_register;
     private static readonly SqliteVfs* s_base;
     private static readonly SqliteVfs* s_vfs;
     private static readonly IoMethods* s_methods;
@@ -95,20 +92,30 @@ internal static unsafe class BufferedVfs
     static BufferedVfs()
 #pragma warning restore CA1810
     {
-        if (OperatingSystem.IsWindows() || !TryLoad(out var library)) return;
-        if (!NativeLibrary.TryGetExport(library, "sqlite3_vfs_find", out var find) || !NativeLibrary.TryGetExport(library, "sqlite3_vfs_register", out var register)) return;
-        s_find = (delegate* unmanaged<byte*, nint>)find;
-        s_register = (delegate* unmanaged<nint, int, int>)register;
+        if (OperatingSystem.IsWindows()) return;
+
+        // Microsoft.Data.Sqlite sets SQLitePCLRaw's provider as its connection type initializes; SqliteNative finds the
+        // provider's library only once one is set.
+        RuntimeHelpers.RunClassConstructor(typeof(SqliteConnection).TypeHandle);
+        if (!SqliteNative.Available) return;
+        if (!NativeLibrary.TryGetExport(SqliteNative.Library, "sqlite3_vfs_find", out var findExport)
+            || !NativeLibrary.TryGetExport(SqliteNative.Library, "sqlite3_vfs_register", out var registerExport))
+        {
+            return;
+        }
+
+        var find = (delegate* unmanaged<byte*, nint>)findExport;
+        var register = (delegate* unmanaged<nint, int, int>)registerExport;
         fixed (byte* name = "unix-excl\0"u8)
         {
-            s_base = (SqliteVfs*)s_find(name);
+            s_base = (SqliteVfs*)find(name);
         }
 
         // Version 3 is the layout below; the file methods are read from each file unix-excl opens.
         if (s_base is null || s_base->Version < 3) return;
         fixed (byte* name = "blobstorage-buffered\0"u8)
         {
-            if (s_find(name) != 0) return;
+            if (find(name) != 0) return;
         }
 
         var vfs = (SqliteVfs*)NativeMemory.AllocZeroed((nuint)sizeof(SqliteVfs));
@@ -144,7 +151,7 @@ internal static unsafe class BufferedVfs
         methods->Unfetch = &Unfetch;
         s_methods = methods;
 
-        if (s_register((nint)vfs, 0) != SqliteOk) return;
+        if (register((nint)vfs, 0) != SqliteOk) return;
         s_vfs = vfs;
     }
 
@@ -159,25 +166,6 @@ internal static unsafe class BufferedVfs
 
     /// <summary>Reads copied from a read-ahead buffer; for tests.</summary>
     internal static long BufferedReads => Interlocked.Read(ref s_bufferedReads);
-
-    private static bool TryLoad(out nint library)
-    {
-        library = 0;
-        try
-        {
-            // Microsoft.Data.Sqlite sets SQLitePCLRaw's provider as its connection type initializes.
-            RuntimeHelpers.RunClassConstructor(typeof(SqliteConnection).TypeHandle);
-            return SqliteNative.Available
-                && raw.GetNativeLibraryName() == "e_sqlite3"
-                && NativeLibrary.TryLoad("e_sqlite3", typeof(SQLite3Provider_e_sqlite3).Assembly, null, out library);
-        }
-#pragma warning disable CA1031 // Whatever stops the check leaves unix-excl in use, which always works.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            return false;
-        }
-    }
 
     private static SqliteFile* Real(SqliteFile* file) => ((ShimFile*)file)->Real;
 
@@ -201,16 +189,24 @@ internal static unsafe class BufferedVfs
     [UnmanagedCallersOnly]
     private static int Delete(SqliteVfs* vfs, byte* name, int syncDirectory)
     {
-        Interlocked.Increment(ref s_writesInProgress);
+        BeginWrite();
         try
         {
             return s_base->Delete(s_base, name, syncDirectory);
         }
         finally
         {
-            Interlocked.Increment(ref s_version);
-            Interlocked.Decrement(ref s_writesInProgress);
+            EndWrite();
         }
+    }
+
+    // Every change of a file through this VFS runs between these two: no read-ahead buffer is filled or used across it.
+    private static void BeginWrite() => Interlocked.Increment(ref s_writesInProgress);
+
+    private static void EndWrite()
+    {
+        Interlocked.Increment(ref s_version);
+        Interlocked.Decrement(ref s_writesInProgress);
     }
 
     [UnmanagedCallersOnly]
@@ -332,7 +328,7 @@ internal static unsafe class BufferedVfs
 
     private static int WriteFile(ShimFile* shim, byte* source, int amount, long offset)
     {
-        Interlocked.Increment(ref s_writesInProgress);
+        BeginWrite();
         try
         {
             t_fileWrites++;
@@ -340,8 +336,7 @@ internal static unsafe class BufferedVfs
         }
         finally
         {
-            Interlocked.Increment(ref s_version);
-            Interlocked.Decrement(ref s_writesInProgress);
+            EndWrite();
         }
     }
 
@@ -351,15 +346,14 @@ internal static unsafe class BufferedVfs
         ((ShimFile*)file)->BufferLength = 0;
         var flushed = Flush((ShimFile*)file);
         if (flushed != SqliteOk) return flushed;
-        Interlocked.Increment(ref s_writesInProgress);
+        BeginWrite();
         try
         {
             return RealMethods(file)->Truncate(Real(file), size);
         }
         finally
         {
-            Interlocked.Increment(ref s_version);
-            Interlocked.Decrement(ref s_writesInProgress);
+            EndWrite();
         }
     }
 

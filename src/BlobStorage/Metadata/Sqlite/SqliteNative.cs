@@ -48,12 +48,16 @@ internal static unsafe class SqliteNative
             s_columnBytes = (delegate* unmanaged[SuppressGCTransition]<nint, int, int>)bytes;
             s_columnInt64 = (delegate* unmanaged[SuppressGCTransition]<nint, int, long>)int64;
             s_columnType = (delegate* unmanaged[SuppressGCTransition]<nint, int, int>)type;
+            Library = library;
             Available = true;
         }
     }
 
     /// <summary>True when the calls below go straight to SQLitePCLRaw's library; when false, none may be called.</summary>
     public static bool Available { get; }
+
+    /// <summary>SQLitePCLRaw's own library, for other exports to be found in; zero when <see cref="Available"/> is false.</summary>
+    public static nint Library { get; }
 
     public static int Step(nint statement) => s_step(statement);
 
