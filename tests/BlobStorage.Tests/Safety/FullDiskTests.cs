@@ -18,15 +18,22 @@ public class FullDiskTests
     private const int Blob = 1024 * 1024;
 
     [Test]
-    public async Task On_a_full_disk_uploads_fail_typed_and_deletes_and_maintenance_free_space()
+    public Task On_a_full_disk_uploads_fail_typed_and_deletes_and_maintenance_free_space() =>
+        OnSmallDiskAsync("24m", disk => FillEmptyAndRefillAsync(Path.Combine(disk, "store")));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a tmpfs of <paramref name="size"/> mounted for it (the test is ignored where
+    /// none can be: the fault-layer test covers the error contract there), and unmounts it after.
+    /// </summary>
+    private static async Task OnSmallDiskAsync(string size, Func<string, Task> body)
     {
         using var folder = new TempFolder("fulldisk");
         var disk = Path.Combine(folder.Path, "disk");
         Directory.CreateDirectory(disk);
-        if (!TryMountTmpfs(disk, "24m", out var why)) Assert.Ignore($"No small file system to fill here ({why}); the fault-layer test covers the error contract.");
+        if (!TryMountTmpfs(disk, size, out var why)) Assert.Ignore($"No small file system to fill here ({why}); the fault-layer test covers the error contract.");
         try
         {
-            await FillEmptyAndRefillAsync(Path.Combine(disk, "store"));
+            await body(disk);
         }
         finally
         {
@@ -50,21 +57,7 @@ public class FullDiskTests
         try
         {
             await store.CreateContainerAsync(Container);
-            var acknowledged = new List<int>();
-            BlobStorageException? full = null;
-            for (var i = 0; i < 100 && full is null; i++)
-            {
-                try
-                {
-                    await store.UploadBytesAsync(Container, $"b{i:D3}", Streams.Bytes(Blob, seed: i));
-                    acknowledged.Add(i);
-                }
-                catch (BlobStorageException ex)
-                {
-                    full = ex;
-                }
-            }
-
+            var (acknowledged, full) = await FillAsync(store, Blob, 100);
             full.Should().NotBeNull("24 MiB fill up before 100 blobs of 1 MiB");
             full!.ErrorCode.Should().Be(BlobErrorCode.InsufficientStorage, full.ToString());
             full.InnerException.Should().NotBeNull();
@@ -114,65 +107,41 @@ public class FullDiskTests
     /// write the disk refuses fails typed, and every put acknowledged before it reads back, then and after a restart.
     /// </summary>
     [Test]
-    public async Task On_a_full_disk_puts_kept_in_the_database_fail_typed_and_lose_nothing()
+    public Task On_a_full_disk_puts_kept_in_the_database_fail_typed_and_lose_nothing() => OnSmallDiskAsync("12m", async disk =>
     {
-        using var folder = new TempFolder("fulldisk");
-        var disk = Path.Combine(folder.Path, "disk");
-        Directory.CreateDirectory(disk);
-        if (!TryMountTmpfs(disk, "12m", out var why)) Assert.Ignore($"No small file system to fill here ({why}).");
+        var root = Path.Combine(disk, "store");
+        Task<IBlobStore> OpenAsync() => new BlobStoreBuilder(root).Configure(o => o.MaintenanceInterval = Timeout.InfiniteTimeSpan).OpenAsync();
+        const int Size = 60_000;
+        List<int> acknowledged;
+        var store = await OpenAsync();
         try
         {
-            var root = Path.Combine(disk, "store");
-            Task<IBlobStore> OpenAsync() => new BlobStoreBuilder(root).Configure(o => o.MaintenanceInterval = Timeout.InfiniteTimeSpan).OpenAsync();
-            const int Size = 60_000;
-            var acknowledged = new List<int>();
-            var store = await OpenAsync();
-            try
-            {
-                await store.CreateContainerAsync(Container);
-                BlobStorageException? full = null;
-                for (var i = 0; i < 1_000 && full is null; i++)
-                {
-                    try
-                    {
-                        await store.UploadBytesAsync(Container, $"s{i:D4}", Streams.Bytes(Size, seed: i));
-                        acknowledged.Add(i);
-                    }
-                    catch (BlobStorageException ex)
-                    {
-                        full = ex;
-                    }
-                }
-
-                full.Should().NotBeNull("4 MiB left beside the reserve fill up before 1,000 blobs of 60 KB");
-                full!.ErrorCode.Should().Be(BlobErrorCode.InsufficientStorage, full.ToString());
-                acknowledged.Should().HaveCountGreaterThan(5);
-                TestContext.Out.WriteLine($"{acknowledged.Count} blobs of 60 KB fitted; then: {full.Message}");
-                foreach (var i in acknowledged) (await store.DownloadBytesAsync(Container, $"s{i:D4}")).Should().Equal(Streams.Bytes(Size, seed: i));
-            }
-            finally
-            {
-                await store.DisposeAsync();
-            }
-
-            // The disk grows; the store opens again from what the full one kept.
-            Run("mount", "-o", "remount,size=64m", disk).Code.Should().Be(0);
-            store = await OpenAsync();
-            try
-            {
-                foreach (var i in acknowledged) (await store.DownloadBytesAsync(Container, $"s{i:D4}")).Should().Equal(Streams.Bytes(Size, seed: i));
-                await FluentActions.Awaiting(() => store.GetPropertiesAsync(Container, $"s{acknowledged.Count:D4}")).Should().ThrowAsync<BlobNotFoundException>();
-            }
-            finally
-            {
-                await store.DisposeAsync();
-            }
+            await store.CreateContainerAsync(Container);
+            (acknowledged, var full) = await FillAsync(store, Size, 1_000);
+            full.Should().NotBeNull("4 MiB left beside the reserve fill up before 1,000 blobs of 60 KB");
+            full!.ErrorCode.Should().Be(BlobErrorCode.InsufficientStorage, full.ToString());
+            acknowledged.Should().HaveCountGreaterThan(5);
+            TestContext.Out.WriteLine($"{acknowledged.Count} blobs of 60 KB fitted; then: {full.Message}");
+            foreach (var i in acknowledged) (await store.DownloadBytesAsync(Container, $"b{i:D3}")).Should().Equal(Streams.Bytes(Size, seed: i));
         }
         finally
         {
-            Run("umount", "-l", disk);
+            await store.DisposeAsync();
         }
-    }
+
+        // The disk grows; the store opens again from what the full one kept.
+        Run("mount", "-o", "remount,size=64m", disk).Code.Should().Be(0);
+        store = await OpenAsync();
+        try
+        {
+            foreach (var i in acknowledged) (await store.DownloadBytesAsync(Container, $"b{i:D3}")).Should().Equal(Streams.Bytes(Size, seed: i));
+            await FluentActions.Awaiting(() => store.GetPropertiesAsync(Container, $"b{acknowledged.Count:D3}")).Should().ThrowAsync<BlobNotFoundException>();
+        }
+        finally
+        {
+            await store.DisposeAsync();
+        }
+    });
 
     /// <summary>Where no file system can be mounted: chunk writes fail as a full disk does, typed, and deletes still work.</summary>
     [Test]
@@ -189,6 +158,29 @@ public class FullDiskTests
         (await h.Store.RunMaintenanceAsync()).ChunksCollected.Should().Be(3);
         h.Files.ClearFaults();
         await h.Store.UploadBytesAsync(Container, "b", Streams.Bytes(3 * FaultyStore.ChunkSize, seed: 2));
+    }
+
+    /// <summary>
+    /// Puts blobs of <paramref name="size"/> bytes (b000, b001, ...) until the store refuses one, at most
+    /// <paramref name="most"/>: the ones acknowledged, and the refusal (null if none came).
+    /// </summary>
+    private static async Task<(List<int> Acknowledged, BlobStorageException? Full)> FillAsync(IBlobStore store, int size, int most)
+    {
+        var acknowledged = new List<int>();
+        for (var i = 0; i < most; i++)
+        {
+            try
+            {
+                await store.UploadBytesAsync(Container, $"b{i:D3}", Streams.Bytes(size, seed: i));
+                acknowledged.Add(i);
+            }
+            catch (BlobStorageException ex)
+            {
+                return (acknowledged, ex);
+            }
+        }
+
+        return (acknowledged, null);
     }
 
     /// <summary>Writes a file until the disk refuses another byte; returns its length.</summary>
