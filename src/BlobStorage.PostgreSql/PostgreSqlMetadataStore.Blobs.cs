@@ -40,7 +40,8 @@ public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
                 if (!await reader.ReadAsync(ct).ConfigureAwait(false)) return null;
                 var properties = ReadProperties(reader, 0, key.Container);
                 var chunks = ChunkListCodec.Decode(reader.Bytes(PropertyCount));
-                return new BlobRecord(properties, chunks) { InlineContent = ReadInline(reader, PropertyCount + 1, key.Container, key.Name) };
+                var inline = ReadInline(reader, PropertyCount + 1, key.Container, key.Name);
+                return new BlobRecord(properties, chunks) { InlineContent = inline is null ? null : (ReadOnlyMemory<byte>?)inline };
             },
             snapshot: false,
             cancellationToken);
@@ -353,10 +354,10 @@ public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
     }
 
     /// <summary>Stores the content of a small blob and returns its row; its bytes count as stored.</summary>
-    private static async Task<long> AddInlineAsync(PgTx tx, byte[] content, StatsDelta delta, CancellationToken ct)
+    private static async Task<long> AddInlineAsync(PgTx tx, ReadOnlyMemory<byte> content, StatsDelta delta, CancellationToken ct)
     {
         using var command = tx.Command("INSERT INTO {S}.inline_content (refcount, checksum, data) VALUES (1, @checksum, @data) RETURNING id;")
-            .Long("@checksum", unchecked((long)XxHash3.HashToUInt64(content)))
+            .Long("@checksum", unchecked((long)XxHash3.HashToUInt64(content.Span)))
             .Bytes("@data", content);
         var id = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         delta.StoredBytes += content.Length;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
@@ -43,7 +44,7 @@ internal sealed partial class BlobStore
                     var inlineProperties = await DownloadedPropertiesAsync(properties, generation, cancellationToken).ConfigureAwait(false);
                     Stream content = rented is not null
                         ? new PooledContentStream(rented, (int)offset, (int)length)
-                        : new MemoryStream(record.InlineContent!, (int)offset, (int)length, writable: false);
+                        : InlineStream(record.InlineContent!.Value.Slice((int)offset, (int)length));
                     rented = null;
                     return new BlobDownload(countRead ? CountThisRead(inlineProperties, length) : inlineProperties, content, offset, length);
                 }
@@ -148,6 +149,12 @@ internal sealed partial class BlobStore
             LastAccessedOn = properties.LastAccessedOn is { } last && last > now ? last : now,
         };
     }
+
+    /// <summary>A read-only stream over inline content; its array itself when the memory is one (the stores' records are).</summary>
+    private static MemoryStream InlineStream(ReadOnlyMemory<byte> content) =>
+        MemoryMarshal.TryGetArray(content, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
 
     /// <summary>
     /// The bytes a blob can deliver must be the bytes its properties declare: metadata that contradicts itself

@@ -153,6 +153,7 @@ internal sealed partial class BlobStore
         finally
         {
             _leases.UnpinAll(written.Pinned);
+            written.ReturnInline();
         }
     }
 
@@ -172,8 +173,29 @@ internal sealed partial class BlobStore
         /// <summary>Copies the chunks still owe to nodes: queued before the commit.</summary>
         public List<ReplicaWork> Owed { get; } = [];
 
-        /// <summary>The whole content of a blob small enough to live in the metadata store, or null.</summary>
-        public byte[]? Inline { get; set; }
+        // A small blob's content, in an array rented from the shared pool: no array a put (a 64 KiB put allocated its
+        // size every time, and the garbage grew the working set by the collector's whole budget).
+        private byte[]? _inline;
+        private int _inlineLength;
+
+        /// <summary>The whole content of a blob small enough to live in the metadata store, or null; valid until <see cref="ReturnInline"/>.</summary>
+        public ReadOnlyMemory<byte>? Inline => _inline is { } buffer ? (ReadOnlyMemory<byte>?)buffer.AsMemory(0, _inlineLength) : null;
+
+        /// <summary>Keeps <paramref name="bytes"/> as the whole content, copied into a rented array.</summary>
+        public void KeepInline(ReadOnlySpan<byte> bytes)
+        {
+            var buffer = bytes.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent(bytes.Length);
+            bytes.CopyTo(buffer);
+            _inline = buffer;
+            _inlineLength = bytes.Length;
+        }
+
+        /// <summary>Gives the inline content's array back, once the commit no longer reads it.</summary>
+        public void ReturnInline()
+        {
+            if (_inline is { Length: > 0 } buffer) ArrayPool<byte>.Shared.Return(buffer);
+            _inline = null;
+        }
     }
 
     /// <summary>
@@ -251,7 +273,7 @@ internal sealed partial class BlobStore
                 if (read == 0)
                 {
                     _buffers.ReturnArray(buffer);
-                    if (result.Size == 0 && allowInline) result.Inline = [];
+                    if (result.Size == 0 && allowInline) result.KeepInline([]);
                     break;
                 }
 
@@ -460,7 +482,7 @@ internal sealed partial class BlobStore
     /// <summary>Keeps the whole content (<paramref name="bytes"/>) for the metadata store: its bytes, size and content hash.</summary>
     private static WrittenContent KeptInline(WrittenContent result, ReadOnlySpan<byte> bytes, IncrementalHash blobHash, IProgress<long>? progress)
     {
-        result.Inline = bytes.ToArray();
+        result.KeepInline(bytes);
         result.Size = bytes.Length;
         result.ContentHash = Convert.ToHexStringLower(blobHash.GetHashAndReset());
         progress?.Report(bytes.Length);

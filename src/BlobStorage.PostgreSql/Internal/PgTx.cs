@@ -41,6 +41,13 @@ internal static class PgParameters
         return command;
     }
 
+    /// <summary>A bytea parameter over <paramref name="value"/>, sent from the caller's memory without a copy into an array.</summary>
+    public static NpgsqlCommand Bytes(this NpgsqlCommand command, string name, ReadOnlyMemory<byte> value)
+    {
+        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>(name, NpgsqlDbType.Bytea) { TypedValue = value });
+        return command;
+    }
+
     public static NpgsqlCommand BytesArray(this NpgsqlCommand command, string name, byte[][] value)
     {
         command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = value });

@@ -7,7 +7,18 @@ public sealed record BlobRecord(BlobProperties Properties, IReadOnlyList<ChunkRe
 {
     /// <summary>
     /// The whole content of a small blob kept in the metadata store instead of chunks (then
-    /// <see cref="Chunks"/> is empty), or null. A store that keeps it verifies it on every read.
+    /// <see cref="Chunks"/> is empty), or null; empty for an empty blob kept so. A store that keeps it
+    /// verifies it on every read.
     /// </summary>
-    public byte[]? InlineContent { get; init; }
+    /// <remarks>
+    /// In a record given to <see cref="IMetadataStore.CommitBlobAsync"/>, the memory stays the caller's: the store
+    /// copies the bytes it keeps before the call completes, and the caller may reuse the memory afterwards (the
+    /// engine passes a pooled buffer). A record a store returns from a read owns its memory.
+    /// <para>
+    /// A null array converts to empty memory, not to null: set a value read as <c>byte[]?</c> with
+    /// <c>array is null ? null : (ReadOnlyMemory&lt;byte&gt;?)array</c>, or a blob without inline content would
+    /// read as an empty one.
+    /// </para>
+    /// </remarks>
+    public ReadOnlyMemory<byte>? InlineContent { get; init; }
 }

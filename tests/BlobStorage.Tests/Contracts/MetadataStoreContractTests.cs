@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BlobStorage.Abstractions;
 using BlobStorage.Internal;
+using BlobStorage.Tests.Support;
 
 namespace BlobStorage.Tests.Contracts;
 
@@ -83,7 +84,7 @@ public abstract partial class MetadataStoreContractTests
             },
             chunks)
         {
-            InlineContent = inline,
+            InlineContent = inline is null ? null : (ReadOnlyMemory<byte>?)inline,
         };
     }
 
@@ -414,37 +415,37 @@ public abstract partial class MetadataStoreContractTests
         await CreateContainerAsync();
         var content = Encoding.UTF8.GetBytes("hello, inline world");
         var stored = await CommitAsync(Inline(Box, "small", T0, content));
-        stored.InlineContent.Should().Equal(content);
+        stored.InlineContent.ToArrayOrNull().Should().Equal(content);
         var read = await Store.GetBlobAsync(Box, "small");
-        read!.InlineContent.Should().Equal(content);
+        read!.InlineContent.ToArrayOrNull().Should().Equal(content);
         read.Chunks.Should().BeEmpty();
         read.Properties.Size.Should().Be(content.Length);
         (await Store.GetStatisticsAsync()).StoredBytes.Should().Be(content.Length);
 
         // A copy shares the content: stored once, readable from both, and either may go first.
         await Store.CopyBlobAsync(Copy(Box, "small", Box, "copy", T(1)));
-        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.Should().Equal(content);
+        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.ToArrayOrNull().Should().Equal(content);
         (await Store.GetStatisticsAsync()).StoredBytes.Should().Be(content.Length);
         await Store.CopyBlobAsync(Copy(Box, "copy", Box, "copy", T(2)));
-        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.Should().Equal(content, "a copy onto itself keeps its content");
+        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.ToArrayOrNull().Should().Equal(content, "a copy onto itself keeps its content");
         await Store.DeleteBlobAsync(Box, "small", null, T(3));
-        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.Should().Equal(content);
+        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.ToArrayOrNull().Should().Equal(content);
         (await Store.GetStatisticsAsync()).StoredBytes.Should().Be(content.Length);
 
         // Overwrites between inline and chunked content release what the old version held.
         await CommitAsync(Blob(Box, "copy", T(4), Chunk(1)));
         var chunked = await Store.GetBlobAsync(Box, "copy");
-        chunked!.InlineContent.Should().BeNull();
+        chunked!.InlineContent.ToArrayOrNull().Should().BeNull();
         chunked.Chunks.Should().Equal(Chunk(1));
         (await Store.GetStatisticsAsync()).StoredBytes.Should().Be(1000);
         await CommitAsync(Inline(Box, "copy", T(5), [1, 2, 3]));
-        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.Should().Equal(new byte[] { 1, 2, 3 });
+        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.ToArrayOrNull().Should().Equal(new byte[] { 1, 2, 3 });
         (await ReferencesAsync(Chunk(1))).Should().Be(0);
         (await Store.GetStatisticsAsync()).StoredBytes.Should().Be(3);
 
         var before = await Store.GetStatisticsAsync();
         await ReopenStoreAsync();
-        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.Should().Equal(new byte[] { 1, 2, 3 });
+        (await Store.GetBlobAsync(Box, "copy"))!.InlineContent.ToArrayOrNull().Should().Equal(new byte[] { 1, 2, 3 });
         (await Store.GetStatisticsAsync()).Should().BeEquivalentTo(before);
 
         await CommitAsync(Inline(Box, "other", T(6), [9, 9]));
@@ -453,11 +454,25 @@ public abstract partial class MetadataStoreContractTests
     }
 
     [Test]
+    public async Task Inline_content_is_copied_at_commit_so_the_caller_may_reuse_its_buffer()
+    {
+        await CreateContainerAsync();
+        var buffer = new byte[64];
+        Array.Fill(buffer, (byte)7);
+        var record = Inline(Box, "reused", T0, buffer[8..48]) with { InlineContent = buffer.AsMemory(8, 40) };
+        await CommitAsync(record);
+        Array.Fill(buffer, (byte)0);
+
+        var read = await Store.GetBlobAsync(Box, "reused");
+        read!.InlineContent.ToArrayOrNull().Should().Equal(Enumerable.Repeat((byte)7, 40), "the store keeps a copy of the bytes, not the caller's buffer");
+    }
+
+    [Test]
     public async Task An_empty_blob_may_be_kept_inline()
     {
         await CreateContainerAsync();
         await CommitAsync(Inline(Box, "empty", T0, []));
-        (await Store.GetBlobAsync(Box, "empty"))!.InlineContent.Should().NotBeNull().And.BeEmpty();
+        (await Store.GetBlobAsync(Box, "empty"))!.InlineContent.ToArrayOrNull().Should().NotBeNull().And.BeEmpty();
     }
 
     // ---------------------------------------------------------------- conditions

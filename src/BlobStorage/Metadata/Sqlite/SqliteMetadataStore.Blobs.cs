@@ -88,7 +88,7 @@ public sealed partial class SqliteMetadataStore
             var inline = ReadInline(row, InlineOrdinal, container, name, rentInline, out var length);
             return rentInline
                 ? new PooledBlobRecord(new BlobRecord(properties, chunks), inline, length)
-                : new PooledBlobRecord(new BlobRecord(properties, chunks) { InlineContent = inline }, null, 0);
+                : new PooledBlobRecord(new BlobRecord(properties, chunks) { InlineContent = inline is null ? null : (ReadOnlyMemory<byte>?)inline }, null, 0);
         }
         finally
         {
@@ -115,7 +115,7 @@ public sealed partial class SqliteMetadataStore
                 // New references first: a chunk both versions share never touches zero on the way.
                 var delta = new StatsDelta { Writes = 1, BytesWritten = p.Size };
                 Reference(session, request.Blob.Chunks, ref delta);
-                var inlineId = request.Blob.InlineContent is { } inline ? AddInline(session, inline, ref delta) : (long?)null;
+                var inlineId = request.Blob.InlineContent is { } inline ? AddInline(session, inline.Span, ref delta) : (long?)null;
                 if (current is { } old) ReleaseVersion(session, old, p.LastModified, ref delta);
 
                 var stored = current is { } previous && previous.Properties.CreatedOn != p.CreatedOn

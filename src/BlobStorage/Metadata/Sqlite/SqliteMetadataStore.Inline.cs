@@ -18,9 +18,11 @@ public sealed partial class SqliteMetadataStore
     private const string DeleteInlineSql = "DELETE FROM inline_content WHERE id = @id;";
 
     /// <summary>Stores the content of a small blob and returns its row; its bytes count as stored.</summary>
-    private static long AddInline(SqliteSession session, byte[] content, ref StatsDelta delta)
+    private static long AddInline(SqliteSession session, ReadOnlySpan<byte> content, ref StatsDelta delta)
     {
-        var id = session.Statement(InsertInlineSql).Set("@checksum", unchecked((long)XxHash3.HashToUInt64(content))).Set("@data", content).ExecuteInt64();
+        var statement = session.Statement(InsertInlineSql).Set("@checksum", unchecked((long)XxHash3.HashToUInt64(content)));
+        statement.BindBlob("@data", content);
+        var id = statement.ExecuteInt64();
         delta.StoredBytes += content.Length;
         return id;
     }
