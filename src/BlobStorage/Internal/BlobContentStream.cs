@@ -38,6 +38,11 @@ internal sealed class BlobContentStream : Stream
     // on a block, and no block is read and verified twice because two reads cut it.
     private const int DirectReadAlignment = 64 * 1024;
 
+    // The parallel copy reads a chunk in pieces of at most this much (a multiple of the block size), so its two buffers
+    // are a megabyte each, not a chunk each: two 4 MiB buffers a download, kept by the store's pool after the burst that
+    // needed them, were most of what a 64 MiB get added to the working set over the file store's.
+    private const int ParallelPieceSize = 1024 * 1024;
+
     // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are.
     private static readonly int ParallelCopyLimit = Math.Max(1, Environment.ProcessorCount / 2);
     private static int s_parallelCopies;
@@ -87,7 +92,12 @@ internal sealed class BlobContentStream : Stream
     }
 
     /// <summary>The part of each chunk the range covers, in order; <paramref name="covered"/> falls short of the length when the chunk list does.</summary>
-    private static List<ChunkPart> PartsOf(IReadOnlyList<ChunkReference> chunks, long offset, long length, out long covered)
+    /// <param name="chunks">The blob's chunks.</param>
+    /// <param name="offset">Where the range starts in the blob.</param>
+    /// <param name="length">The range's length.</param>
+    /// <param name="covered">How much of the range the chunks hold.</param>
+    /// <param name="pieceSize">The most one part may hold: a chunk's part larger than this is cut into several.</param>
+    private static List<ChunkPart> PartsOf(IReadOnlyList<ChunkReference> chunks, long offset, long length, out long covered, int pieceSize = int.MaxValue)
     {
         var end = offset + length;
         var parts = new List<ChunkPart>();
@@ -101,7 +111,14 @@ internal sealed class BlobContentStream : Stream
             {
                 var from = (int)Math.Max(0, offset - chunkStart);
                 var to = (int)Math.Min(chunk.Length, end - chunkStart);
-                parts.Add(new ChunkPart(chunk, from, to - from));
+                // Pieces end on multiples of the piece size within the chunk, so they start on blocks after the first.
+                for (var piece = from; piece < to;)
+                {
+                    var pieceEnd = (int)Math.Min(to, ((piece / (long)pieceSize) + 1) * pieceSize);
+                    parts.Add(new ChunkPart(chunk, piece, pieceEnd - piece));
+                    piece = pieceEnd;
+                }
+
                 covered += to - from;
             }
 
@@ -254,7 +271,7 @@ internal sealed class BlobContentStream : Stream
         {
             // Two chunks or more, all there (a chunk list that falls short is reported by the copy below).
             long covered = 0;
-            var parts = _pipe is null && _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, _length - _position, out covered) : null;
+            var parts = _pipe is null && _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, _length - _position, out covered, ParallelPieceSize) : null;
             if (parts is { Count: >= 2 } && covered == _length - _position && TryTakeParallelCopy())
             {
                 try
@@ -331,8 +348,9 @@ internal sealed class BlobContentStream : Stream
     }
 
     /// <summary>
-    /// Copies two chunks at a time: while this task reads and verifies one chunk into a buffer, a pool thread reads and
-    /// verifies the next into another; then both go to the destination in order. Verifying a block costs about as much
+    /// Copies two parts at a time (pieces of at most <see cref="ParallelPieceSize"/> of the chunks): while this task reads
+    /// and verifies one part into a buffer, a pool thread reads and verifies the next into another; then both go to the
+    /// destination in order. Verifying a block costs about as much
     /// as the kernel's copy of it (see <c>ReadVerifyBenchmarks</c>), so with a core to spare a large download runs up to
     /// twice as fast. Only verified bytes reach a buffer's written part, and a buffer reaches the destination only whole.
     /// </summary>

@@ -143,6 +143,66 @@ public class DirectReadTests
         destination.ToArray().Should().Equal(content.AsSpan(0, (int)destination.Length).ToArray());
     }
 
+    // Chunks of 4 MiB (the default) are copied in pieces of 1 MiB: ranges that start and end inside pieces and chunks.
+    [TestCase(0, -1)]
+    [TestCase((1024 * 1024) + 5, 5 * 1024 * 1024)]
+    [TestCase((3 * 1024 * 1024) - 1, (2 * 1024 * 1024) + 2)]
+    [TestCase((4 * 1024 * 1024) + 65_537, (4 * 1024 * 1024) + 3)]
+    public async Task A_copy_of_large_chunks_read_in_pieces_gives_exactly_the_range(int offset, int length)
+    {
+        await using var t = await TestStore.OpenAsync(o =>
+        {
+            o.ChunkSize = 4 * 1024 * 1024;
+            o.InlineThreshold = 0;
+        });
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes((9 * 1024 * 1024) + 4321, seed: 8);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+        var range = length < 0 ? new BlobRange(offset) : new BlobRange(offset, length);
+
+        var destination = new MemoryStream();
+        await using (var download = await t.Store.DownloadAsync(Container, "x", new BlobDownloadOptions { Range = range }))
+        {
+            await download.Content.CopyToAsync(destination);
+        }
+
+        var expected = length < 0 ? content.AsSpan(offset) : content.AsSpan(offset, length);
+        destination.ToArray().Should().Equal(expected.ToArray());
+    }
+
+    [Test]
+    public async Task A_copy_of_large_chunks_stops_before_a_damaged_block_in_a_later_piece_of_a_chunk()
+    {
+        const int LargeChunk = 4 * 1024 * 1024;
+        await using var t = await TestStore.OpenAsync(o =>
+        {
+            o.ChunkSize = LargeChunk;
+            o.InlineThreshold = 0;
+        });
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes(3 * LargeChunk, seed: 9);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+        var path = Facade.FacadeTestKit.ChunkPath(t.RootPath, ChunkNames.Of(content, LargeChunk)[1].Id.ToString());
+
+        // A byte of the second chunk's third piece (its 2 MiB + 70,000th byte) changed behind the store's back.
+        const int Damaged = (2 * 1024 * 1024) + 70_000;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = file.Length - LargeChunk + Damaged;
+            var b = file.ReadByte();
+            file.Position = file.Length - LargeChunk + Damaged;
+            file.WriteByte((byte)(b ^ 0x20));
+        }
+
+        var destination = new MemoryStream();
+        await using var download = await t.Store.DownloadAsync(Container, "x");
+        var copy = async () => await download.Content.CopyToAsync(destination);
+
+        await copy.Should().ThrowAsync<DataCorruptionException>();
+        destination.Length.Should().BeLessThanOrEqualTo(LargeChunk + Damaged - (Damaged % 65536), "the damaged block, and nothing after it, never reaches the destination");
+        destination.ToArray().Should().Equal(content.AsSpan(0, (int)destination.Length).ToArray());
+    }
+
     /// <summary>Changes one byte of a chunk file's content (which ends the file) behind the store's back.</summary>
     private static void FlipContentByte(string path, long contentOffset, byte mask)
     {
