@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using BlobStorage.Abstractions;
+using BlobStorage.Chunks;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
+using BlobStorage.Replication;
 
 namespace BlobStorage;
 
@@ -98,10 +100,19 @@ internal sealed partial class BlobStore
                 throw;
             }
 
-            var stream = new BlobContentStream(reader, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned));
+            var stream = new BlobContentStream(reader, _buffers, record.Chunks, offset, length, () => _leases.UnpinAll(pinned), ReadsRangesByBlock(properties.StorageClass));
             return new BlobDownload(countRead ? CountThisRead(merged, length) : merged, stream, offset, length);
         }
     }
+
+    /// <summary>
+    /// Whether a range of the class's chunks costs only the blocks it covers: the store's only node keeps them raw in
+    /// chunk files (the streaming chunk store). A compressed class, or chunks on several nodes or in objects, may cost a
+    /// whole chunk a range. Chunk files of the first format (<c>BSCHUNK1</c>, written before per-block checksums) are
+    /// read whole for any range too; a store that still holds them pays that once per piece of a copy.
+    /// </summary>
+    private bool ReadsRangesByBlock(StorageClass storageClass) =>
+        _replicator is RendezvousReplicator { Nodes: [{ Store: IChunkStreamer streamer }] } && streamer.CanStream(storageClass);
 
     /// <summary>The blob's record, with a small blob's content in a rented array when the metadata store can rent one.</summary>
     private async ValueTask<PooledBlobRecord?> ReadForDownloadAsync(string container, string name, CancellationToken cancellationToken)

@@ -43,11 +43,15 @@ internal sealed class BlobContentStream : Stream
     // needed them, were most of what a 64 MiB get added to the working set over the file store's.
     private const int ParallelPieceSize = 1024 * 1024;
 
+    // The pieces of a copy shorter than two of the above (a multiple of the block size, and the most one direct read takes).
+    private const int SmallPieceSize = 256 * 1024;
+
     // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are.
     private static readonly int ParallelCopyLimit = Math.Max(1, Environment.ProcessorCount / 2);
     private static int s_parallelCopies;
 
     private readonly ChunkRangeReader _reader;
+    private readonly bool _readsRangesByBlock;
     private readonly ChunkBufferPool _buffers;
     private readonly IReadOnlyList<ChunkReference> _chunks;
     private readonly long _offset;
@@ -63,8 +67,20 @@ internal sealed class BlobContentStream : Stream
     private int _chunkIndex;
     private long _chunkStart;
 
-    public BlobContentStream(ChunkRangeReader reader, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose)
+    /// <param name="reader">Reads a range of a chunk into a pipe writer, verified.</param>
+    /// <param name="buffers">The store's buffers.</param>
+    /// <param name="chunks">The blob's chunks, in order.</param>
+    /// <param name="offset">Where the download starts in the blob.</param>
+    /// <param name="length">How many bytes it gives.</param>
+    /// <param name="onClose">Runs once when the stream closes (releases the chunks' pins).</param>
+    /// <param name="readsRangesByBlock">
+    /// Whether a range of a chunk costs only the blocks it covers (chunk files of the block format, on the store's only
+    /// node): a copy may then read one chunk in pieces. Otherwise a range may cost the whole chunk (a chunk compressed
+    /// at rest, another node's copy), and a copy reads each chunk's part in one call.
+    /// </param>
+    public BlobContentStream(ChunkRangeReader reader, ChunkBufferPool buffers, IReadOnlyList<ChunkReference> chunks, long offset, long length, Action? onClose, bool readsRangesByBlock = false)
     {
+        _readsRangesByBlock = readsRangesByBlock;
         _reader = reader;
         _buffers = buffers;
         _chunks = chunks;
@@ -269,9 +285,14 @@ internal sealed class BlobContentStream : Stream
         ArgumentNullException.ThrowIfNull(destination);
         try
         {
-            // Two chunks or more, all there (a chunk list that falls short is reported by the copy below).
+            // Two parts or more, all there (a chunk list that falls short is reported by the copy below). Where ranges cost
+            // only their blocks, parts are pieces of chunks, and a copy shorter than two large pieces goes in small ones, so
+            // that a blob of one chunk of a megabyte is read on two cores too; elsewhere a part is a chunk's whole share.
             long covered = 0;
-            var parts = _pipe is null && _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, _length - _position, out covered, ParallelPieceSize) : null;
+            var remaining = _length - _position;
+            var parts = _pipe is not null ? null
+                : _readsRangesByBlock ? (remaining >= 2L * SmallPieceSize ? PartsOf(_chunks, _offset + _position, remaining, out covered, remaining >= 2L * ParallelPieceSize ? ParallelPieceSize : SmallPieceSize) : null)
+                : _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, remaining, out covered) : null;
             if (parts is { Count: >= 2 } && covered == _length - _position && TryTakeParallelCopy())
             {
                 try
