@@ -71,7 +71,8 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             options.UploadConcurrency,
             sliceSize: Math.Min(StreamSliceSize, options.ChunkSize),
             retainedSlices: RetainedSlicesPerCore * Environment.ProcessorCount,
-            extraSlices: ExtraSlicesPerCore * Environment.ProcessorCount);
+            extraSlices: ExtraSlicesPerCore * Environment.ProcessorCount,
+            retainedPieces: 2 * BlobContentStream.ParallelCopyLimit);
     }
 
     /// <summary>The store's instruments.</summary>

@@ -41,13 +41,13 @@ internal sealed class BlobContentStream : Stream
     // The parallel copy reads a chunk in pieces of at most this much (a multiple of the block size), so its two buffers
     // are a megabyte each, not a chunk each: two 4 MiB buffers a download, kept by the store's pool after the burst that
     // needed them, were most of what a 64 MiB get added to the working set over the file store's.
-    private const int ParallelPieceSize = 1024 * 1024;
+    private const int ParallelPieceSize = ChunkBufferPool.PieceSize;
 
     // The pieces of a copy shorter than two of the above (a multiple of the block size, and the most one direct read takes).
     private const int SmallPieceSize = 256 * 1024;
 
     // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are.
-    private static readonly int ParallelCopyLimit = Math.Max(1, Environment.ProcessorCount / 2);
+    internal static readonly int ParallelCopyLimit = Math.Max(1, Environment.ProcessorCount / 2);
     private static int s_parallelCopies;
 
     private readonly ChunkRangeReader _reader;
@@ -379,8 +379,9 @@ internal sealed class BlobContentStream : Stream
     {
         var largest = 0;
         foreach (var part in parts) largest = Math.Max(largest, part.Count);
-        var first = _buffers.RentArray(largest);
-        var second = _buffers.RentArray(largest);
+        var pieces = largest <= ChunkBufferPool.PieceSize;
+        var first = pieces ? _buffers.RentPiece() : _buffers.RentArray(largest);
+        var second = pieces ? _buffers.RentPiece() : _buffers.RentArray(largest);
         PartRead? ahead = null;
         try
         {
@@ -401,8 +402,16 @@ internal sealed class BlobContentStream : Stream
         {
             // The second buffer is the other thread's until its read ends, whatever ended this one.
             if (ahead is not null) await ahead.AbandonAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _buffers.ReturnArray(first);
-            _buffers.ReturnArray(second);
+            if (pieces)
+            {
+                _buffers.ReturnPiece(first);
+                _buffers.ReturnPiece(second);
+            }
+            else
+            {
+                _buffers.ReturnArray(first);
+                _buffers.ReturnArray(second);
+            }
         }
     }
 

@@ -31,11 +31,13 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
 {
     private readonly ConcurrentStack<byte[]> _free = new();
     private readonly ConcurrentStack<byte[]> _freeSlices = new();
+    private readonly ConcurrentStack<byte[]> _freePieces = new();
     private readonly int _chunkSize;
     private readonly int _retained;
     private readonly int _uploadExtras;
     private readonly int _retainedSlices;
     private readonly int _extraSlices;
+    private readonly int _retainedPieces;
     private int _uploadExtrasTaken;
     private int _extraSlicesTaken;
 
@@ -45,8 +47,11 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
     /// <param name="sliceSize">The size of the slices streamed uploads read into (<see cref="RentSlice"/>); 0 for none.</param>
     /// <param name="retainedSlices">The most slices kept for reuse.</param>
     /// <param name="extraSlices">The most slices all streamed uploads together hold beyond each one's first (<see cref="TryTakeExtraSlice"/>).</param>
-    public ChunkBufferPool(int chunkSize, int retained, int uploadExtras, int sliceSize = 0, int retainedSlices = 0, int extraSlices = 0)
+    /// <param name="retainedPieces">The most piece buffers (<see cref="RentPiece"/>) kept for reuse.</param>
+    public ChunkBufferPool(int chunkSize, int retained, int uploadExtras, int sliceSize = 0, int retainedSlices = 0, int extraSlices = 0, int retainedPieces = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(retainedPieces);
+        _retainedPieces = retainedPieces;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
         ArgumentOutOfRangeException.ThrowIfNegative(retained);
         ArgumentOutOfRangeException.ThrowIfNegative(uploadExtras);
@@ -59,6 +64,23 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
         SliceSize = sliceSize;
         _retainedSlices = retainedSlices;
         _extraSlices = extraSlices;
+    }
+
+    /// <summary>The size of <see cref="RentPiece"/>'s arrays: the most a download's parallel copy reads at once.</summary>
+    public const int PieceSize = 1024 * 1024;
+
+    /// <summary>
+    /// An array of <see cref="PieceSize"/> bytes for a download's parallel copy. Pieces have a stack of their own, shared
+    /// by every thread: the shared array pool keeps an array in the slot of the thread that returns it, and a copy
+    /// returns its buffers on whichever thread ends it, so arrays were missed and allocated anew, large garbage each.
+    /// </summary>
+    public byte[] RentPiece() => _freePieces.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(PieceSize);
+
+    /// <summary>Gives back an array from <see cref="RentPiece"/>; the caller must not touch it afterwards.</summary>
+    public void ReturnPiece(byte[] array)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        if (array.Length == PieceSize && _freePieces.Count < _retainedPieces) _freePieces.Push(array);
     }
 
     /// <summary>The size of <see cref="RentSlice"/>'s arrays.</summary>
@@ -142,6 +164,7 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
     {
         _free.Clear();
         _freeSlices.Clear();
+        _freePieces.Clear();
     }
 
     /// <summary>One array lent through <see cref="MemoryPool{T}"/>, as a pipe asks for its segments.</summary>

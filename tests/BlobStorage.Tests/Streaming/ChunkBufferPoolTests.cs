@@ -94,6 +94,20 @@ public sealed class ChunkBufferPoolTests
     }
 
     [Test]
+    public async Task Piece_buffers_are_shared_by_every_thread_and_kept_up_to_their_own_retention()
+    {
+        using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2, sliceSize: 4096, retainedSlices: 2, retainedPieces: 2);
+        var rented = Enumerable.Range(0, 3).Select(_ => pool.RentPiece()).ToList();
+        rented.Should().OnlyContain(piece => piece.Length == ChunkBufferPool.PieceSize);
+        await Task.Run(() => rented.ForEach(pool.ReturnPiece));
+
+        var again = await Task.Run(() => Enumerable.Range(0, 3).Select(_ => pool.RentPiece()).ToList());
+
+        again.Count(piece => rented.Contains(piece)).Should().Be(2, "two piece buffers are retained, whichever thread gave them back; the third went to the collector");
+        rented.Should().NotContain(pool.RentSlice(), "pieces and slices are kept apart");
+    }
+
+    [Test]
     public void Extra_slices_are_allowed_up_to_the_pools_allowance_and_come_back()
     {
         using var pool = new ChunkBufferPool(ChunkSize, retained: 2, uploadExtras: 2, sliceSize: 4096, retainedSlices: 2, extraSlices: 2);
