@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using BlobStorage.Abstractions;
-using BlobStorage.Chunks;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
-using BlobStorage.Replication;
 
 namespace BlobStorage;
 
@@ -111,8 +109,7 @@ internal sealed partial class BlobStore
     /// whole chunk a range. Chunk files of the first format (<c>BSCHUNK1</c>, written before per-block checksums) are
     /// read whole for any range too; a store that still holds them pays that once per piece of a copy.
     /// </summary>
-    private bool ReadsRangesByBlock(StorageClass storageClass) =>
-        _replicator is RendezvousReplicator { Nodes: [{ Store: IChunkStreamer streamer }] } && streamer.CanStream(storageClass);
+    private bool ReadsRangesByBlock(StorageClass storageClass) => StreamerFor(storageClass) is not null;
 
     /// <summary>The blob's record, with a small blob's content in a rented array when the metadata store can rent one.</summary>
     private async ValueTask<PooledBlobRecord?> ReadForDownloadAsync(string container, string name, CancellationToken cancellationToken)

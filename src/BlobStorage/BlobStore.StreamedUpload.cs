@@ -40,8 +40,8 @@ internal sealed partial class BlobStore
     /// The chunk store an upload can write its chunks to as they stream: the only node of the default replicator,
     /// when that node takes drafts and the class keeps its chunks raw; else null, and chunks are written from memory.
     /// </summary>
-    private IChunkStreamer? StreamerFor(ChunkPlacement placement) =>
-        _replicator is RendezvousReplicator { Nodes: [{ Store: IChunkStreamer streamer }] } && streamer.CanStream(placement.StorageClass) ? streamer : null;
+    private IChunkStreamer? StreamerFor(StorageClass storageClass) =>
+        _replicator is RendezvousReplicator { Nodes: [{ Store: IChunkStreamer streamer }] } && streamer.CanStream(storageClass) ? streamer : null;
 
     /// <summary>
     /// Streams content into chunks without holding a chunk in memory: the reading thread reads a slice and adds it

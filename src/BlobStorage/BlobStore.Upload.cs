@@ -221,7 +221,7 @@ internal sealed partial class BlobStore
         var stated = RemainingLength(content);
 
         // Content known to be small is read whole, as below; anything else streams, where the chunk store can take it so.
-        if (StreamerFor(placement) is { } streamer && !(stated <= StreamMinimum))
+        if (StreamerFor(placement.StorageClass) is { } streamer && !(stated <= StreamMinimum))
         {
             return await WriteStreamedAsync(content, stated, streamer, placement, result, blobHash, progress, maxSize, allowInline, cancellationToken).ConfigureAwait(false);
         }

@@ -38,12 +38,10 @@ internal sealed class BlobContentStream : Stream
     // on a block, and no block is read and verified twice because two reads cut it.
     private const int DirectReadAlignment = 64 * 1024;
 
-    // The parallel copy reads a chunk in pieces of at most this much (a multiple of the block size), so its two buffers
-    // are a megabyte each, not a chunk each: two 4 MiB buffers a download, kept by the store's pool after the burst that
-    // needed them, were most of what a 64 MiB get added to the working set over the file store's.
-    private const int ParallelPieceSize = ChunkBufferPool.PieceSize;
-
-    // The pieces of a copy shorter than two of the above (a multiple of the block size, and the most one direct read takes).
+    // The parallel copy reads a chunk in pieces of at most ChunkBufferPool.PieceSize (a multiple of the block size), so
+    // its two buffers are a megabyte each, not a chunk each: two 4 MiB buffers a download, kept by the store's pool after
+    // the burst that needed them, were most of what a 64 MiB get added to the working set over the file store's.
+    // The pieces of a copy shorter than two of those (a multiple of the block size, and the most one direct read takes):
     private const int SmallPieceSize = 256 * 1024;
 
     // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are.
@@ -291,7 +289,7 @@ internal sealed class BlobContentStream : Stream
             long covered = 0;
             var remaining = _length - _position;
             var parts = _pipe is not null ? null
-                : _readsRangesByBlock ? (remaining >= 2L * SmallPieceSize ? PartsOf(_chunks, _offset + _position, remaining, out covered, remaining >= 2L * ParallelPieceSize ? ParallelPieceSize : SmallPieceSize) : null)
+                : _readsRangesByBlock ? (remaining >= 2L * SmallPieceSize ? PartsOf(_chunks, _offset + _position, remaining, out covered, remaining >= 2L * ChunkBufferPool.PieceSize ? ChunkBufferPool.PieceSize : SmallPieceSize) : null)
                 : _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, remaining, out covered) : null;
             if (parts is { Count: >= 2 } && covered == _length - _position && TryTakeParallelCopy())
             {
@@ -369,7 +367,7 @@ internal sealed class BlobContentStream : Stream
     }
 
     /// <summary>
-    /// Copies two parts at a time (pieces of at most <see cref="ParallelPieceSize"/> of the chunks): while this task reads
+    /// Copies two parts at a time (pieces of at most <see cref="ChunkBufferPool.PieceSize"/> of the chunks, or each chunk's whole part): while this task reads
     /// and verifies one part into a buffer, a pool thread reads and verifies the next into another; then both go to the
     /// destination in order. Verifying a block costs about as much
     /// as the kernel's copy of it (see <c>ReadVerifyBenchmarks</c>), so with a core to spare a large download runs up to
@@ -380,8 +378,8 @@ internal sealed class BlobContentStream : Stream
         var largest = 0;
         foreach (var part in parts) largest = Math.Max(largest, part.Count);
         var pieces = largest <= ChunkBufferPool.PieceSize;
-        var first = pieces ? _buffers.RentPiece() : _buffers.RentArray(largest);
-        var second = pieces ? _buffers.RentPiece() : _buffers.RentArray(largest);
+        var first = Rent();
+        var second = Rent();
         PartRead? ahead = null;
         try
         {
@@ -402,16 +400,16 @@ internal sealed class BlobContentStream : Stream
         {
             // The second buffer is the other thread's until its read ends, whatever ended this one.
             if (ahead is not null) await ahead.AbandonAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (pieces)
-            {
-                _buffers.ReturnPiece(first);
-                _buffers.ReturnPiece(second);
-            }
-            else
-            {
-                _buffers.ReturnArray(first);
-                _buffers.ReturnArray(second);
-            }
+            Return(first);
+            Return(second);
+        }
+
+        byte[] Rent() => pieces ? _buffers.RentPiece() : _buffers.RentArray(largest);
+
+        void Return(byte[] buffer)
+        {
+            if (pieces) _buffers.ReturnPiece(buffer);
+            else _buffers.ReturnArray(buffer);
         }
     }
 

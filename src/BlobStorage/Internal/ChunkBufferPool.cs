@@ -50,20 +50,20 @@ internal sealed class ChunkBufferPool : MemoryPool<byte>
     /// <param name="retainedPieces">The most piece buffers (<see cref="RentPiece"/>) kept for reuse.</param>
     public ChunkBufferPool(int chunkSize, int retained, int uploadExtras, int sliceSize = 0, int retainedSlices = 0, int extraSlices = 0, int retainedPieces = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(retainedPieces);
-        _retainedPieces = retainedPieces;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
         ArgumentOutOfRangeException.ThrowIfNegative(retained);
         ArgumentOutOfRangeException.ThrowIfNegative(uploadExtras);
         ArgumentOutOfRangeException.ThrowIfNegative(sliceSize);
         ArgumentOutOfRangeException.ThrowIfNegative(retainedSlices);
         ArgumentOutOfRangeException.ThrowIfNegative(extraSlices);
+        ArgumentOutOfRangeException.ThrowIfNegative(retainedPieces);
         _chunkSize = chunkSize;
         _retained = retained;
         _uploadExtras = uploadExtras;
         SliceSize = sliceSize;
         _retainedSlices = retainedSlices;
         _extraSlices = extraSlices;
+        _retainedPieces = retainedPieces;
     }
 
     /// <summary>The size of <see cref="RentPiece"/>'s arrays: the most a download's parallel copy reads at once.</summary>
