@@ -72,7 +72,7 @@ internal sealed partial class BlobStore : IBlobStore, IDisposable
             sliceSize: Math.Min(StreamSliceSize, options.ChunkSize),
             retainedSlices: RetainedSlicesPerCore * Environment.ProcessorCount,
             extraSlices: ExtraSlicesPerCore * Environment.ProcessorCount,
-            retainedPieces: 2 * BlobContentStream.ParallelCopyLimit);
+            retainedPieces: 3 * BlobContentStream.ParallelCopyLimit);
     }
 
     /// <summary>The store's instruments.</summary>

@@ -203,6 +203,61 @@ public class DirectReadTests
         destination.ToArray().Should().Equal(content.AsSpan(0, (int)destination.Length).ToArray());
     }
 
+    // Fourteen pieces of 1 MiB: the helper reads the odd ones ahead into two buffers and waits for the copy to write them.
+    [Test]
+    public async Task A_copy_to_a_destination_that_yields_on_every_write_gets_every_piece_in_order()
+    {
+        await using var t = await OpenLargeChunksAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes((13 * 1024 * 1024) + 4321, seed: 10);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+
+        for (var round = 0; round < 3; round++)
+        {
+            var destination = new YieldingStream(failAtWrite: -1);
+            await using (var download = await t.Store.DownloadAsync(Container, "x"))
+            {
+                await download.Content.CopyToAsync(destination);
+            }
+
+            destination.ToArray().Should().Equal(content, $"copy {round} (later copies reuse the pieces' buffers)");
+        }
+    }
+
+    [TestCase(1)]
+    [TestCase(4)]
+    public async Task A_copy_whose_destination_fails_throws_that_failure_and_the_next_copy_is_whole(int failAtWrite)
+    {
+        await using var t = await OpenLargeChunksAsync();
+        await t.Store.CreateContainerAsync(Container);
+        var content = Streams.Bytes(12 * 1024 * 1024, seed: 11);
+        await t.Store.UploadBytesAsync(Container, "x", content);
+
+        var failing = new YieldingStream(failAtWrite);
+        await using (var download = await t.Store.DownloadAsync(Container, "x"))
+        {
+            var copy = async () => await download.Content.CopyToAsync(failing);
+            await copy.Should().ThrowAsync<IOException>().WithMessage(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"*write {failAtWrite}*"));
+        }
+
+        failing.ToArray().Should().Equal(content.AsSpan(0, (int)failing.Length).ToArray());
+
+        // A piece still being read when the copy failed must not land in a buffer the next copy uses.
+        var destination = new YieldingStream(failAtWrite: -1);
+        await using (var download = await t.Store.DownloadAsync(Container, "x"))
+        {
+            await download.Content.CopyToAsync(destination);
+        }
+
+        destination.ToArray().Should().Equal(content);
+    }
+
+    private static Task<TestStore> OpenLargeChunksAsync() => TestStore.OpenAsync(o =>
+    {
+        o.ChunkSize = 4 * 1024 * 1024;
+        o.InlineThreshold = 0;
+    });
+
     /// <summary>Changes one byte of a chunk file's content (which ends the file) behind the store's back.</summary>
     private static void FlipContentByte(string path, long contentOffset, byte mask)
     {
@@ -212,6 +267,19 @@ public class DirectReadTests
         var b = file.ReadByte();
         file.Position = offset;
         file.WriteByte((byte)(b ^ mask));
+    }
+
+    /// <summary>A destination whose every write completes later, on the thread pool; write <c>failAtWrite</c> (from 0) throws.</summary>
+    private sealed class YieldingStream(int failAtWrite) : MemoryStream
+    {
+        private int _writes;
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            if (_writes++ == failAtWrite) throw new IOException($"The destination failed at write {failAtWrite}.");
+            await base.WriteAsync(buffer, cancellationToken);
+        }
     }
 
     private sealed class FlushCountingStream : MemoryStream
