@@ -5,9 +5,15 @@ using BlobStorage.CrashHost;
 // reports every call on stdout (see Report). The crash tests kill it at a random moment, or the
 // engine ends it at the crash point named by BLOBSTORAGE_CRASH_AT.
 // CrashHost permissions <root>: the permission checks of Permissions, for a run as an ordinary user.
+// CrashHost memory-statistics <root> [keep]: what SQLite counts as allocated after a store's first put and read.
 if (args is ["permissions", var permissionsRoot] && !OperatingSystem.IsWindows())
 {
     return await Permissions.RunAsync(permissionsRoot, new Report());
+}
+
+if (args is ["memory-statistics", var statisticsRoot, .. var rest])
+{
+    return await MemoryStatistics.RunAsync(statisticsRoot, keep: rest is ["keep"]);
 }
 
 if (args.Length != 3

@@ -270,10 +270,14 @@ public sealed partial class SqliteMetadataStore : IMetadataStore, IPooledInlineS
     /// it opens <c>unix-excl</c> through <see cref="BufferedVfs"/>, which reads the pages of a large value
     /// and writes the log frames of a transaction in one system call instead of one or two a page.
     /// </summary>
-    internal static string OpenTarget(string fullPath) =>
-        OperatingSystem.IsWindows()
+    /// <remarks>Before the first database opens, SQLite's memory statistics are turned off (<see cref="SqliteMemoryStatistics"/>).</remarks>
+    internal static string OpenTarget(string fullPath)
+    {
+        SqliteMemoryStatistics.EnsureApplied();
+        return OperatingSystem.IsWindows()
             ? fullPath
             : "file://" + fullPath.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3f", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal) + "?vfs=" + BufferedVfs.Name;
+    }
 
     private SqliteSession OpenSession(bool reader) => SqliteSession.Open(_connectionString, _options.SynchronousMode, _databasePath, reader);
 
