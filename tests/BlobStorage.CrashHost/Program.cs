@@ -5,7 +5,7 @@ using BlobStorage.CrashHost;
 // reports every call on stdout (see Report). The crash tests kill it at a random moment, or the
 // engine ends it at the crash point named by BLOBSTORAGE_CRASH_AT.
 // CrashHost permissions <root>: the permission checks of Permissions, for a run as an ordinary user.
-// CrashHost memory-statistics <root> [keep]: what SQLite counts as allocated after a store's first put and read.
+// CrashHost memory-statistics <root> [keep|sqlite-first]: what SQLite counts as allocated after a store's first put and read.
 if (args is ["permissions", var permissionsRoot] && !OperatingSystem.IsWindows())
 {
     return await Permissions.RunAsync(permissionsRoot, new Report());
@@ -13,7 +13,7 @@ if (args is ["permissions", var permissionsRoot] && !OperatingSystem.IsWindows()
 
 if (args is ["memory-statistics", var statisticsRoot, .. var rest])
 {
-    return await MemoryStatistics.RunAsync(statisticsRoot, keep: rest is ["keep"]);
+    return await MemoryStatistics.RunAsync(statisticsRoot, rest is [var mode] ? mode : null);
 }
 
 if (args.Length != 3

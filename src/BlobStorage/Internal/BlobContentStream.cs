@@ -40,7 +40,7 @@ internal sealed class BlobContentStream : Stream
     private const int DirectReadAlignment = 64 * 1024;
 
     // The parallel copy reads a chunk in pieces of at most ChunkBufferPool.PieceSize (a multiple of the block size), so
-    // its two buffers are a megabyte each, not a chunk each: two 4 MiB buffers a download, kept by the store's pool after
+    // its three buffers are a megabyte each, not a chunk each: 4 MiB buffers for each download, kept by the store's pool after
     // the burst that needed them, were most of what a 64 MiB get added to the working set over the file store's.
     // The pieces of a copy shorter than two of those (a multiple of the block size, and the most one direct read takes):
     private const int SmallPieceSize = 256 * 1024;
@@ -284,15 +284,8 @@ internal sealed class BlobContentStream : Stream
         ArgumentNullException.ThrowIfNull(destination);
         try
         {
-            // Two parts or more, all there (a chunk list that falls short is reported by the copy below). Where ranges cost
-            // only their blocks, parts are pieces of chunks, and a copy shorter than two large pieces goes in small ones, so
-            // that a blob of one chunk of a megabyte is read on two cores too; elsewhere a part is a chunk's whole share.
-            long covered = 0;
-            var remaining = _length - _position;
-            var parts = _pipe is not null ? null
-                : _readsRangesByBlock ? (remaining >= 2L * SmallPieceSize ? PartsOf(_chunks, _offset + _position, remaining, out covered, remaining >= 2L * ChunkBufferPool.PieceSize ? ChunkBufferPool.PieceSize : SmallPieceSize) : null)
-                : _chunks.Count >= 2 ? PartsOf(_chunks, _offset + _position, remaining, out covered) : null;
-            if (parts is { Count: >= 2 } && covered == _length - _position && TryTakeParallelCopy())
+            // Two parts or more, all there (a chunk list that falls short is reported by the copy below).
+            if (_pipe is null && PartsToCopy() is { Count: >= 2 } parts && TryTakeParallelCopy())
             {
                 try
                 {
@@ -350,6 +343,31 @@ internal sealed class BlobContentStream : Stream
             await DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The parts a parallel copy of the rest reads, or null when the rest is too short or the chunk list falls short of
+    /// it. Where ranges cost only their blocks, parts are pieces of chunks, and a copy shorter than two large pieces goes
+    /// in small ones, so that a blob of one chunk of a megabyte is read on two cores too; elsewhere a part is a chunk's
+    /// whole share.
+    /// </summary>
+    private List<ChunkPart>? PartsToCopy()
+    {
+        var remaining = _length - _position;
+        List<ChunkPart> parts;
+        long covered;
+        if (_readsRangesByBlock)
+        {
+            if (remaining < 2L * SmallPieceSize) return null;
+            parts = PartsOf(_chunks, _offset + _position, remaining, out covered, remaining >= 2L * ChunkBufferPool.PieceSize ? ChunkBufferPool.PieceSize : SmallPieceSize);
+        }
+        else
+        {
+            if (_chunks.Count < 2) return null;
+            parts = PartsOf(_chunks, _offset + _position, remaining, out covered);
+        }
+
+        return covered == remaining ? parts : null;
     }
 
     /// <summary>
@@ -554,13 +572,14 @@ internal sealed class BlobContentStream : Stream
                 // A helper whose next buffer is still being written out waits a moment for it rather than leave the
                 // next part to a work item that must wake a thread.
                 if (++k >= _done.Length) return;
-                if (Interlocked.Decrement(ref _waitingFor[k]) != 0 && (!goOn || !SpinUntil(static (self, k) => Volatile.Read(ref self._waitingFor[k]) == 0, k))) return;
+                var mayStart = Interlocked.Decrement(ref _waitingFor[k]) == 0;
                 if (!goOn)
                 {
-                    Queue(k);
+                    if (mayStart) Queue(k);
                     return;
                 }
 
+                if (!mayStart && !SpinUntil(static (self, k) => Volatile.Read(ref self._waitingFor[k]) == 0, k)) return;
                 if (!Claim(k)) return;
             }
         }
