@@ -9,6 +9,7 @@
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- backends [--count N] [--rounds R] [--azurite CONN] [--s3 URL] [--pg CONN] [--process-ops M]   1 MiB upload/download MB/s per metadata + chunk backend, 3 processes against 1
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- flush-cost [--size-kib N] [--count N] [--dir PATH]   each step of one durable put, timed
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- small-ops [--op put|list] [--size-kib N] [--tasks N] [--seconds S] [--dir PATH]   CPU, allocations and GCs per small put or listing
+//   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- read-floor [--sizes 64k,1m,64m,1g] [--tasks 1,8] [--seconds S] [--dir PATH]   the most a read that checks every block can reach against the file store
 //   dotnet run -c Release --project benchmarks/BlobStorage.Benchmarks -- compare [--quick] [--peers a,b] [--sizes 4k,1m] ...
 using BenchmarkDotNet.Running;
 using BlobStorage.Benchmarks;
@@ -57,6 +58,11 @@ if (args.Length > 0 && args[0] == "flush-cost")
 if (args.Length > 0 && args[0] == "small-ops")
 {
     return await SmallOpsCommand.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "read-floor")
+{
+    return ReadFloorCommand.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "compare")

@@ -181,6 +181,67 @@ public sealed class BufferedVfsTests
         for (var i = 0; i < Names; i++) IsWhole(await test.Store.DownloadBytesAsync(Container, $"b{i}")).Should().BeTrue();
     }
 
+    [Test]
+    public void A_checkpoints_pages_reach_the_database_in_runs()
+    {
+        using var folder = new TempFolder("buffered");
+        using var writer = OpenConnection(folder, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        var values = Enumerable.Range(1, 20).ToDictionary(id => id, id => Streams.Bytes(ValueSize, seed: id));
+        foreach (var (id, value) in values) Write(writer, $"INSERT INTO t (id, v) VALUES ({id}, $v);", value);
+
+        // About 320 pages (fifteen of overflow and a row's share a value), nearly all one after the other: written
+        // a page a call they were 320 writes; in runs of up to 124 KiB, ending on 64 KiB boundaries, a few dozen.
+        var writes = BufferedVfs.FileWritesOnThisThread;
+        Execute(writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+        (BufferedVfs.FileWritesOnThisThread - writes).Should().BeInRange(1, 40);
+
+        // The log is empty now: every page is read from the database file.
+        new FileInfo(Path.Combine(folder.Path, "t.db-wal")).Length.Should().Be(0);
+        using var reader = OpenConnection(folder, "PRAGMA mmap_size = 0;");
+        foreach (var (id, value) in values) Read(reader, id).Should().Equal(value);
+    }
+
+    [Test]
+    public void A_checkpoints_pages_that_fail_to_reach_the_database_are_never_read_from_it_stale()
+    {
+        using var folder = new TempFolder("buffered");
+        using var writer = OpenConnection(folder, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        for (var id = 1; id <= 4; id++) Write(writer, $"INSERT INTO t (id, v) VALUES ({id}, $v);", Streams.Bytes(ValueSize, seed: id));
+        Execute(writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+
+        // New values of the same size, written in place: the database file holds the old ones, the log the new.
+        var current = Enumerable.Range(1, 4).ToDictionary(id => id, id => Streams.Bytes(ValueSize, seed: 100 + id));
+        foreach (var (id, value) in current) Write(writer, $"UPDATE t SET v = $v WHERE id = {id};", value);
+
+        // A reader holding that state and a commit after it: the checkpoint copies only up to the reader's state,
+        // so it neither syncs nor truncates the database, and SQLite counts the copied pages on the strength of
+        // CKPT_DONE alone, the file control whose run of pages is made to fail here.
+        using var reader = OpenConnection(folder, "PRAGMA mmap_size = 0;");
+        using var holder = OpenConnection(folder, "PRAGMA mmap_size = 0;");
+        using var held = holder.BeginTransaction(deferred: true);
+        Read(holder, 1).Should().Equal(current[1]);
+        Write(writer, "INSERT INTO t (id, v) VALUES (5, $v);", Streams.Bytes(100, seed: 5));
+        BufferedVfs.FailCheckpointEndsOnThisThread = 1;
+        try
+        {
+            Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
+        }
+        finally
+        {
+            BufferedVfs.FailCheckpointEndsOnThisThread = 0;
+        }
+
+        // A new read takes those pages from the database file: an error, never the old value; a connection opened
+        // now cannot read the database's first page either.
+        reader.Invoking(r => Read(r, 2)).Should().Throw<SqliteException>().Which.SqliteErrorCode.Should().Be(10, "SQLITE_IOERR");
+        folder.Invoking(f => OpenConnection(f, "PRAGMA mmap_size = 0;").Dispose()).Should().Throw<SqliteException>().Which.SqliteErrorCode.Should().Be(10);
+
+        // The writer's next call on the database writes the run it kept; then every read finds the new values.
+        Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
+        foreach (var (id, value) in current) Read(reader, id).Should().Equal(value);
+        held.Commit();
+    }
+
     // A value that says what it is: its seed and length, then bytes made from the seed.
     private static byte[] Value(int seed, int length)
     {
