@@ -57,7 +57,7 @@ namespace BlobStorage.Metadata.Sqlite;
 /// <c>unix-excl</c> VFS of a known layout; anywhere else the database opens through <c>unix-excl</c> as before.
 /// </para>
 /// </remarks>
-internal static unsafe class BufferedVfs
+internal static unsafe partial class BufferedVfs
 {
     /// <summary>The VFS's registered name.</summary>
     public const string VfsName = "blobstorage-buffered";
@@ -78,7 +78,8 @@ internal static unsafe class BufferedVfs
     private const int SqliteIoErrRead = SqliteIoErr | (1 << 8);
     private const int SqliteIoErrWrite = SqliteIoErr | (3 << 8);
 
-    // The file controls SQLite sends the database around the pages of a checkpoint.
+    // The file controls SQLite sends the database around the pages of a checkpoint, and the size it is about to grow to.
+    private const int FileControlSizeHint = 5;
     private const int FileControlCheckpointDone = 37;
     private const int FileControlCheckpointStart = 39;
 
@@ -121,6 +122,14 @@ internal static unsafe class BufferedVfs
     private static long t_fileWrites;
     [ThreadStatic]
     private static int t_failCheckpointEnds;
+    [ThreadStatic]
+    private static int t_failReservations;
+
+    // unix-excl's file: its methods, its VFS and its inode, then the descriptor (sqlite3's unixFile, unchanged since 3.7).
+    private const int UnixFileDescriptorOffset = 24;
+
+    // fallocate's mode that reserves blocks past the end of a file without changing its size.
+    private const int KeepSize = 1;
 
 #pragma warning disable CA1810 // The fields are set together, only once the VFS is registered.
     static BufferedVfs()
@@ -211,6 +220,16 @@ internal static unsafe class BufferedVfs
         set => t_failCheckpointEnds = value;
     }
 
+    /// <summary>
+    /// For tests: how many of the next checkpoints on the calling thread that grow the database find its new blocks
+    /// impossible to reserve (as on a full disk), and write their pages one a call.
+    /// </summary>
+    internal static int FailReservationsOnThisThread
+    {
+        get => t_failReservations;
+        set => t_failReservations = value;
+    }
+
     /// <summary>Whether a checkpoint's pages go to the database in runs; false only to measure the difference (benchmarks).</summary>
     internal static bool CheckpointRuns { get; set; } = true;
 
@@ -228,7 +247,12 @@ internal static unsafe class BufferedVfs
         if (real->Methods is null) return rc;
         shim->Real = real;
         shim->Kind = (flags & SqliteOpenWal) != 0 ? KindLog : (flags & SqliteOpenMainDb) != 0 ? KindDatabase : KindOther;
-        if (shim->Kind == KindDatabase && name is not null) shim->NameHash = HashOf(name);
+        shim->Descriptor = -1;
+        if (shim->Kind == KindDatabase && name is not null)
+        {
+            shim->NameHash = HashOf(name);
+            shim->Descriptor = DescriptorOf(real, name);
+        }
         shim->LastEnd = -1;
         shim->Methods = s_methods;
         return rc;
@@ -445,6 +469,49 @@ internal static unsafe class BufferedVfs
         lock (s_owedGate) return s_owed.ContainsKey(shim->NameHash);
     }
 
+    /// <summary>
+    /// unix-excl's descriptor of the database, to reserve a checkpoint's blocks before its runs are kept back; -1 where
+    /// that cannot be done (not Linux, or the descriptor found is not the file's), and a checkpoint then writes page by
+    /// page. The descriptor is SQLite's own: closing another one on the file would drop the process's locks on it.
+    /// </summary>
+    private static int DescriptorOf(SqliteFile* real, byte* name)
+    {
+        if (!OperatingSystem.IsLinux()) return -1;
+        try
+        {
+            var descriptor = *(int*)((byte*)real + UnixFileDescriptorOffset);
+            if (descriptor < 0) return -1;
+            var path = Marshal.PtrToStringUTF8((nint)name);
+            var target = new FileInfo("/proc/self/fd/" + descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture)).LinkTarget;
+            return path is not null && string.Equals(target, path, StringComparison.Ordinal) ? descriptor : -1;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// Reserves the blocks a checkpoint grows the database into (SQLite says the size first), so that a run kept back
+    /// cannot fail for want of space once SQLite counts its pages as copied; false when they cannot be reserved.
+    /// </summary>
+    private static bool Reserve(ShimFile* shim, long size)
+    {
+        if (shim->Descriptor < 0) return false;
+        if (t_failReservations > 0)
+        {
+            t_failReservations--;
+            return false;
+        }
+
+        long current;
+        if (shim->Real->Methods->FileSize(shim->Real, &current) != SqliteOk) return false;
+        return size <= current || Fallocate(shim->Descriptor, KeepSize, current, size - current) == 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(int descriptor, int mode, long offset, long length);
+
     // FNV-1a of the file's name, as SQLite passed it (the database's full path).
     private static ulong HashOf(byte* name)
     {
@@ -530,7 +597,13 @@ internal static unsafe class BufferedVfs
         else
         {
             flushed = Flush(shim);
-            if (op == FileControlCheckpointStart && shim->Kind == KindDatabase && flushed == SqliteOk) shim->InCheckpoint = 1;
+            if (shim->Kind == KindDatabase && flushed == SqliteOk)
+            {
+                // Runs only where the checkpoint's new blocks are reserved: a checkpoint that grows the database says
+                // so with a size hint right after CKPT_START; one that does not only writes over allocated pages.
+                if (op == FileControlCheckpointStart) shim->InCheckpoint = CheckpointRuns && shim->Descriptor >= 0 ? 1 : 0;
+                if (op == FileControlSizeHint && shim->InCheckpoint != 0 && !Reserve(shim, *(long*)argument)) shim->InCheckpoint = 0;
+            }
         }
 
         return flushed != SqliteOk ? flushed : RealMethods(file)->FileControl(Real(file), op, argument);
@@ -618,6 +691,7 @@ internal static unsafe class BufferedVfs
         public int InCheckpoint;
         public int Owed;
         public ulong NameHash;
+        public int Descriptor;
     }
 
     /// <summary>sqlite3_io_methods, version 3.</summary>
