@@ -46,29 +46,7 @@ public class SmallReadBenchmarks
 
     /// <summary>Reads every blob once, <see cref="Tasks"/> at a time; the time is per blob.</summary>
     [Benchmark(OperationsPerInvoke = Blobs)]
-    public async Task<long> FirstRead()
-    {
-        long total = 0;
-        var next = -1;
-        var workers = new Task[Tasks];
-        for (var t = 0; t < Tasks; t++)
-        {
-            workers[t] = Task.Run(async () =>
-            {
-                var buffer = new byte[Size];
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < Blobs)
-                {
-                    await using var download = await _store.DownloadAsync(Container, _names[i]);
-                    int read;
-                    while ((read = await download.Content.ReadAsync(buffer)) > 0) Interlocked.Add(ref total, read);
-                }
-            });
-        }
-
-        await Task.WhenAll(workers);
-        return total;
-    }
+    public Task<long> FirstRead() => FirstReads.ReadEachOnceAsync(_store, Container, _names, Tasks, Size);
 
     private async Task SetUpAsync()
     {

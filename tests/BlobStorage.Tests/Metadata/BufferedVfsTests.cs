@@ -186,8 +186,7 @@ public sealed class BufferedVfsTests
     {
         using var folder = new TempFolder("buffered");
         using var writer = OpenConnection(folder, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
-        var values = Enumerable.Range(1, 20).ToDictionary(id => id, id => Streams.Bytes(ValueSize, seed: id));
-        foreach (var (id, value) in values) Write(writer, $"INSERT INTO t (id, v) VALUES ({id}, $v);", value);
+        var values = WriteTwentyValues(writer);
 
         // About 320 pages (fifteen of overflow and a row's share a value), nearly all one after the other: written
         // a page a call they were 320 writes; in runs of up to 124 KiB, ending on 64 KiB boundaries, a few dozen.
@@ -206,8 +205,7 @@ public sealed class BufferedVfsTests
     {
         using var folder = new TempFolder("buffered");
         using var writer = OpenConnection(folder, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);");
-        var values = Enumerable.Range(1, 20).ToDictionary(id => id, id => Streams.Bytes(ValueSize, seed: id));
-        foreach (var (id, value) in values) Write(writer, $"INSERT INTO t (id, v) VALUES ({id}, $v);", value);
+        var values = WriteTwentyValues(writer);
 
         // As on a full disk: a run kept back could then fail after SQLite counted its pages, so there are none, and
         // each page's write fails or succeeds in SQLite's own call.
@@ -266,6 +264,14 @@ public sealed class BufferedVfsTests
         Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
         foreach (var (id, value) in current) Read(reader, id).Should().Equal(value);
         held.Commit();
+    }
+
+    // Twenty values of fifteen pages each, in the log of a database that does not checkpoint on its own.
+    private static Dictionary<int, byte[]> WriteTwentyValues(SqliteConnection writer)
+    {
+        var values = Enumerable.Range(1, 20).ToDictionary(id => id, id => Streams.Bytes(ValueSize, seed: id));
+        foreach (var (id, value) in values) Write(writer, $"INSERT INTO t (id, v) VALUES ({id}, $v);", value);
+        return values;
     }
 
     // A value that says what it is: its seed and length, then bytes made from the seed.

@@ -46,7 +46,9 @@ namespace BlobStorage.Metadata.Sqlite;
 /// <c>SQLITE_FCNTL_CKPT_DONE</c> pages that follow one another are kept back and written as one run (ending on a
 /// 64 KiB boundary when it can, at most 124 KiB); any other call on the file writes them first. No connection reads
 /// a page a checkpoint copies before the checkpoint counts it as copied, which it does after <c>CKPT_DONE</c>.
-/// SQLite ignores the result of that file control, so a run that fails to reach the file there is kept: it is
+/// Runs are kept back only on Linux and, when the checkpoint grows the database (SQLite's size hint), once its new
+/// blocks are reserved, so that a full disk fails a page's own write as it would without runs. SQLite ignores the
+/// result of CKPT_DONE, so a run that still fails to reach the file there is kept: it is
 /// written before anything else the file is asked, and until it is, every read of that database through this VFS
 /// (any connection) fails with <c>SQLITE_IOERR</c> instead of reading the page's older content, and its connections
 /// read none through a memory map. SQLite counts the checkpoint as done only where its pages could be read from the
