@@ -407,7 +407,7 @@ internal static unsafe partial class BufferedVfs
             if (rc != SqliteOk) return rc;
         }
 
-        if (shim->InCheckpoint == 0 || !CheckpointRuns || amount > PendingCapacity) return WriteFile(shim, source, amount, offset);
+        if (shim->InCheckpoint == 0 || amount > PendingCapacity) return WriteFile(shim, source, amount, offset);
         Keep(shim, source, amount, offset);
         var end = shim->PendingStart + shim->PendingLength;
         return shim->PendingLength >= CheckpointRunAlignment && end % CheckpointRunAlignment == 0 ? FlushDatabase(shim, keepOnFailure: false) : SqliteOk;
