@@ -1,8 +1,8 @@
-using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using BlobStorage.Abstractions;
+using BlobStorage.Chunks.FileSystem;
 using BlobStorage.Internal;
 using BlobStorage.Metadata.Sqlite;
 using BlobStorage.PostgreSql.Internal;
@@ -357,7 +357,7 @@ public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
     private static async Task<long> AddInlineAsync(PgTx tx, ReadOnlyMemory<byte> content, StatsDelta delta, CancellationToken ct)
     {
         using var command = tx.Command("INSERT INTO {S}.inline_content (refcount, checksum, data) VALUES (1, @checksum, @data) RETURNING id;")
-            .Long("@checksum", unchecked((long)XxHash3.HashToUInt64(content.Span)))
+            .Long("@checksum", unchecked((long)BlockChecksum.Compute(content.Span)))
             .Bytes("@data", content);
         var id = (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         delta.StoredBytes += content.Length;
@@ -415,7 +415,7 @@ public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
         }
 
         var content = reader.Bytes(first + 2);
-        if (unchecked((ulong)reader.GetInt64(first + 1)) != XxHash3.HashToUInt64(content))
+        if (unchecked((ulong)reader.GetInt64(first + 1)) != BlockChecksum.Compute(content))
         {
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, fails its checksum.");
         }

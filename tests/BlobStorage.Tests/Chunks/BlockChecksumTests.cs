@@ -47,6 +47,30 @@ public sealed class BlockChecksumTests
     }
 
     [Test]
+    public void Copy_and_compute_copies_every_byte_and_equals_XxHash3_at_every_length()
+    {
+        var data = new byte[5 * 1024];
+        new Random(23).NextBytes(data);
+        var destination = new byte[data.Length + 64];
+        for (var length = 0; length <= 4200; length++)
+        {
+            Array.Fill(destination, (byte)0xA5);
+            var source = data.AsSpan(5, length);
+            BlockChecksum.CopyAndCompute(source, destination.AsSpan(1)).Should().Be(XxHash3.HashToUInt64(source), $"the checksum of {length} bytes is XXH3-64");
+            destination.AsSpan(1, length).SequenceEqual(source).Should().BeTrue($"all {length} bytes are copied");
+            destination[0].Should().Be(0xA5, "nothing is written before the destination");
+            destination.AsSpan(1 + length).ToArray().Should().OnlyContain(b => b == 0xA5, $"nothing is written past {length} bytes");
+        }
+    }
+
+    [Test]
+    public void Copy_and_compute_refuses_a_destination_shorter_than_the_source()
+    {
+        var act = () => BlockChecksum.CopyAndCompute(new byte[300], new byte[299]);
+        act.Should().Throw<ArgumentException>().WithMessage("*shorter than the source*");
+    }
+
+    [Test]
     public void A_changed_bit_changes_the_checksum()
     {
         var data = new byte[64 * 1024];

@@ -8,8 +8,9 @@ using System.Runtime.Intrinsics.X86;
 namespace BlobStorage.Chunks.FileSystem;
 
 /// <summary>
-/// The checksum of a block of a <c>BSCHUNK2</c> file: XXH3-64 with seed 0, the value <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/>
-/// gives, computed with 512-bit vectors where the processor has them.
+/// The checksum of a block of a <c>BSCHUNK2</c> file, of a compressed chunk and of inline content in the metadata stores:
+/// XXH3-64 with seed 0, the value <see cref="XxHash3.HashToUInt64(ReadOnlySpan{byte}, long)"/> gives, computed with
+/// 512-bit vectors where the processor has them.
 /// </summary>
 /// <remarks>
 /// Verifying each block is a third of a read from the page cache. System.IO.Hashing accumulates a 64-byte stripe in two
@@ -63,8 +64,33 @@ internal static class BlockChecksum
     public static ulong Compute(ReadOnlySpan<byte> data) =>
         data.Length > MidSizeMax && IsVectorized ? HashLong(data) : XxHash3.HashToUInt64(data);
 
+    /// <summary>
+    /// Copies <paramref name="source"/> to the start of <paramref name="destination"/> and returns XXH3-64 (seed 0) of the
+    /// bytes copied: on the 512-bit path in one pass, each stripe hashed from the register it is stored from, so the
+    /// bytes checked are the bytes written.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <paramref name="source"/>.</exception>
+    public static ulong CopyAndCompute(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException("The destination is shorter than the source.", nameof(destination));
+        if (source.Length <= MidSizeMax || !IsVectorized)
+        {
+            source.CopyTo(destination);
+            return XxHash3.HashToUInt64(destination[..source.Length]);
+        }
+
+        return HashLong(source, new CopyTo(ref MemoryMarshal.GetReference(destination)));
+    }
+
     /// <summary>XXH3's long-input path (more than 240 bytes) with the default secret, one stripe per 512-bit register.</summary>
-    internal static ulong HashLong(ReadOnlySpan<byte> data)
+    internal static ulong HashLong(ReadOnlySpan<byte> data) => HashLong(data, default(Discard));
+
+    /// <summary>
+    /// <see cref="HashLong(ReadOnlySpan{byte})"/>, handing every stripe it loads to <paramref name="stripes"/>; the
+    /// stripes together cover every byte (the last overlaps the one before).
+    /// </summary>
+    private static ulong HashLong<TStripes>(ReadOnlySpan<byte> data, TStripes stripes)
+        where TStripes : struct, IStripeTarget, allows ref struct
     {
         ref var input = ref MemoryMarshal.GetReference(data);
         ref var secret = ref MemoryMarshal.GetReference(Secret);
@@ -74,23 +100,31 @@ internal static class BlockChecksum
         var blocks = (length - 1) / BlockLength;
         for (nuint b = 0; b < blocks; b++)
         {
-            ref var block = ref Unsafe.Add(ref input, b * BlockLength);
+            var blockOffset = b * BlockLength;
+            ref var block = ref Unsafe.Add(ref input, blockOffset);
             for (nuint s = 0; s < StripesPerBlock; s++)
             {
-                acc = Accumulate(acc, Vector512.LoadUnsafe(ref block, s * StripeLength), Vector512.LoadUnsafe(ref secret, s * SecretConsumeRate));
+                var stripe = Vector512.LoadUnsafe(ref block, s * StripeLength);
+                stripes.Store(stripe, blockOffset + (s * StripeLength));
+                acc = Accumulate(acc, stripe, Vector512.LoadUnsafe(ref secret, s * SecretConsumeRate));
             }
 
             acc = Scramble(acc, scrambleKey);
         }
 
-        ref var tail = ref Unsafe.Add(ref input, blocks * BlockLength);
-        var stripes = (length - 1 - (blocks * BlockLength)) / StripeLength;
-        for (nuint s = 0; s < stripes; s++)
+        var tailOffset = blocks * BlockLength;
+        ref var tail = ref Unsafe.Add(ref input, tailOffset);
+        var tailStripes = (length - 1 - tailOffset) / StripeLength;
+        for (nuint s = 0; s < tailStripes; s++)
         {
-            acc = Accumulate(acc, Vector512.LoadUnsafe(ref tail, s * StripeLength), Vector512.LoadUnsafe(ref secret, s * SecretConsumeRate));
+            var stripe = Vector512.LoadUnsafe(ref tail, s * StripeLength);
+            stripes.Store(stripe, tailOffset + (s * StripeLength));
+            acc = Accumulate(acc, stripe, Vector512.LoadUnsafe(ref secret, s * SecretConsumeRate));
         }
 
-        acc = Accumulate(acc, Vector512.LoadUnsafe(ref input, length - StripeLength), Vector512.LoadUnsafe(ref secret, LastStripeSecretOffset));
+        var last = Vector512.LoadUnsafe(ref input, length - StripeLength);
+        stripes.Store(last, length - StripeLength);
+        acc = Accumulate(acc, last, Vector512.LoadUnsafe(ref secret, LastStripeSecretOffset));
 
         var merge = Secret[MergeSecretOffset..];
         var result = (ulong)data.Length * Prime64_1;
@@ -104,6 +138,30 @@ internal static class BlockChecksum
         result ^= result >> 37;
         result *= AvalancheMultiplier;
         return result ^ (result >> 32);
+    }
+
+    /// <summary>Where <see cref="HashLong{TStripes}"/> puts each stripe it loads.</summary>
+    private interface IStripeTarget
+    {
+        void Store(Vector512<byte> stripe, nuint offset);
+    }
+
+    /// <summary>Nowhere: the checksum alone.</summary>
+    private readonly struct Discard : IStripeTarget
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector512<byte> stripe, nuint offset)
+        {
+        }
+    }
+
+    /// <summary>At the same offset of a destination at least as long as the input.</summary>
+    private readonly ref struct CopyTo(ref byte destination) : IStripeTarget
+    {
+        private readonly ref byte _destination = ref destination;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector512<byte> stripe, nuint offset) => stripe.StoreUnsafe(ref _destination, offset);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

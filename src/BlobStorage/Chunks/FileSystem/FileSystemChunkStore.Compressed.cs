@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Hashing;
 using BlobStorage.Abstractions;
 using BlobStorage.Diagnostics;
 using BlobStorage.Internal;
@@ -120,7 +119,7 @@ public sealed partial class FileSystemChunkStore : ITieredChunkStore
             CompressedMagic.CopyTo(header);
             BinaryPrimitives.WriteInt64LittleEndian(header[8..], length);
             BinaryPrimitives.WriteInt64LittleEndian(header[16..], content.Length);
-            BinaryPrimitives.WriteUInt64LittleEndian(header[24..], XxHash3.HashToUInt64(buffer.AsSpan(CompressedHeaderSize, length)));
+            BinaryPrimitives.WriteUInt64LittleEndian(header[24..], BlockChecksum.Compute(buffer.AsSpan(CompressedHeaderSize, length)));
             Span<byte> name = stackalloc byte[ChunkId.Size];
             id.WriteTo(name);
             name[..8].CopyTo(header[32..]);
@@ -211,7 +210,7 @@ public sealed partial class FileSystemChunkStore : ITieredChunkStore
                 throw new DataCorruptionException($"Chunk {id} is truncated: {read} of {stored} compressed bytes could be read.");
             }
 
-            if (XxHash3.HashToUInt64(content) != checksum)
+            if (BlockChecksum.Compute(content) != checksum)
             {
                 throw new DataCorruptionException($"Chunk {id} fails its checksum: its stored (compressed) bytes have changed since it was written.");
             }

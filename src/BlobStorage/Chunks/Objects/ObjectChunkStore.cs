@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Hashing;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using BlobStorage.Abstractions;
@@ -288,7 +287,7 @@ internal sealed class ObjectChunkStore
             throw new DataCorruptionException($"Chunk {id} is truncated: block {block} of its object in {Location} could not be read whole.");
         }
 
-        if (XxHash3.HashToUInt64(target.Span) != head.BlockChecksum(block))
+        if (BlockChecksum.Compute(target.Span) != head.BlockChecksum(block))
         {
             target.Span.Clear();
             throw new DataCorruptionException($"Chunk {id} fails its checksum in block {block}: its object in {Location} has changed since it was written.");
@@ -375,7 +374,7 @@ internal sealed class ObjectChunkStore
         {
             var from = (int)((long)b * blockSize);
             var slice = content.Slice(from, Math.Min(blockSize, content.Length - from));
-            BinaryPrimitives.WriteUInt64LittleEndian(head[(BlockChunkFormat.HeaderSize + (b * 8))..], XxHash3.HashToUInt64(slice));
+            BinaryPrimitives.WriteUInt64LittleEndian(head[(BlockChunkFormat.HeaderSize + (b * 8))..], BlockChecksum.Compute(slice));
         }
 
         BlockChunkFormat.Magic.CopyTo(head);

@@ -256,6 +256,7 @@ internal static unsafe partial class BufferedVfs
             shim->Descriptor = DescriptorOf(real, name);
         }
         shim->LastEnd = -1;
+        shim->SizeVersion = -1;
         shim->Methods = s_methods;
         return rc;
     }
@@ -340,9 +341,21 @@ internal static unsafe partial class BufferedVfs
         shim->BufferLength = 0;
         if (shim->Run < SequentialRun || Volatile.Read(ref s_writesInProgress) != 0) return ReadFile(shim, destination, amount, offset);
 
+        // The file's size, taken again only after a write: a size that is out of date anyway (grown by a size hint)
+        // is smaller, which only shortens the read ahead, and a read past the end fails and goes to the file as below.
         var version = Volatile.Read(ref s_version);
         long size;
-        if (RealMethods(file)->FileSize(Real(file), &size) != SqliteOk) return ReadFile(shim, destination, amount, offset);
+        if (shim->SizeVersion == version)
+        {
+            size = shim->Size;
+        }
+        else
+        {
+            if (RealMethods(file)->FileSize(Real(file), &size) != SqliteOk) return ReadFile(shim, destination, amount, offset);
+            shim->Size = size;
+            shim->SizeVersion = version;
+        }
+
         var length = (int)Math.Min(ReadAheadBytes, size - offset);
         if (length < amount) return ReadFile(shim, destination, amount, offset);
         if (shim->Buffer is null) shim->Buffer = (byte*)NativeMemory.Alloc(ReadAheadBytes);
@@ -676,6 +689,10 @@ internal static unsafe partial class BufferedVfs
 
         // Sequential reads in a row that went to the file, up to this one.
         public int Run;
+
+        // The file's size as of the write version SizeVersion (-1: not known).
+        public long Size;
+        public long SizeVersion;
 
         // KindDatabase, KindLog or KindOther.
         public int Kind;

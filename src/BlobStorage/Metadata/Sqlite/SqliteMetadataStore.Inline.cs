@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.IO.Hashing;
 using BlobStorage.Abstractions;
+using BlobStorage.Chunks.FileSystem;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
@@ -20,7 +20,7 @@ public sealed partial class SqliteMetadataStore
     /// <summary>Stores the content of a small blob and returns its row; its bytes count as stored.</summary>
     private static long AddInline(SqliteSession session, ReadOnlySpan<byte> content, ref StatsDelta delta)
     {
-        var statement = session.Statement(InsertInlineSql).Set("@checksum", unchecked((long)XxHash3.HashToUInt64(content)));
+        var statement = session.Statement(InsertInlineSql).Set("@checksum", unchecked((long)BlockChecksum.Compute(content)));
         statement.BindBlob("@data", content);
         var id = statement.ExecuteInt64();
         delta.StoredBytes += content.Length;
@@ -73,12 +73,11 @@ public sealed partial class SqliteMetadataStore
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, is missing.");
         }
 
-        // Copied once out of SQLite's memory, into an array that every byte is then written over; the copy
-        // is what gets checked, so the bytes verified are the bytes served.
+        // Copied once out of SQLite's memory, into an array that every byte is then written over, and checked in the
+        // same pass: each stripe is hashed from the register it is stored from, so the bytes verified are the bytes served.
         var stored = row.GetBlob(first + 2);
         var content = rent ? ArrayPool<byte>.Shared.Rent(stored.Length) : GC.AllocateUninitializedArray<byte>(stored.Length);
-        stored.CopyTo(content);
-        if (unchecked((ulong)row.GetInt64(first + 1)) != XxHash3.HashToUInt64(content.AsSpan(0, stored.Length)))
+        if (unchecked((ulong)row.GetInt64(first + 1)) != BlockChecksum.CopyAndCompute(stored, content))
         {
             if (rent) ArrayPool<byte>.Shared.Return(content);
             throw new DataCorruptionException($"The content of blob '{name}' in container '{container}', kept in the metadata database, fails its checksum.");
