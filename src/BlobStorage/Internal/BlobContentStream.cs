@@ -45,9 +45,11 @@ internal sealed class BlobContentStream : Stream
     // The pieces of a copy shorter than two of those (a multiple of the block size, and the most one direct read takes):
     private const int SmallPieceSize = 256 * 1024;
 
-    // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are.
+    // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are;
+    // and none starts to while more copies than that are under way, since their cores are then not spare.
     internal static readonly int ParallelCopyLimit = Math.Max(1, Environment.ProcessorCount / 2);
     private static int s_parallelCopies;
+    private static int s_copies;
 
     private readonly ChunkRangeReader _reader;
     private readonly bool _readsRangesByBlock;
@@ -282,6 +284,7 @@ internal sealed class BlobContentStream : Stream
     {
         ObjectDisposedException.ThrowIf(_closed != 0, this);
         ArgumentNullException.ThrowIfNull(destination);
+        Interlocked.Increment(ref s_copies);
         try
         {
             // Two parts or more, all there (a chunk list that falls short is reported by the copy below).
@@ -343,6 +346,10 @@ internal sealed class BlobContentStream : Stream
             await DisposeAsync().ConfigureAwait(false);
             throw;
         }
+        finally
+        {
+            Interlocked.Decrement(ref s_copies);
+        }
     }
 
     /// <summary>
@@ -372,11 +379,12 @@ internal sealed class BlobContentStream : Stream
 
     /// <summary>
     /// A slot for <see cref="CopyTwoAtATimeAsync"/>; false when as many copies as half the cores already read two chunks
-    /// at once, or when work already waits for the thread pool (no core is spare).
+    /// at once, when more copies than that are under way (this one counted), or when work already waits for the thread
+    /// pool: then no core is spare, and a helper would only take turns with the other copies for one.
     /// </summary>
     private static bool TryTakeParallelCopy()
     {
-        if (ThreadPool.PendingWorkItemCount > 0) return false;
+        if (Volatile.Read(ref s_copies) > ParallelCopyLimit || ThreadPool.PendingWorkItemCount > 0) return false;
         while (true)
         {
             var taken = Volatile.Read(ref s_parallelCopies);
