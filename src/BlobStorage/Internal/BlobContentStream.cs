@@ -45,10 +45,10 @@ internal sealed class BlobContentStream : Stream
     // The pieces of a copy shorter than two of those (a multiple of the block size, and the most one direct read takes):
     private const int SmallPieceSize = 256 * 1024;
 
-    // At most this many copies read two chunks at once, so downloads use a spare core, never more cores than there are;
-    // and none starts to while more copies than that are under way, since their cores are then not spare.
+    // A copy reads two chunks at once only while at most this many copies are under way (itself counted), so downloads
+    // use a spare core, never more cores than there are: copies that did so are all still counted when the next one
+    // checks, so no more than this many read two chunks at once.
     internal static readonly int ParallelCopyLimit = Math.Max(1, Environment.ProcessorCount / 2);
-    private static int s_parallelCopies;
     private static int s_copies;
 
     private readonly ChunkRangeReader _reader;
@@ -288,16 +288,11 @@ internal sealed class BlobContentStream : Stream
         try
         {
             // Two parts or more, all there (a chunk list that falls short is reported by the copy below).
-            if (_pipe is null && PartsToCopy() is { Count: >= 2 } parts && TryTakeParallelCopy())
+            if (_pipe is null && PartsToCopy() is { Count: >= 2 } parts && CoreIsSpare())
             {
-                try
+                using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token))
                 {
-                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
                     await CopyTwoAtATimeAsync(parts, destination, linked.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref s_parallelCopies);
                 }
 
                 _position = _length;
@@ -378,20 +373,11 @@ internal sealed class BlobContentStream : Stream
     }
 
     /// <summary>
-    /// A slot for <see cref="CopyTwoAtATimeAsync"/>; false when as many copies as half the cores already read two chunks
-    /// at once, when more copies than that are under way (this one counted), or when work already waits for the thread
-    /// pool: then no core is spare, and a helper would only take turns with the other copies for one.
+    /// Whether a copy under way may use <see cref="CopyTwoAtATimeAsync"/>: false when more copies than half the cores
+    /// are under way (this one counted) or when work already waits for the thread pool; then no core is spare, and a
+    /// helper would only take turns with the other copies for one.
     /// </summary>
-    private static bool TryTakeParallelCopy()
-    {
-        if (Volatile.Read(ref s_copies) > ParallelCopyLimit || ThreadPool.PendingWorkItemCount > 0) return false;
-        while (true)
-        {
-            var taken = Volatile.Read(ref s_parallelCopies);
-            if (taken >= ParallelCopyLimit) return false;
-            if (Interlocked.CompareExchange(ref s_parallelCopies, taken + 1, taken) == taken) return true;
-        }
-    }
+    private static bool CoreIsSpare() => Volatile.Read(ref s_copies) <= ParallelCopyLimit && ThreadPool.PendingWorkItemCount == 0;
 
     /// <summary>
     /// Copies two parts at a time (pieces of at most <see cref="ChunkBufferPool.PieceSize"/> of the chunks, or each chunk's
