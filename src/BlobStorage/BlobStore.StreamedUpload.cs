@@ -265,7 +265,7 @@ internal sealed partial class BlobStore
     /// <summary>A chunk being streamed: its draft and, unless the blob's SHA-256 will name it, its BLAKE3 hash so far.</summary>
     private sealed class StreamedChunk(ChunkDraft draft, bool nameByBlake3) : IDisposable
     {
-        private Blake3.Hasher? _hasher = nameByBlake3 ? Blake3.Hasher.New() : null;
+        private Blake3Hasher? _hasher = nameByBlake3 ? new Blake3Hasher() : null;
 
         public ChunkDraft Draft { get; } = draft;
 
@@ -284,7 +284,7 @@ internal sealed partial class BlobStore
         {
             if (_hasher is null)
             {
-                _hasher = Blake3.Hasher.New();
+                _hasher = new Blake3Hasher();
                 var buffer = ArrayPool<byte>.Shared.Rent(StreamSliceSize);
                 try
                 {

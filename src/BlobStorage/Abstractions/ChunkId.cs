@@ -48,7 +48,7 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
     internal static ChunkId ComputeBlake3(ReadOnlySpan<byte> content)
     {
         Span<byte> hash = stackalloc byte[Size];
-        Blake3.Hasher.Hash(content, hash);
+        Internal.Blake3Hasher.Hash(content, hash);
         return new ChunkId(hash);
     }
 
