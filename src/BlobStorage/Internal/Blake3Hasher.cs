@@ -31,6 +31,9 @@ internal sealed class Blake3Hasher : IDisposable
     private const int ChunkLength = 1024;
     private const int Lanes = 16;
     private const int BatchLength = Lanes * ChunkLength;
+    private const int WideBatches = 16;
+    private const int WideChunks = WideBatches * Lanes;
+    private const int WideLength = WideBatches * BatchLength;
     private const int MaxDepth = 54;
     private const uint ChunkStart = 1;
     private const uint ChunkEnd = 2;
@@ -107,12 +110,15 @@ internal sealed class Blake3Hasher : IDisposable
             {
                 while (input.Length >= BatchLength)
                 {
-                    // Sixteen chunks pushed as their two halves: their parent may be the root, merged only at the end.
-                    HashBatch(input, _chunkCounter, cv);
+                    // Pushed as their two halves: their parent may be the root, merged only at the end.
+                    var wide = _chunkCounter % WideChunks == 0 && input.Length >= WideLength;
+                    var chunks = wide ? WideChunks : Lanes;
+                    if (wide) HashWide(input, _chunkCounter, cv);
+                    else HashBatch(input, _chunkCounter, cv);
                     PushCv(cv[..8], _chunkCounter);
-                    PushCv(cv[8..], _chunkCounter + (Lanes / 2));
-                    _chunkCounter += Lanes;
-                    input = input[BatchLength..];
+                    PushCv(cv[8..], _chunkCounter + (ulong)(chunks / 2));
+                    _chunkCounter += (ulong)chunks;
+                    input = input[(chunks * ChunkLength)..];
                 }
 
                 continue;
@@ -295,7 +301,43 @@ internal sealed class Blake3Hasher : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void HashBatch(ReadOnlySpan<byte> input, ulong counter, Span<uint> cv)
     {
+        Span<Vector512<uint>> m = stackalloc Vector512<uint>[16];
+        Span<Vector512<uint>> cvs = stackalloc Vector512<uint>[8];
+        ChunkLanes(ref MemoryMarshal.GetReference(input), counter, m, cvs);
+        Halves(cvs, m, cv);
+    }
+
+    /// <summary>
+    /// <see cref="HashBatch"/> for the 256 chunks at the start of <paramref name="input"/>: sixteen batches, then their
+    /// parents sixteen at a time in full lanes, and the two halves' chaining values (128 chunks each) to <paramref name="cv"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void HashWide(ReadOnlySpan<byte> input, ulong counter, Span<uint> cv)
+    {
         ref var start = ref MemoryMarshal.GetReference(input);
+        Span<Vector512<uint>> m = stackalloc Vector512<uint>[16];
+        Span<Vector512<uint>> cvs = stackalloc Vector512<uint>[WideBatches * 8];
+        for (var k = 0; k < WideBatches; k++)
+        {
+            ChunkLanes(ref Unsafe.Add(ref start, k * BatchLength), counter + (ulong)(k * Lanes), m, cvs.Slice(k * 8, 8));
+        }
+
+        // Group p of the next level takes groups 2p and 2p + 1: its sixteen lanes are their sixteen pairs, in order.
+        for (var groups = WideBatches; groups > 1; groups /= 2)
+        {
+            for (var p = 0; p < groups / 2; p++) ParentLanes(cvs.Slice(2 * p * 8, 8), cvs.Slice(((2 * p) + 1) * 8, 8), m, cvs.Slice(p * 8, 8));
+        }
+
+        Halves(cvs[..8], m, cv);
+    }
+
+    /// <summary>
+    /// Compresses the sixteen blocks of sixteen chunks at <paramref name="start"/>, the first numbered <paramref name="counter"/>,
+    /// and writes their chaining values to <paramref name="cvs"/>: word w of chunk i in lane i of <c>cvs[w]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ChunkLanes(ref byte start, ulong counter, Span<Vector512<uint>> m, Span<Vector512<uint>> cvs)
+    {
         var iv = IV;
         var h0 = Vector512.Create(iv[0]); var h1 = Vector512.Create(iv[1]); var h2 = Vector512.Create(iv[2]); var h3 = Vector512.Create(iv[3]);
         var h4 = Vector512.Create(iv[4]); var h5 = Vector512.Create(iv[5]); var h6 = Vector512.Create(iv[6]); var h7 = Vector512.Create(iv[7]);
@@ -304,7 +346,6 @@ internal sealed class Blake3Hasher : IDisposable
         var high = low + Vector512.Create(8UL);
         var counterLow = Vector512.Narrow(low, high);
         var counterHigh = Vector512.Narrow(low >>> 32, high >>> 32);
-        Span<Vector512<uint>> m = stackalloc Vector512<uint>[16];
         for (var b = 0; b < 16; b++)
         {
             LoadTransposed(ref start, (nuint)(b * BlockLength), m);
@@ -312,30 +353,44 @@ internal sealed class Blake3Hasher : IDisposable
             CompressLanes(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, counterLow, counterHigh, Vector512.Create((uint)BlockLength), Vector512.Create(flags));
         }
 
-        // Three levels of parents, each halving the lanes in use: lane 2p and 2p + 1 are parent p's children.
-        var even = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-        var odd = Vector512.Create(1u, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
-        var zero = Vector512<uint>.Zero;
-        var parentLength = Vector512.Create((uint)BlockLength);
-        var parentFlags = Vector512.Create(ParentFlag);
-        for (var level = 0; level < 3; level++)
+        cvs[0] = h0; cvs[1] = h1; cvs[2] = h2; cvs[3] = h3; cvs[4] = h4; cvs[5] = h5; cvs[6] = h6; cvs[7] = h7;
+    }
+
+    /// <summary>
+    /// The parents of sixteen lanes of subtrees, three levels up (each halving the lanes in use), and the last two
+    /// chaining values to <paramref name="cv"/>[..8] and [8..].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Halves(Span<Vector512<uint>> cvs, Span<Vector512<uint>> m, Span<uint> cv)
+    {
+        for (var level = 0; level < 3; level++) ParentLanes(cvs, cvs, m, cvs);
+        for (var w = 0; w < 8; w++)
         {
-            m[0] = Avx512F.PermuteVar16x32(h0, even); m[8] = Avx512F.PermuteVar16x32(h0, odd);
-            m[1] = Avx512F.PermuteVar16x32(h1, even); m[9] = Avx512F.PermuteVar16x32(h1, odd);
-            m[2] = Avx512F.PermuteVar16x32(h2, even); m[10] = Avx512F.PermuteVar16x32(h2, odd);
-            m[3] = Avx512F.PermuteVar16x32(h3, even); m[11] = Avx512F.PermuteVar16x32(h3, odd);
-            m[4] = Avx512F.PermuteVar16x32(h4, even); m[12] = Avx512F.PermuteVar16x32(h4, odd);
-            m[5] = Avx512F.PermuteVar16x32(h5, even); m[13] = Avx512F.PermuteVar16x32(h5, odd);
-            m[6] = Avx512F.PermuteVar16x32(h6, even); m[14] = Avx512F.PermuteVar16x32(h6, odd);
-            m[7] = Avx512F.PermuteVar16x32(h7, even); m[15] = Avx512F.PermuteVar16x32(h7, odd);
-            h0 = Vector512.Create(iv[0]); h1 = Vector512.Create(iv[1]); h2 = Vector512.Create(iv[2]); h3 = Vector512.Create(iv[3]);
-            h4 = Vector512.Create(iv[4]); h5 = Vector512.Create(iv[5]); h6 = Vector512.Create(iv[6]); h7 = Vector512.Create(iv[7]);
-            CompressLanes(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, zero, zero, parentLength, parentFlags);
+            cv[w] = cvs[w][0];
+            cv[8 + w] = cvs[w][1];
+        }
+    }
+
+    /// <summary>
+    /// Sixteen parents: lanes 0 to 7 of <paramref name="output"/> from the eight lane pairs of <paramref name="left"/>,
+    /// lanes 8 to 15 from those of <paramref name="right"/>. The output may be either input.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ParentLanes(Span<Vector512<uint>> left, Span<Vector512<uint>> right, Span<Vector512<uint>> m, Span<Vector512<uint>> output)
+    {
+        var even = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odd = Vector512.Create(1u, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        for (var w = 0; w < 8; w++)
+        {
+            m[w] = Avx512F.PermuteVar16x32x2(left[w], even, right[w]);
+            m[8 + w] = Avx512F.PermuteVar16x32x2(left[w], odd, right[w]);
         }
 
-        // Lanes 0 and 1 hold the two halves' chaining values.
-        cv[0] = h0[0]; cv[1] = h1[0]; cv[2] = h2[0]; cv[3] = h3[0]; cv[4] = h4[0]; cv[5] = h5[0]; cv[6] = h6[0]; cv[7] = h7[0];
-        cv[8] = h0[1]; cv[9] = h1[1]; cv[10] = h2[1]; cv[11] = h3[1]; cv[12] = h4[1]; cv[13] = h5[1]; cv[14] = h6[1]; cv[15] = h7[1];
+        var iv = IV;
+        var h0 = Vector512.Create(iv[0]); var h1 = Vector512.Create(iv[1]); var h2 = Vector512.Create(iv[2]); var h3 = Vector512.Create(iv[3]);
+        var h4 = Vector512.Create(iv[4]); var h5 = Vector512.Create(iv[5]); var h6 = Vector512.Create(iv[6]); var h7 = Vector512.Create(iv[7]);
+        CompressLanes(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, Vector512<uint>.Zero, Vector512<uint>.Zero, Vector512.Create((uint)BlockLength), Vector512.Create(ParentFlag));
+        output[0] = h0; output[1] = h1; output[2] = h2; output[3] = h3; output[4] = h4; output[5] = h5; output[6] = h6; output[7] = h7;
     }
 
     /// <summary>One compression in each of sixteen lanes: <paramref name="h0"/> to h7 are the chaining values in and out.</summary>

@@ -19,7 +19,8 @@ public sealed class Blake3HasherTests
     [
         0, 1, 63, 64, 65, 1023, Chunk, Chunk + 1, 2 * Chunk, (2 * Chunk) + 1, (15 * Chunk) + 1023,
         Batch - 1, Batch, Batch + 1, Batch + Chunk, (2 * Batch) - 1, 2 * Batch, (2 * Batch) + 1, 3 * Batch, 4 * Batch,
-        (4 * Batch) + 5, 5 * Batch, 8 * Batch, 16 * Batch, (16 * Batch) + 1, (17 * Batch) + Chunk, 100_000, 1024 * 1024,
+        (4 * Batch) + 5, 5 * Batch, 8 * Batch, 16 * Batch, (16 * Batch) + 1, (17 * Batch) + Chunk, 100_000, 32 * Batch,
+        (33 * Batch) + 5, 1024 * 1024, (1024 * 1024) + Batch,
         (4 * 1024 * 1024) + 7,
     ];
 
@@ -58,13 +59,15 @@ public sealed class Blake3HasherTests
             using var hasher = new Blake3Hasher();
             for (var offset = 0; offset < length;)
             {
-                // Small, odd, whole-batch and large pieces, so batches start on chunks the stack has and has not merged.
-                var piece = random.Next(4) switch
+                // Small, odd, whole-batch and large pieces, so batches (16 chunks) and runs of 16 batches start on chunks the
+                // stack has and has not merged.
+                var piece = random.Next(5) switch
                 {
                     0 => random.Next(1, 100),
                     1 => random.Next(1, 5 * Chunk),
                     2 => Batch * random.Next(1, 4),
-                    _ => random.Next(1, 5 * Batch),
+                    3 => random.Next(1, 5 * Batch),
+                    _ => random.Next(1, 40 * Batch),
                 };
                 piece = Math.Min(piece, length - offset);
                 hasher.Update(content.AsSpan(offset, piece));
