@@ -5,7 +5,7 @@ using BlobStorage.Abstractions;
 namespace BlobStorage.Benchmarks;
 
 /// <summary>
-/// Upload and download of one blob per operation, 4 KiB and 1 MiB, on a durable store
+/// Upload and download of one blob per operation, 4 KiB, 1 MiB and 16 MiB (four chunks), on a durable store
 /// (synchronous = FULL, every chunk flushed) in a temporary folder.
 /// </summary>
 [MemoryDiagnoser]
@@ -29,7 +29,7 @@ public class UploadDownloadBenchmarks
     private long _uploads;
 
     /// <summary>The size of each blob, in bytes.</summary>
-    [Params(4 * 1024, 1024 * 1024)]
+    [Params(4 * 1024, 1024 * 1024, 16 * 1024 * 1024)]
     public int Size { get; set; }
 
     [GlobalSetup]

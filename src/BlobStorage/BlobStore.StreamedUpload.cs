@@ -46,9 +46,9 @@ internal sealed partial class BlobStore
     /// <summary>
     /// Streams content into chunks without holding a chunk in memory: the reading thread reads a slice and adds it
     /// to the blob's SHA-256 while the slices before it are added to their chunk's BLAKE3 hash and written to the
-    /// chunk's draft on the thread pool (<see cref="SliceQueue"/>). At a chunk's end, once its slices are written, the
-    /// chunk is named, pinned and committed to its file, and made durable in the background while the next chunk is
-    /// read (at most <see cref="MaxChunksFlushing"/> at once). A chunk that holds the whole content is named by the
+    /// chunk's draft on the thread pool (<see cref="SliceQueue"/>). At a chunk's end the same chain, after the chunk's
+    /// last slice, names, pins and commits it to its file (<see cref="CommitStreamedAsync"/>) while this thread reads the
+    /// next chunk, and the chunk is made durable in the background (at most <see cref="MaxChunksFlushing"/> at once). A chunk that holds the whole content is named by the
     /// blob's SHA-256, as <see cref="WriteContentAsync"/> names it; content that ends within its first slice and is no
     /// larger than the inline threshold is kept whole for the metadata store.
     /// </summary>
@@ -123,39 +123,31 @@ internal sealed partial class BlobStore
                 }
 
                 if (chunk is null) break;
-                await slices.DrainAsync().ConfigureAwait(false);
-
-                ChunkId id;
                 if (chunks == 0 && inChunk < chunkSize)
                 {
-                    // The whole content in one chunk: named by its SHA-256, the content hash.
-                    id = new ChunkId(blobHash.GetHashAndReset());
+                    // The whole content in one chunk: named by its SHA-256, the content hash, once every slice is in it.
+                    await slices.DrainAsync().ConfigureAwait(false);
+                    var id = new ChunkId(blobHash.GetHashAndReset());
                     result.ContentHash = id.ToString();
                     named = true;
+                    var spent = chunk;
+                    chunk = null;
+                    await CommitStreamedAsync(spent, id, inChunk, result, flushing, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    id = chunk.Name();
-                }
-
-                await _leases.PinAsync(id, cancellationToken).ConfigureAwait(false);
-                result.Pinned.Add(id);
-                Task? durable;
-                using (var spent = chunk)
-                {
+                    // Named and committed on the write chain after its last slice, while this thread reads the next chunk.
+                    var spent = chunk;
+                    var length = inChunk;
                     chunk = null;
-                    durable = await spent.Draft.CommitAsync(id, cancellationToken).ConfigureAwait(false);
+                    slices.Then(() => CommitStreamedAsync(spent, id: null, length, result, flushing, cancellationToken), spent);
                 }
 
                 chunks++;
-                result.Chunks.Add(new ChunkReference(id, inChunk));
                 progress?.Report(result.Size);
-                if (durable is not null) flushing.Enqueue(durable);
-                while (flushing.Count > MaxChunksFlushing)
-                {
-                    await flushing.Dequeue().ConfigureAwait(false);
-                }
             }
+
+            await slices.DrainAsync().ConfigureAwait(false);
 
             // The commit that follows may refer to the chunks only once every one of them is durable.
             while (flushing.Count > 0)
@@ -182,6 +174,31 @@ internal sealed partial class BlobStore
         finally
         {
             slices.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Names a streamed chunk whose slices are all written (by <paramref name="id"/>, or else its BLAKE3 hash), pins it,
+    /// commits it to its file and adds it to <paramref name="result"/>; its flush runs on, at most
+    /// <see cref="MaxChunksFlushing"/> at once. Runs on the upload's write chain, or on the reading thread once that
+    /// chain is drained, so one at a time, in the chunks' order.
+    /// </summary>
+    private async Task CommitStreamedAsync(StreamedChunk spent, ChunkId? id, int length, WrittenContent result, Queue<Task> flushing, CancellationToken cancellationToken)
+    {
+        Task? durable;
+        using (spent)
+        {
+            var name = id ?? spent.Name();
+            await _leases.PinAsync(name, cancellationToken).ConfigureAwait(false);
+            result.Pinned.Add(name);
+            durable = await spent.Draft.CommitAsync(name, cancellationToken).ConfigureAwait(false);
+            result.Chunks.Add(new ChunkReference(name, length));
+        }
+
+        if (durable is not null) flushing.Enqueue(durable);
+        while (flushing.Count > MaxChunksFlushing)
+        {
+            await flushing.Dequeue().ConfigureAwait(false);
         }
     }
 
@@ -239,6 +256,29 @@ internal sealed partial class BlobStore
                 chunk.Take(slice);
             });
             _pending.Enqueue((_tail, buffer));
+        }
+
+        /// <summary>
+        /// Runs <paramref name="work"/> after every slice handed on so far is written; the slices handed on next wait for
+        /// it. When an earlier write failed it does not run, and <paramref name="skipped"/> is disposed instead.
+        /// </summary>
+        public void Then(Func<Task> work, IDisposable skipped)
+        {
+            var previous = _tail;
+            _tail = Task.Run(async () =>
+            {
+                try
+                {
+                    await previous.ConfigureAwait(false);
+                }
+                catch
+                {
+                    skipped.Dispose();
+                    throw;
+                }
+
+                await work().ConfigureAwait(false);
+            });
         }
 
         /// <summary>Waits until every slice handed on is written (throwing the first failure); their buffers are free again either way.</summary>
