@@ -47,10 +47,11 @@ internal sealed partial class BlobStore
     /// Streams content into chunks without holding a chunk in memory: the reading thread reads a slice and adds it
     /// to the blob's SHA-256 while the slices before it are added to their chunk's BLAKE3 hash and written to the
     /// chunk's draft on the thread pool (<see cref="SliceQueue"/>). At a chunk's end the same chain, after the chunk's
-    /// last slice, names, pins and commits it to its file (<see cref="CommitStreamedAsync"/>) while this thread reads the
-    /// next chunk, and the chunk is made durable in the background (at most <see cref="MaxChunksFlushing"/> at once). A chunk that holds the whole content is named by the
-    /// blob's SHA-256, as <see cref="WriteContentAsync"/> names it; content that ends within its first slice and is no
-    /// larger than the inline threshold is kept whole for the metadata store.
+    /// last slice, names, pins and commits it to its file (<see cref="CommitStreamedAsync"/>) while this thread reads
+    /// the next chunk, and the chunk is made durable in the background (at most <see cref="MaxChunksFlushing"/> at
+    /// once). A chunk that holds the whole content is named by the blob's SHA-256, as <see cref="WriteContentAsync"/>
+    /// names it; content that ends within its first slice and is no larger than the inline threshold is kept whole for
+    /// the metadata store.
     /// </summary>
     private async Task<WrittenContent> WriteStreamedAsync(
         Stream content,
