@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using BlobStorage.Internal;
 
 namespace BlobStorage.Abstractions;
 
@@ -48,7 +49,7 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
     internal static ChunkId ComputeBlake3(ReadOnlySpan<byte> content)
     {
         Span<byte> hash = stackalloc byte[Size];
-        Internal.Blake3Hasher.Hash(content, hash);
+        Blake3Hasher.Hash(content, hash);
         return new ChunkId(hash);
     }
 

@@ -142,35 +142,27 @@ internal sealed class Blake3Hasher : IDisposable
             return;
         }
 
-        Span<uint> words = stackalloc uint[16];
         Span<uint> output = stackalloc uint[16];
         var remaining = _depth;
-        if (remaining == 0)
+        if (remaining == 0 || ChunkBytes > 0)
         {
-            BlockWords(_block, words);
-            Compress(_chunkCv, words, _chunkCounter, (uint)_blockLength, ChunkFlags() | ChunkEnd | RootFlag, output);
+            // The last chunk: the root itself when it is the only one.
+            ChunkOutput(output, remaining == 0 ? RootFlag : 0);
         }
         else
         {
-            if (ChunkBytes > 0)
-            {
-                ChunkOutput(output);
-            }
-            else
-            {
-                // The input ended with a batch: its two halves are the top two subtrees.
-                remaining -= 2;
-                _stack.AsSpan(remaining * 8, 16).CopyTo(words);
-                Compress(IV, words, 0, BlockLength, ParentFlag | (remaining == 0 ? RootFlag : 0), output);
-            }
+            // The input ended with a run: its two halves are the top two subtrees.
+            remaining -= 2;
+            Parent(_stack.AsSpan(remaining * 8, 16), root: remaining == 0, output);
+        }
 
-            while (remaining > 0)
-            {
-                remaining--;
-                _stack.AsSpan(remaining * 8, 8).CopyTo(words);
-                output[..8].CopyTo(words[8..]);
-                Compress(IV, words, 0, BlockLength, ParentFlag | (remaining == 0 ? RootFlag : 0), output);
-            }
+        Span<uint> words = stackalloc uint[16];
+        while (remaining > 0)
+        {
+            remaining--;
+            _stack.AsSpan(remaining * 8, 8).CopyTo(words);
+            output[..8].CopyTo(words[8..]);
+            Parent(words, root: remaining == 0, output);
         }
 
         for (var i = 0; i < 8; i++) BinaryPrimitives.WriteUInt32LittleEndian(hash[(i * 4)..], output[i]);
@@ -191,13 +183,20 @@ internal sealed class Blake3Hasher : IDisposable
         _block.AsSpan().Clear();
     }
 
-    /// <summary>The current chunk's last compression, not as the root; its first eight words are the chunk's chaining value.</summary>
-    private void ChunkOutput(Span<uint> output)
+    /// <summary>
+    /// The current chunk's last compression, with <paramref name="rootFlag"/> when it is the root; the first eight words
+    /// of <paramref name="output"/> are then the chunk's chaining value (or the hash).
+    /// </summary>
+    private void ChunkOutput(Span<uint> output, uint rootFlag = 0)
     {
         Span<uint> words = stackalloc uint[16];
         BlockWords(_block, words);
-        Compress(_chunkCv, words, _chunkCounter, (uint)_blockLength, ChunkFlags() | ChunkEnd, output);
+        Compress(_chunkCv, words, _chunkCounter, (uint)_blockLength, ChunkFlags() | ChunkEnd | rootFlag, output);
     }
+
+    /// <summary>A parent node: <paramref name="children"/> is its left child's chaining value, then its right child's.</summary>
+    private static void Parent(ReadOnlySpan<uint> children, bool root, Span<uint> output) =>
+        Compress(IV, children, 0, BlockLength, ParentFlag | (root ? RootFlag : 0), output);
 
     /// <summary>Adds bytes to the current chunk, at most what fills it, keeping its last block until more comes or the end.</summary>
     private void UpdateChunk(ReadOnlySpan<byte> input)
@@ -239,7 +238,7 @@ internal sealed class Blake3Hasher : IDisposable
         while (_depth > keep)
         {
             _depth -= 2;
-            Compress(IV, _stack.AsSpan(_depth * 8, 16), 0, BlockLength, ParentFlag, output);
+            Parent(_stack.AsSpan(_depth * 8, 16), root: false, output);
             output[..8].CopyTo(_stack.AsSpan(_depth * 8, 8));
             _depth++;
         }
