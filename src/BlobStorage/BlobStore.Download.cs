@@ -174,7 +174,7 @@ internal sealed partial class BlobStore
         var properties = record.Properties;
         var (available, kept) = rentedLength is { } rented ? (rented, "inline")
             : record.InlineContent is { } inline ? (inline.Length, "inline")
-            : (SumOf(record.Chunks), record.Chunks.Count == 0 ? "no chunks, no inline content" : $"{record.Chunks.Count} chunk(s)");
+            : (PackedChunkList.TotalOf(record.Chunks), record.Chunks.Count == 0 ? "no chunks, no inline content" : $"{record.Chunks.Count} chunk(s)");
         if (available != properties.Size)
         {
             throw new DataCorruptionException(
@@ -182,15 +182,15 @@ internal sealed partial class BlobStore
         }
     }
 
+    /// <summary>The chunks that hold bytes of the range, found by their lengths: a packed list makes only their ids.</summary>
     private static IEnumerable<ChunkReference> ChunksInRange(IReadOnlyList<ChunkReference> chunks, long offset, long length)
     {
-        long start = 0;
-        foreach (var chunk in chunks)
+        var end = offset + length;
+        for (var i = PackedChunkList.IndexOf(chunks, offset, out var start); i < chunks.Count && start < end; i++)
         {
-            var end = start + chunk.Length;
-            if (end > offset && start < offset + length) yield return chunk;
-            if (start >= offset + length) yield break;
-            start = end;
+            var chunk = chunks[i];
+            if (chunk.Length > 0) yield return chunk;
+            start += chunk.Length;
         }
     }
 }

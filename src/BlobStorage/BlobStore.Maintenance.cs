@@ -453,7 +453,7 @@ internal sealed partial class BlobStore
             await CountAsync(container, name, blob.Chunks, new ChunkPlacement(await StrategyOfAsync(container, cancellationToken).ConfigureAwait(false), blob.Properties.StorageClass)).ConfigureAwait(false);
             if (blob.Chunks.Count > 0)
             {
-                var listed = SumOf(blob.Chunks);
+                var listed = PackedChunkList.TotalOf(blob.Chunks);
                 if (listed != size) missing.Add(new MissingChunk(container, name, default, $"its size is {size} bytes but its chunks hold {listed}"));
             }
             else if (size > 0)
@@ -516,13 +516,6 @@ internal sealed partial class BlobStore
             BlobsChecked = blobs,
             ChunksChecked = stored,
         };
-    }
-
-    private static long SumOf(IReadOnlyList<ChunkReference> chunks)
-    {
-        long total = 0;
-        foreach (var chunk in chunks) total += chunk.Length;
-        return total;
     }
 
     private async Task<ReplicationStrategy> StrategyOfAsync(string container, CancellationToken cancellationToken)

@@ -118,10 +118,10 @@ internal sealed class BlobContentStream : Stream
     {
         var end = offset + length;
         var parts = new List<ChunkPart>();
-        long chunkStart = 0;
         covered = 0;
-        foreach (var chunk in chunks)
+        for (var i = PackedChunkList.IndexOf(chunks, offset, out var chunkStart); i < chunks.Count; i++)
         {
+            var chunk = chunks[i];
             var chunkEnd = chunkStart + chunk.Length;
             if (chunkStart >= end) break;
             if (chunkEnd > offset)
@@ -244,9 +244,9 @@ internal sealed class BlobContentStream : Stream
     private async ValueTask<int> ReadDirectAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var at = _offset + _position;
-        while (_chunkIndex < _chunks.Count && _chunkStart + _chunks[_chunkIndex].Length <= at)
+        while (_chunkIndex < _chunks.Count && _chunkStart + PackedChunkList.LengthAt(_chunks, _chunkIndex) <= at)
         {
-            _chunkStart += _chunks[_chunkIndex].Length;
+            _chunkStart += PackedChunkList.LengthAt(_chunks, _chunkIndex);
             _chunkIndex++;
         }
 

@@ -51,6 +51,20 @@ public class ContentIntegrityTests
         await ExpectCorruptAsync(t, "x", new BlobRange(2 * Chunk));
     }
 
+    [TestCase("UPDATE blobs SET chunks = substr(chunks, 1, length(chunks) - 1) WHERE name = CAST('x' AS BLOB);", "whole number", TestName = "A chunk list that ends inside an entry is corruption")]
+    [TestCase("UPDATE blobs SET chunks = substr(chunks, 1, 68) || X'FFFFFFFF' || substr(chunks, 73) WHERE name = CAST('x' AS BLOB);", "negative length", TestName = "A chunk list entry of negative length is corruption")]
+    public async Task A_chunk_list_that_cannot_be_read_is_corruption(string damage, string rule)
+    {
+        await using var t = await TestStore.OpenAsync();
+        await t.Store.CreateContainerAsync(Container);
+        await t.Store.UploadBytesAsync(Container, "x", Streams.Bytes(3 * Chunk + 10, seed: 6));
+        await TamperAsync(t, damage);
+        var whole = () => t.Store.DownloadBytesAsync(Container, "x");
+        (await whole.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain(rule);
+        var range = () => t.Store.DownloadBytesAsync(Container, "x", new BlobDownloadOptions { Range = new BlobRange(3 * Chunk, 1) });
+        (await range.Should().ThrowAsync<DataCorruptionException>()).Which.Message.Should().Contain(rule);
+    }
+
     [TestCase(1)]
     [TestCase(-1)]
     public async Task A_size_one_byte_off_is_corruption(int delta)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using BlobStorage.Abstractions;
+using BlobStorage.Internal;
 using Microsoft.Data.Sqlite;
 
 namespace BlobStorage.Metadata.Sqlite;
@@ -11,7 +12,7 @@ namespace BlobStorage.Metadata.Sqlite;
 /// </summary>
 internal static class ChunkListCodec
 {
-    public const int EntrySize = ChunkId.Size + sizeof(int);
+    public const int EntrySize = PackedChunkList.EntrySize;
 
     /// <summary>The packed list, in an array of exactly its size: it is bound as the column's value once per commit.</summary>
     public static byte[] Encode(IReadOnlyList<ChunkReference> chunks)
@@ -28,29 +29,25 @@ internal static class ChunkListCodec
         return bytes;
     }
 
+    /// <summary>Every entry decoded, for callers that go through the whole list (releases, copies, part lists).</summary>
+    /// <exception cref="DataCorruptionException">The bytes are not whole entries, or an entry's length is negative.</exception>
     public static ChunkReference[] Decode(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length % EntrySize != 0)
-        {
-            throw new DataCorruptionException($"A stored chunk list of {bytes.Length} bytes is not a whole number of {EntrySize}-byte entries.");
-        }
-
+        PackedChunkList.Check(bytes);
         if (bytes.IsEmpty) return [];
         var chunks = new ChunkReference[bytes.Length / EntrySize];
         for (var i = 0; i < chunks.Length; i++)
         {
             var entry = bytes.Slice(i * EntrySize, EntrySize);
-            var length = BinaryPrimitives.ReadInt32LittleEndian(entry[ChunkId.Size..]);
-            if (length < 0)
-            {
-                throw new DataCorruptionException($"Entry {i} of a stored chunk list has the negative length {length}.");
-            }
-
-            chunks[i] = new ChunkReference(new ChunkId(entry[..ChunkId.Size]), length);
+            chunks[i] = new ChunkReference(new ChunkId(entry[..ChunkId.Size]), BinaryPrimitives.ReadInt32LittleEndian(entry[ChunkId.Size..]));
         }
 
         return chunks;
     }
+
+    /// <summary>The list kept packed, each entry decoded when asked for: what a blob's read returns, which may need one chunk of many.</summary>
+    /// <exception cref="DataCorruptionException">The bytes are not whole entries, or an entry's length is negative.</exception>
+    public static IReadOnlyList<ChunkReference> DecodeLazily(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? [] : PackedChunkList.Copy(bytes);
 
     /// <summary>Decodes the list in a column (read as one value: <c>GetBytes</c> would go through a slower blob stream).</summary>
     public static ChunkReference[] Read(SqliteDataReader reader, int ordinal) => Decode(reader.GetFieldValue<byte[]>(ordinal));

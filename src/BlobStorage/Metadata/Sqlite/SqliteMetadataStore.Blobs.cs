@@ -84,7 +84,7 @@ public sealed partial class SqliteMetadataStore
             if (!statement.Step()) return null;
             var row = statement.Row;
             var properties = ReadProperties(row, 0, container, name);
-            var chunks = ChunkListCodec.Decode(row.GetBlob(ChunksOrdinal));
+            var chunks = ChunkListCodec.DecodeLazily(row.GetBlob(ChunksOrdinal));
             var inline = ReadInline(row, InlineOrdinal, container, name, rentInline, out var length);
             return rentInline
                 ? new PooledBlobRecord(new BlobRecord(properties, chunks), inline, length)
