@@ -89,6 +89,12 @@ internal static class BlockChecksum
     /// <see cref="HashLong(ReadOnlySpan{byte})"/>, handing every stripe it loads to <paramref name="stripes"/>; the
     /// stripes together cover every byte (the last overlaps the one before).
     /// </summary>
+    /// <remarks>
+    /// Compiled optimized from its first call: chunk files' blocks and inline content are checked here, and
+    /// unoptimized code (a process's first calls, before tiering) calls <see cref="Accumulate"/> and
+    /// <see cref="Scramble"/> instead of inlining them, with every vector kept in memory.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong HashLong<TStripes>(ReadOnlySpan<byte> data, TStripes stripes)
         where TStripes : struct, IStripeTarget, allows ref struct
     {
