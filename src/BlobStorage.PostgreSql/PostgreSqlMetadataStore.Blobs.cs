@@ -39,7 +39,7 @@ public sealed partial class PostgreSqlMetadataStore : IAccessCommitSignal
                 await using var readerScope = reader.ConfigureAwait(false);
                 if (!await reader.ReadAsync(ct).ConfigureAwait(false)) return null;
                 var properties = ReadProperties(reader, 0, key.Container);
-                var chunks = ChunkListCodec.Decode(reader.Bytes(PropertyCount));
+                var chunks = ChunkListCodec.DecodeLazily(reader.Bytes(PropertyCount));
                 var inline = ReadInline(reader, PropertyCount + 1, key.Container, key.Name);
                 return new BlobRecord(properties, chunks) { InlineContent = inline is null ? null : (ReadOnlyMemory<byte>?)inline };
             },
