@@ -5,7 +5,7 @@ namespace BlobStorage.Tests.Chunks;
 
 /// <summary>
 /// The block checksum is XXH3-64 exactly: a stored checksum must not depend on whether the processor that wrote it,
-/// or the one that reads it, takes the 512-bit path.
+/// or the one that reads it, takes the 512-bit path, the 256-bit one or System.IO.Hashing.
 /// </summary>
 public sealed class BlockChecksumTests
 {
@@ -43,6 +43,44 @@ public sealed class BlockChecksumTests
         foreach (var length in new[] { 241, 255, 256, 1023, 1024, 1025, 1088, 2048, 65_536, 70_000 })
         {
             BlockChecksum.HashLong(data.AsSpan(0, length)).Should().Be(XxHash3.HashToUInt64(data.AsSpan(0, length)), $"{length} bytes");
+        }
+    }
+
+    [Test]
+    public void The_256_bit_path_equals_XxHash3_at_every_length_where_the_processor_has_AVX2()
+    {
+        if (!BlockChecksum.IsVectorized256) Assert.Ignore("This processor has no AVX2.");
+        var data = new byte[5 * 1024];
+        new Random(17).NextBytes(data);
+        for (var length = 241; length <= 4200; length++)
+        {
+            var slice = data.AsSpan(3, length);
+            BlockChecksum.HashLong256(slice).Should().Be(XxHash3.HashToUInt64(slice), $"the checksum of {length} bytes is XXH3-64");
+        }
+
+        var large = new byte[(1024 * 1024) + 17];
+        new Random(18).NextBytes(large);
+        foreach (var length in new[] { 65_535, 65_536, 65_537, 256 * 1024, large.Length })
+        {
+            BlockChecksum.HashLong256(large.AsSpan(0, length)).Should().Be(XxHash3.HashToUInt64(large.AsSpan(0, length)), $"{length} bytes");
+        }
+    }
+
+    [Test]
+    public void Copy_and_compute_on_the_256_bit_path_copies_every_byte_and_equals_XxHash3()
+    {
+        if (!BlockChecksum.IsVectorized256) Assert.Ignore("This processor has no AVX2.");
+        var data = new byte[70_000];
+        new Random(29).NextBytes(data);
+        var destination = new byte[data.Length + 64];
+        foreach (var length in new[] { 241, 255, 256, 1023, 1024, 1025, 1088, 4099, 65_536, 69_990 })
+        {
+            Array.Fill(destination, (byte)0xA5);
+            var source = data.AsSpan(5, length);
+            BlockChecksum.CopyAndCompute256(source, destination.AsSpan(1)).Should().Be(XxHash3.HashToUInt64(source), $"the checksum of {length} bytes is XXH3-64");
+            destination.AsSpan(1, length).SequenceEqual(source).Should().BeTrue($"all {length} bytes are copied");
+            destination[0].Should().Be(0xA5, "nothing is written before the destination");
+            destination.AsSpan(1 + length).ToArray().Should().OnlyContain(b => b == 0xA5, $"nothing is written past {length} bytes");
         }
     }
 
