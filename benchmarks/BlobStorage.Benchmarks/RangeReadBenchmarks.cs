@@ -13,7 +13,6 @@ namespace BlobStorage.Benchmarks;
 public class RangeReadBenchmarks
 {
     private const string Container = "bench";
-    private const int Blobs = 2;
     private const int Ranges = 4096;
 
     private string _root = "";
@@ -27,6 +26,10 @@ public class RangeReadBenchmarks
     /// <summary>Tasks reading at once.</summary>
     [Params(1, 8)]
     public int Tasks { get; set; }
+
+    /// <summary>Blobs the ranges are spread over: 6 of 1 GiB hold 1,536 chunks, more than 1,024 (files kept open before they followed the descriptor limit).</summary>
+    [Params(2, 6)]
+    public int Blobs { get; set; }
 
     [GlobalSetup]
     public async Task GlobalSetupAsync()

@@ -40,11 +40,6 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     // A range read hands its blocks on in batches this large: the consumer starts on the first while the next are read.
     private const int RangeFlushBytes = BlockChunkFormat.ReadBatchSize;
 
-    // Chunk files kept open for range reads: 4 GiB of 4 MiB chunks, each about 1 KB of memory and one descriptor (the
-    // runtime raises the process's soft limit to its hard one, 4,096 or more on common systems). With 256, ranges spread
-    // over two 1 GiB blobs missed half the time, each miss an open, a header read and a close.
-    private const int OpenChunkFiles = 1024;
-
     private readonly ChunkFileSystem _files;
     private readonly string _root;
     private readonly string _temp;
@@ -60,7 +55,9 @@ public sealed partial class FileSystemChunkStore : IChunkStore, IChunkStager, IS
     private readonly int _blockSize;
 
     // Range reads keep chunk files open: a 1-byte range then costs one read of its block, not five more system calls.
-    private readonly OpenChunkCache _openChunks = new(OpenChunkFiles);
+    // With 256 kept open, ranges spread over two 1 GiB blobs (512 chunks) missed half the time, each miss an open, a
+    // header read and a close; how many are kept now follows the descriptor limit.
+    private readonly OpenChunkCache _openChunks = new(DescriptorLimit.ChunkFilesKeptOpen);
     private FileStream? _lock;
 
     /// <summary>Opens (creating if needed) the chunk folder, takes its lock and removes temporary files a crash left.</summary>
