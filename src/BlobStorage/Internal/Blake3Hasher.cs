@@ -56,6 +56,7 @@ internal sealed class Blake3Hasher : IDisposable
     ];
 
     private readonly Blake3.Hasher? _portable;
+    private readonly int _vectorBits;
     private readonly uint[] _stack = new uint[MaxDepth * 8];
     private readonly uint[] _chunkCv = new uint[8];
     private readonly byte[] _block = new byte[BlockLength];
@@ -64,15 +65,28 @@ internal sealed class Blake3Hasher : IDisposable
     private int _blocksCompressed;
     private ulong _chunkCounter;
 
-    /// <summary>A hasher at the start of its input.</summary>
+    /// <summary>A hasher at the start of its input, on the widest vectors this processor has.</summary>
     public Blake3Hasher()
+        : this(Avx512F.IsSupported ? 512 : Avx2.IsSupported ? 256 : 0)
     {
-        if (!IsAccelerated) _portable = Blake3.Hasher.New();
-        IV.CopyTo(_chunkCv);
     }
 
-    /// <summary>True where the hashing here runs (AVX-512); elsewhere the Blake3 package does.</summary>
-    internal static bool IsAccelerated => Avx512F.IsSupported;
+    /// <summary>
+    /// A hasher on vectors of <paramref name="vectorBits"/>: 512 (AVX-512, sixteen chunks a batch in one pass), 256
+    /// (AVX2, a batch as two passes of eight) or 0 (the Blake3 package). The tests run every width the processor has.
+    /// </summary>
+    /// <exception cref="PlatformNotSupportedException">The processor has no such vectors.</exception>
+    internal Blake3Hasher(int vectorBits)
+    {
+        if ((vectorBits == 512 && !Avx512F.IsSupported) || (vectorBits == 256 && !Avx2.IsSupported) || vectorBits is not (0 or 256 or 512))
+        {
+            throw new PlatformNotSupportedException($"This processor cannot hash BLAKE3 on {vectorBits}-bit vectors.");
+        }
+
+        _vectorBits = vectorBits;
+        if (vectorBits == 0) _portable = Blake3.Hasher.New();
+        IV.CopyTo(_chunkCv);
+    }
 
     /// <summary>Writes the BLAKE3 hash of <paramref name="input"/> to <paramref name="hash"/> (<see cref="HashSize"/> bytes).</summary>
     public static void Hash(ReadOnlySpan<byte> input, Span<byte> hash)
@@ -112,10 +126,11 @@ internal sealed class Blake3Hasher : IDisposable
                 while (input.Length >= BatchLength)
                 {
                     // Pushed as their two halves: their parent may be the root, merged only at the end.
-                    var wide = _chunkCounter % WideChunks == 0 && input.Length >= WideLength;
+                    var wide = _vectorBits == 512 && _chunkCounter % WideChunks == 0 && input.Length >= WideLength;
                     var chunks = wide ? WideChunks : Lanes;
                     if (wide) HashWide(input, _chunkCounter, cv);
-                    else HashBatch(input, _chunkCounter, cv);
+                    else if (_vectorBits == 512) HashBatch(input, _chunkCounter, cv);
+                    else HashBatch256(input, _chunkCounter, cv);
                     PushCv(cv[..8], _chunkCounter);
                     PushCv(cv[8..], _chunkCounter + (ulong)(chunks / 2));
                     _chunkCounter += (ulong)chunks;
@@ -501,5 +516,168 @@ internal sealed class Blake3Hasher : IDisposable
         m[5] = Avx512F.Shuffle4x128(a5, b5, Low); m[13] = Avx512F.Shuffle4x128(a5, b5, High);
         m[6] = Avx512F.Shuffle4x128(a6, b6, Low); m[14] = Avx512F.Shuffle4x128(a6, b6, High);
         m[7] = Avx512F.Shuffle4x128(a7, b7, Low); m[15] = Avx512F.Shuffle4x128(a7, b7, High);
+    }
+
+    /// <summary>
+    /// <see cref="HashBatch"/> on 256-bit vectors (AVX2): the sixteen chunks as two passes of eight lanes, their parents
+    /// in lanes that halve, and the two halves' chaining values (8 chunks each) to <paramref name="cv"/>[..8] and [8..].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void HashBatch256(ReadOnlySpan<byte> input, ulong counter, Span<uint> cv)
+    {
+        ref var start = ref MemoryMarshal.GetReference(input);
+        Span<Vector256<uint>> m = stackalloc Vector256<uint>[16];
+        Span<Vector256<uint>> left = stackalloc Vector256<uint>[8];
+        Span<Vector256<uint>> right = stackalloc Vector256<uint>[8];
+        ChunkLanes256(ref start, counter, m, left);
+        ChunkLanes256(ref Unsafe.Add(ref start, 8 * ChunkLength), counter + 8, m, right);
+
+        // Eight parents of two chunks (lanes 0-3 from the first pass's pairs, 4-7 from the second's), then four, then two.
+        ParentLanes256(left, right, m, left);
+        ParentLanes256(left, left, m, left);
+        ParentLanes256(left, left, m, left);
+        for (var w = 0; w < 8; w++)
+        {
+            cv[w] = left[w][0];
+            cv[8 + w] = left[w][1];
+        }
+    }
+
+    /// <summary>
+    /// Compresses the sixteen blocks of eight chunks at <paramref name="start"/>, the first numbered <paramref name="counter"/>,
+    /// and writes their chaining values to <paramref name="cvs"/>: word w of chunk i in lane i of <c>cvs[w]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ChunkLanes256(ref byte start, ulong counter, Span<Vector256<uint>> m, Span<Vector256<uint>> cvs)
+    {
+        var iv = IV;
+        var h0 = Vector256.Create(iv[0]); var h1 = Vector256.Create(iv[1]); var h2 = Vector256.Create(iv[2]); var h3 = Vector256.Create(iv[3]);
+        var h4 = Vector256.Create(iv[4]); var h5 = Vector256.Create(iv[5]); var h6 = Vector256.Create(iv[6]); var h7 = Vector256.Create(iv[7]);
+        var low = Vector256.Create(counter) + Vector256.Create(0UL, 1, 2, 3);
+        var high = Vector256.Create(counter) + Vector256.Create(4UL, 5, 6, 7);
+        var counterLow = Vector256.Narrow(low, high);
+        var counterHigh = Vector256.Narrow(low >>> 32, high >>> 32);
+        for (var b = 0; b < 16; b++)
+        {
+            LoadTransposed256(ref start, (nuint)(b * BlockLength), m);
+            var flags = (b == 0 ? ChunkStart : 0) | (b == 15 ? ChunkEnd : 0);
+            CompressLanes256(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, counterLow, counterHigh, Vector256.Create((uint)BlockLength), Vector256.Create(flags));
+        }
+
+        cvs[0] = h0; cvs[1] = h1; cvs[2] = h2; cvs[3] = h3; cvs[4] = h4; cvs[5] = h5; cvs[6] = h6; cvs[7] = h7;
+    }
+
+    /// <summary>
+    /// Eight parents: lanes 0 to 3 of <paramref name="output"/> from the four lane pairs of <paramref name="left"/>, lanes 4
+    /// to 7 from those of <paramref name="right"/>. The output may be either input.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ParentLanes256(Span<Vector256<uint>> left, Span<Vector256<uint>> right, Span<Vector256<uint>> m, Span<Vector256<uint>> output)
+    {
+        // Even lanes to the low half, odd to the high; then the low halves of both are the left children, the high the right.
+        var gather = Vector256.Create(0u, 2, 4, 6, 1, 3, 5, 7);
+        for (var w = 0; w < 8; w++)
+        {
+            var a = Avx2.PermuteVar8x32(left[w], gather);
+            var b = Avx2.PermuteVar8x32(right[w], gather);
+            m[w] = Avx2.Permute2x128(a, b, 0x20);
+            m[8 + w] = Avx2.Permute2x128(a, b, 0x31);
+        }
+
+        var iv = IV;
+        var h0 = Vector256.Create(iv[0]); var h1 = Vector256.Create(iv[1]); var h2 = Vector256.Create(iv[2]); var h3 = Vector256.Create(iv[3]);
+        var h4 = Vector256.Create(iv[4]); var h5 = Vector256.Create(iv[5]); var h6 = Vector256.Create(iv[6]); var h7 = Vector256.Create(iv[7]);
+        CompressLanes256(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7, m, Vector256<uint>.Zero, Vector256<uint>.Zero, Vector256.Create((uint)BlockLength), Vector256.Create(ParentFlag));
+        output[0] = h0; output[1] = h1; output[2] = h2; output[3] = h3; output[4] = h4; output[5] = h5; output[6] = h6; output[7] = h7;
+    }
+
+    /// <summary>One compression in each of eight lanes: <paramref name="h0"/> to h7 are the chaining values in and out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CompressLanes256(
+        ref Vector256<uint> h0, ref Vector256<uint> h1, ref Vector256<uint> h2, ref Vector256<uint> h3,
+        ref Vector256<uint> h4, ref Vector256<uint> h5, ref Vector256<uint> h6, ref Vector256<uint> h7,
+        Span<Vector256<uint>> m, Vector256<uint> counterLow, Vector256<uint> counterHigh, Vector256<uint> blockLength, Vector256<uint> flags)
+    {
+        var iv = IV;
+        Vector256<uint> v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
+        var v8 = Vector256.Create(iv[0]); var v9 = Vector256.Create(iv[1]); var v10 = Vector256.Create(iv[2]); var v11 = Vector256.Create(iv[3]);
+        Vector256<uint> v12 = counterLow, v13 = counterHigh, v14 = blockLength, v15 = flags;
+        ref var schedule = ref MemoryMarshal.GetReference(Schedule);
+        for (var r = 0; r < 7; r++)
+        {
+            ref var s = ref Unsafe.Add(ref schedule, r * 16);
+            G(ref v0, ref v4, ref v8, ref v12, m[Unsafe.Add(ref s, 0)], m[Unsafe.Add(ref s, 1)]);
+            G(ref v1, ref v5, ref v9, ref v13, m[Unsafe.Add(ref s, 2)], m[Unsafe.Add(ref s, 3)]);
+            G(ref v2, ref v6, ref v10, ref v14, m[Unsafe.Add(ref s, 4)], m[Unsafe.Add(ref s, 5)]);
+            G(ref v3, ref v7, ref v11, ref v15, m[Unsafe.Add(ref s, 6)], m[Unsafe.Add(ref s, 7)]);
+            G(ref v0, ref v5, ref v10, ref v15, m[Unsafe.Add(ref s, 8)], m[Unsafe.Add(ref s, 9)]);
+            G(ref v1, ref v6, ref v11, ref v12, m[Unsafe.Add(ref s, 10)], m[Unsafe.Add(ref s, 11)]);
+            G(ref v2, ref v7, ref v8, ref v13, m[Unsafe.Add(ref s, 12)], m[Unsafe.Add(ref s, 13)]);
+            G(ref v3, ref v4, ref v9, ref v14, m[Unsafe.Add(ref s, 14)], m[Unsafe.Add(ref s, 15)]);
+        }
+
+        h0 = v0 ^ v8; h1 = v1 ^ v9; h2 = v2 ^ v10; h3 = v3 ^ v11;
+        h4 = v4 ^ v12; h5 = v5 ^ v13; h6 = v6 ^ v14; h7 = v7 ^ v15;
+    }
+
+    /// <summary>
+    /// The G function in eight lanes. AVX2 has no rotate: the rotations by 16 and 8 bits move whole bytes (one shuffle),
+    /// those by 12 and 7 are two shifts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G(ref Vector256<uint> a, ref Vector256<uint> b, ref Vector256<uint> c, ref Vector256<uint> d, Vector256<uint> x, Vector256<uint> y)
+    {
+        var rotate16 = Vector256.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+        var rotate8 = Vector256.Create((byte)1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+        a = a + b + x;
+        d = Avx2.Shuffle((d ^ a).AsByte(), rotate16).AsUInt32();
+        c += d;
+        b ^= c;
+        b = (b >>> 12) | (b << 20);
+        a = a + b + y;
+        d = Avx2.Shuffle((d ^ a).AsByte(), rotate8).AsUInt32();
+        c += d;
+        b ^= c;
+        b = (b >>> 7) | (b << 25);
+    }
+
+    /// <summary>
+    /// Loads block <paramref name="offset"/> of eight chunks and transposes it into <paramref name="m"/>: word w of chunk i
+    /// becomes lane i of <c>m[w]</c>. Words 0 to 7 and 8 to 15 are two 8 by 8 transposes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LoadTransposed256(ref byte start, nuint offset, Span<Vector256<uint>> m)
+    {
+        Transpose8(ref start, offset, m[..8]);
+        Transpose8(ref start, offset + 32, m[8..]);
+    }
+
+    /// <summary>The eight words at <paramref name="offset"/> of eight chunks, word w of chunk i to lane i of <c>m[w]</c>: 32-bit, 64-bit, then 128-bit interleaves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(ref byte start, nuint offset, Span<Vector256<uint>> m)
+    {
+        var r0 = Vector256.LoadUnsafe(ref start, offset).AsUInt32();
+        var r1 = Vector256.LoadUnsafe(ref start, offset + (1 * ChunkLength)).AsUInt32();
+        var r2 = Vector256.LoadUnsafe(ref start, offset + (2 * ChunkLength)).AsUInt32();
+        var r3 = Vector256.LoadUnsafe(ref start, offset + (3 * ChunkLength)).AsUInt32();
+        var r4 = Vector256.LoadUnsafe(ref start, offset + (4 * ChunkLength)).AsUInt32();
+        var r5 = Vector256.LoadUnsafe(ref start, offset + (5 * ChunkLength)).AsUInt32();
+        var r6 = Vector256.LoadUnsafe(ref start, offset + (6 * ChunkLength)).AsUInt32();
+        var r7 = Vector256.LoadUnsafe(ref start, offset + (7 * ChunkLength)).AsUInt32();
+
+        var t0 = Avx2.UnpackLow(r0, r1).AsUInt64(); var t1 = Avx2.UnpackHigh(r0, r1).AsUInt64();
+        var t2 = Avx2.UnpackLow(r2, r3).AsUInt64(); var t3 = Avx2.UnpackHigh(r2, r3).AsUInt64();
+        var t4 = Avx2.UnpackLow(r4, r5).AsUInt64(); var t5 = Avx2.UnpackHigh(r4, r5).AsUInt64();
+        var t6 = Avx2.UnpackLow(r6, r7).AsUInt64(); var t7 = Avx2.UnpackHigh(r6, r7).AsUInt64();
+
+        var u0 = Avx2.UnpackLow(t0, t2).AsUInt32(); var u1 = Avx2.UnpackHigh(t0, t2).AsUInt32();
+        var u2 = Avx2.UnpackLow(t1, t3).AsUInt32(); var u3 = Avx2.UnpackHigh(t1, t3).AsUInt32();
+        var u4 = Avx2.UnpackLow(t4, t6).AsUInt32(); var u5 = Avx2.UnpackHigh(t4, t6).AsUInt32();
+        var u6 = Avx2.UnpackLow(t5, t7).AsUInt32(); var u7 = Avx2.UnpackHigh(t5, t7).AsUInt32();
+
+        m[0] = Avx2.Permute2x128(u0, u4, 0x20); m[4] = Avx2.Permute2x128(u0, u4, 0x31);
+        m[1] = Avx2.Permute2x128(u1, u5, 0x20); m[5] = Avx2.Permute2x128(u1, u5, 0x31);
+        m[2] = Avx2.Permute2x128(u2, u6, 0x20); m[6] = Avx2.Permute2x128(u2, u6, 0x31);
+        m[3] = Avx2.Permute2x128(u3, u7, 0x20); m[7] = Avx2.Permute2x128(u3, u7, 0x31);
     }
 }
