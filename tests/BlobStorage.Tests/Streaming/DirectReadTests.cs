@@ -124,7 +124,7 @@ public class DirectReadTests
     [TestCase(0)]
     [TestCase(1)]
     [TestCase(2)]
-    public async Task A_copy_stops_at_a_damaged_block_and_the_destination_gets_none_of_its_chunk(int damagedChunk)
+    public async Task A_copy_stops_at_a_damaged_block_and_the_destination_gets_no_byte_of_it_or_after_it(int damagedChunk)
     {
         await using var t = await OpenAsync();
         await t.Store.CreateContainerAsync(Container);
@@ -139,7 +139,11 @@ public class DirectReadTests
         var copy = async () => await download.Content.CopyToAsync(destination);
 
         await copy.Should().ThrowAsync<DataCorruptionException>();
-        destination.Length.Should().BeLessThanOrEqualTo(damagedChunk * ChunkSize, "no byte of the damaged chunk, nor of any after it, reaches the destination");
+
+        // Blocks before the damaged one passed their checks: a copy on one thread hands them on in batches as it goes (a
+        // parallel copy, in pieces), so how much of the chunk arrives depends on which path the copy took.
+        var damagedBlockStart = (damagedChunk * ChunkSize) + (5 * 65536);
+        destination.Length.Should().BeLessThanOrEqualTo(damagedBlockStart, "no byte of the damaged block, nor of any after it, reaches the destination");
         destination.ToArray().Should().Equal(content.AsSpan(0, (int)destination.Length).ToArray());
     }
 
