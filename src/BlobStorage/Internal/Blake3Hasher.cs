@@ -9,7 +9,8 @@ namespace BlobStorage.Internal;
 
 /// <summary>
 /// BLAKE3 (unkeyed, 32-byte output) of content given in pieces: the name of each chunk of a blob of several chunks. Its
-/// values are the Blake3 package's; on processors with AVX-512 it computes them itself, sixteen 1 KiB chunks at once.
+/// values are the Blake3 package's; on processors with AVX-512 or AVX2 it computes them itself, sixteen or eight 1 KiB
+/// chunks at once.
 /// </summary>
 /// <remarks>
 /// The Blake3 package is managed code the runtime first compiles unoptimized, and a fresh process hashed its first
@@ -20,7 +21,8 @@ namespace BlobStorage.Internal;
 /// parents reduced sixteen at a time in full lanes, shorter runs (16 chunks) in lanes that halve. Each run is pushed as
 /// its two halves onto a stack of subtrees that merges lazily, as the reference implementation's does, so the root is
 /// merged only at the end, with its flag. Partial chunks and the tree above the runs are compressed one block at a
-/// time. Without AVX-512 the Blake3 package does the work. The tests compare both on every length up to three batches
+/// time. With AVX2 only, a batch of sixteen chunks is two passes of eight 256-bit lanes, and runs are batches. Without
+/// either the Blake3 package does the work. The tests compare every width with it on every length up to three batches
 /// and on lengths and splits up to 4 MiB (see <c>ChunkNamingBenchmarks</c> for speeds).
 /// </remarks>
 internal sealed class Blake3Hasher : IDisposable
