@@ -34,8 +34,9 @@ internal sealed class PackedChunkList : IReadOnlyList<ChunkReference>
     {
         get
         {
-            var entry = Entry(index);
-            return new ChunkReference(new ChunkId(entry[..ChunkId.Size]), BinaryPrimitives.ReadInt32LittleEndian(entry[ChunkId.Size..]));
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+            return Decode(_entries, index);
         }
     }
 
@@ -49,6 +50,14 @@ internal sealed class PackedChunkList : IReadOnlyList<ChunkReference>
         return new PackedChunkList(copy, total);
     }
 
+    /// <summary><paramref name="entries"/> as a list, checked and not copied: the caller gives the array up.</summary>
+    /// <exception cref="DataCorruptionException">The bytes are not whole entries, or an entry's length is negative.</exception>
+    public static PackedChunkList Own(byte[] entries) => new(entries, Check(entries));
+
+    /// <summary>Entry <paramref name="index"/> of packed entries, decoded (the caller has checked them).</summary>
+    public static ChunkReference Decode(ReadOnlySpan<byte> entries, int index) =>
+        new(new ChunkId(entries.Slice(index * EntrySize, ChunkId.Size)), LengthOf(entries, index));
+
     /// <summary>Checks packed entries and returns the sum of their lengths.</summary>
     /// <exception cref="DataCorruptionException">The bytes are not whole entries, or an entry's length is negative.</exception>
     public static long Check(ReadOnlySpan<byte> entries)
@@ -61,7 +70,7 @@ internal sealed class PackedChunkList : IReadOnlyList<ChunkReference>
         long total = 0;
         for (var i = 0; i < entries.Length / EntrySize; i++)
         {
-            var length = BinaryPrimitives.ReadInt32LittleEndian(entries.Slice((i * EntrySize) + ChunkId.Size, sizeof(int)));
+            var length = LengthOf(entries, i);
             if (length < 0)
             {
                 throw new DataCorruptionException($"Entry {i} of a stored chunk list has the negative length {length}.");
@@ -74,10 +83,13 @@ internal sealed class PackedChunkList : IReadOnlyList<ChunkReference>
     }
 
     /// <summary>The length of chunk <paramref name="index"/> of any list: read in place from a packed one, without making its id.</summary>
-    public static int LengthAt(IReadOnlyList<ChunkReference> chunks, int index) =>
-        chunks is PackedChunkList packed
-            ? BinaryPrimitives.ReadInt32LittleEndian(packed.Entry(index)[ChunkId.Size..])
-            : chunks[index].Length;
+    public static int LengthAt(IReadOnlyList<ChunkReference> chunks, int index)
+    {
+        if (chunks is not PackedChunkList packed) return chunks[index].Length;
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, packed.Count);
+        return LengthOf(packed._entries, index);
+    }
 
     /// <summary>The sum of the lengths of any list's chunks.</summary>
     public static long TotalOf(IReadOnlyList<ChunkReference> chunks)
@@ -97,10 +109,9 @@ internal sealed class PackedChunkList : IReadOnlyList<ChunkReference>
         chunkStart = 0;
         if (chunks is PackedChunkList packed)
         {
-            var entries = packed._entries.AsSpan();
             for (var i = 0; i < packed.Count; i++)
             {
-                var length = BinaryPrimitives.ReadInt32LittleEndian(entries.Slice((i * EntrySize) + ChunkId.Size, sizeof(int)));
+                var length = LengthOf(packed._entries, i);
                 if (chunkStart + length > offset) return i;
                 chunkStart += length;
             }
@@ -127,10 +138,6 @@ internal sealed class PackedChunkList : IReadOnlyList<ChunkReference>
     /// <inheritdoc />
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    private ReadOnlySpan<byte> Entry(int index)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
-        return _entries.AsSpan(index * EntrySize, EntrySize);
-    }
+    private static int LengthOf(ReadOnlySpan<byte> entries, int index) =>
+        BinaryPrimitives.ReadInt32LittleEndian(entries.Slice((index * EntrySize) + ChunkId.Size, sizeof(int)));
 }

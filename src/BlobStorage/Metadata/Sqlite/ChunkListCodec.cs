@@ -36,11 +36,7 @@ internal static class ChunkListCodec
         PackedChunkList.Check(bytes);
         if (bytes.IsEmpty) return [];
         var chunks = new ChunkReference[bytes.Length / EntrySize];
-        for (var i = 0; i < chunks.Length; i++)
-        {
-            var entry = bytes.Slice(i * EntrySize, EntrySize);
-            chunks[i] = new ChunkReference(new ChunkId(entry[..ChunkId.Size]), BinaryPrimitives.ReadInt32LittleEndian(entry[ChunkId.Size..]));
-        }
+        for (var i = 0; i < chunks.Length; i++) chunks[i] = PackedChunkList.Decode(bytes, i);
 
         return chunks;
     }
@@ -48,6 +44,10 @@ internal static class ChunkListCodec
     /// <summary>The list kept packed, each entry decoded when asked for: what a blob's read returns, which may need one chunk of many.</summary>
     /// <exception cref="DataCorruptionException">The bytes are not whole entries, or an entry's length is negative.</exception>
     public static IReadOnlyList<ChunkReference> DecodeLazily(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? [] : PackedChunkList.Copy(bytes);
+
+    /// <summary>As <see cref="DecodeLazily(ReadOnlySpan{byte})"/>, keeping <paramref name="bytes"/> itself: an array read for this list alone.</summary>
+    /// <exception cref="DataCorruptionException">The bytes are not whole entries, or an entry's length is negative.</exception>
+    public static IReadOnlyList<ChunkReference> DecodeLazily(byte[] bytes) => bytes.Length == 0 ? [] : PackedChunkList.Own(bytes);
 
     /// <summary>Decodes the list in a column (read as one value: <c>GetBytes</c> would go through a slower blob stream).</summary>
     public static ChunkReference[] Read(SqliteDataReader reader, int ordinal) => Decode(reader.GetFieldValue<byte[]>(ordinal));
